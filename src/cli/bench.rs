@@ -1,0 +1,94 @@
+//! `jieneng bench`: figures for the performance targets, printed as numbers and ratios.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{Duration, TimeZone, Utc};
+
+use crate::collect::modbus::decode::{decode, encode};
+use crate::config::ProfileLibrary;
+use crate::quantity::Quantity;
+use crate::reading::{Reading, ReadingQuality};
+use crate::store::SqliteStore;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub what: What,
+}
+
+#[derive(clap::Subcommand)]
+pub enum What {
+    /// Register decoding rate over every built-in profile (target ≥ 10 million values/s).
+    Decode,
+    /// Batched store writes (target ≥ 200,000 readings/s).
+    Store {
+        #[arg(long, default_value_t = 1_000_000)]
+        readings: usize,
+    },
+}
+
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match args.what {
+        What::Decode => bench_decode(),
+        What::Store { readings } => bench_store(readings),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bench_decode() {
+    let lib = ProfileLibrary::builtin();
+    let mut cases = Vec::new();
+    for name in lib.names() {
+        let p = lib.get(name).expect("listed");
+        for spec in &p.registers {
+            cases.push((encode(1234.5, spec), spec.clone()));
+        }
+    }
+    let rounds = 200_000;
+    let t = Instant::now();
+    let mut sum = 0.0;
+    for _ in 0..rounds {
+        for (words, spec) in &cases {
+            sum += decode(std::hint::black_box(words), spec).unwrap_or(0.0);
+        }
+    }
+    let n = rounds * cases.len();
+    let rate = n as f64 / t.elapsed().as_secs_f64();
+    std::hint::black_box(sum);
+    println!("decode: {n} values over {} register specs in {:.2} s", cases.len(), t.elapsed().as_secs_f64());
+    println!("decode_values_per_s={rate:.0} target=10000000 ratio={:.2}", rate / 10_000_000.0);
+}
+
+fn bench_store(n: usize) {
+    let dir = tempfile_dir();
+    let store = SqliteStore::open(&dir.join("bench.db")).expect("open store");
+    let mut writer = store.writer().expect("writer");
+    let meters: Vec<Arc<str>> = (0..2000).map(|i| Arc::from(format!("m{i}"))).collect();
+    let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    let readings: Vec<Reading> = (0..n)
+        .map(|i| Reading {
+            meter: meters[i % meters.len()].clone(),
+            quantity: if i % 2 == 0 { Quantity::named("energy_import_kwh") } else { Quantity::named("power_kw") },
+            time: t0 + Duration::seconds((i / meters.len()) as i64 * 15),
+            value: i as f64 * 0.01,
+            quality: ReadingQuality::Measured,
+        })
+        .collect();
+    let t = Instant::now();
+    for batch in readings.chunks(20_000) {
+        writer.write_batch(batch).expect("write");
+    }
+    let secs = t.elapsed().as_secs_f64();
+    let rate = n as f64 / secs;
+    println!("store: {n} readings (2,000 meters, half registers, half telemetry) in {secs:.2} s");
+    println!("store_readings_per_s={rate:.0} target=200000 ratio={:.2}", rate / 200_000.0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("jieneng-bench-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}

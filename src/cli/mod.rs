@@ -1,0 +1,60 @@
+//! The `jieneng` command line: one file per subcommand.
+
+pub mod bench;
+pub mod check;
+pub mod demo;
+pub mod probe;
+pub mod serve;
+pub mod simulate;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "jieneng", version, about = "节能 — energy-saving monitoring for public institutions")]
+pub struct Cli {
+    /// Log as JSON lines instead of text.
+    #[arg(long, global = true)]
+    pub log_json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run a simulated campus with live collection and the web UI.
+    Demo(demo::Args),
+    /// Run collectors, store and web server from a config file.
+    Serve(serve::Args),
+    /// Validate a config file and its device profiles.
+    Check(check::Args),
+    /// Read one Modbus device once and print its decoded values.
+    Probe(probe::Args),
+    /// Run a Modbus meter simulator.
+    Simulate(simulate::Args),
+    /// Benchmarks: decoding, store writes.
+    Bench(bench::Args),
+}
+
+pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Demo(a) => demo::run(a).await,
+        Command::Serve(a) => serve::run(a).await,
+        Command::Check(a) => check::run(a),
+        Command::Probe(a) => probe::run(a).await,
+        Command::Simulate(a) => simulate::run(a).await,
+        Command::Bench(a) => bench::run(a).await,
+    }
+}
+
+pub fn init_logging(json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("JIENENG_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        let _ = builder.json().try_init();
+    } else {
+        let _ = builder.try_init();
+    }
+}

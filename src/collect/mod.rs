@@ -1,0 +1,4 @@
+//! Collectors: they know protocols and device profiles, and hand canonical readings to ingest.
+//! Nothing downstream of them knows Modbus or MQTT.
+
+pub mod modbus;

@@ -1,0 +1,551 @@
+//! The site config file (`jieneng.toml`): the site, its unit hierarchy, Modbus connections and
+//! meters (inline or from CSV inventories). [`Site::load`] returns a validated model or every
+//! problem found, each as `FILE:LINE:COL: message`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use super::error::{ConfigError, ConfigErrors, Source};
+use super::inventory;
+use super::profile::{Profile, ProfileLibrary};
+use crate::collect::modbus::url::ModbusUrl;
+use crate::energy::category::{self, Category};
+
+/// Where a value came from, for error messages.
+#[derive(Debug, Clone)]
+pub struct At {
+    pub file: PathBuf,
+    pub line: usize,
+    pub col: Option<usize>,
+}
+
+impl At {
+    pub fn error(&self, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            file: self.file.clone(),
+            line: self.line,
+            col: self.col,
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitKind {
+    Organisation,
+    Campus,
+    Building,
+    Department,
+    Canteen,
+    Dormitory,
+    Shop,
+    PublicArea,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClimateZone {
+    SevereCold,
+    Cold,
+    HotSummerColdWinter,
+    HotSummerWarmWinter,
+    Mild,
+}
+
+/// A node of the hierarchy: organisation > campus/building > unit (department, tenant).
+#[derive(Debug, Clone, Serialize)]
+pub struct Unit {
+    pub id: String,
+    pub name: String,
+    pub kind: UnitKind,
+    pub parent: Option<String>,
+    pub floor_area_m2: Option<f64>,
+    pub occupants: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub id: String,
+    pub url: ModbusUrl,
+    /// Overrides the profiles' timeouts for every device on this connection.
+    pub timeout_ms: Option<u64>,
+    /// Pause between two requests on this bus.
+    pub pause_ms: u64,
+}
+
+/// How a meter's values arrive.
+#[derive(Debug, Clone)]
+pub enum MeterSource {
+    Modbus {
+        connection: String,
+        profile: Arc<Profile>,
+        slave_id: u8,
+    },
+    /// Read by hand: values come from imports and the readings API only.
+    Manual { quantity: crate::quantity::Quantity },
+}
+
+#[derive(Debug, Clone)]
+pub struct Meter {
+    pub id: String,
+    pub name: String,
+    pub unit: String,
+    pub category: &'static Category,
+    pub source: MeterSource,
+    /// CT/PT ratio (倍率): consumption = register delta × multiplier.
+    pub multiplier: Decimal,
+    pub live_interval: Duration,
+    pub energy_interval_min: u32,
+}
+
+/// A validated site.
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub config_file: PathBuf,
+    pub name: String,
+    pub timezone: Tz,
+    pub climate_zone: Option<ClimateZone>,
+    pub data_dir: PathBuf,
+    pub http_listen: String,
+    pub telemetry_retention_days: u32,
+    pub units: Vec<Unit>,
+    pub connections: Vec<Connection>,
+    pub meters: Vec<Meter>,
+    pub profiles: ProfileLibrary,
+}
+
+impl Site {
+    pub fn meter(&self, id: &str) -> Option<&Meter> {
+        self.meters.iter().find(|m| m.id == id)
+    }
+    pub fn unit(&self, id: &str) -> Option<&Unit> {
+        self.units.iter().find(|u| u.id == id)
+    }
+
+    pub fn load(path: &Path) -> Result<Site, ConfigErrors> {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| super::profile::io_error(path, &e))?;
+        Self::from_str(path, &text)
+    }
+
+    pub fn from_str(path: &Path, text: &str) -> Result<Site, ConfigErrors> {
+        let src = Source { file: path, text };
+        let raw: SiteFile = src.parse()?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let at = |span: std::ops::Range<usize>| {
+            let (line, col) = super::error::line_col(text, span.start);
+            At { file: path.to_path_buf(), line, col: Some(col) }
+        };
+        let mut errors = Vec::new();
+
+        let timezone = match raw.site.timezone.get_ref().parse::<Tz>() {
+            Ok(tz) => tz,
+            Err(_) => {
+                errors.push(at(raw.site.timezone.span()).error(format!(
+                    "unknown time zone `{}` (an IANA name such as Asia/Shanghai)",
+                    raw.site.timezone.get_ref()
+                )));
+                chrono_tz::Asia::Shanghai
+            }
+        };
+
+        let profile_dirs: Vec<PathBuf> = raw.site.profile_dirs.iter().map(|d| base.join(d)).collect();
+        let profiles = match ProfileLibrary::load(&profile_dirs) {
+            Ok(lib) => lib,
+            Err(e) => {
+                errors.extend(e.0);
+                ProfileLibrary::builtin()
+            }
+        };
+
+        // Units and the hierarchy.
+        let mut units = Vec::new();
+        let mut unit_at = HashMap::new();
+        for u in &raw.units {
+            let id = u.id.get_ref().clone();
+            if unit_at.insert(id.clone(), at(u.id.span())).is_some() {
+                errors.push(at(u.id.span()).error(format!("duplicate unit id `{id}`")));
+                continue;
+            }
+            if let Some(a) = u.floor_area_m2.as_ref().filter(|a| !(*a.get_ref() > 0.0)) {
+                errors.push(at(a.span()).error("floor_area_m2 must be greater than 0"));
+            }
+            units.push(Unit {
+                id,
+                name: u.name.clone(),
+                kind: u.kind,
+                parent: u.parent.as_ref().map(|p| p.get_ref().clone()),
+                floor_area_m2: u.floor_area_m2.as_ref().map(|a| *a.get_ref()),
+                occupants: u.occupants,
+            });
+        }
+        for (u, raw_u) in units.iter().zip(&raw.units) {
+            match (&raw_u.parent, u.kind) {
+                (None, UnitKind::Organisation) => {}
+                (Some(p), UnitKind::Organisation) => errors.push(
+                    at(p.span()).error("an organisation is the top of the hierarchy and has no parent"),
+                ),
+                (None, _) => errors.push(at(raw_u.id.span()).error(format!(
+                    "unit `{}` needs a `parent` (only an organisation has none)",
+                    u.id
+                ))),
+                (Some(p), _) if !unit_at.contains_key(p.get_ref()) => errors.push(
+                    at(p.span()).error(format!("unknown parent unit `{}`", p.get_ref())),
+                ),
+                (Some(_), _) => {
+                    if has_cycle(&units, &u.id) {
+                        errors.push(at(raw_u.id.span()).error(format!(
+                            "unit `{}` is its own ancestor (a cycle in `parent`)",
+                            u.id
+                        )));
+                    }
+                }
+            }
+        }
+
+        // Connections.
+        let mut connections = Vec::new();
+        let mut connection_ids = HashSet::new();
+        for c in &raw.connections {
+            let id = c.id.get_ref().clone();
+            if !connection_ids.insert(id.clone()) {
+                errors.push(at(c.id.span()).error(format!("duplicate connection id `{id}`")));
+                continue;
+            }
+            match ModbusUrl::parse(c.url.get_ref()) {
+                Ok(url) => connections.push(Connection {
+                    id,
+                    url,
+                    timeout_ms: c.timeout_ms,
+                    pause_ms: c.pause_ms.unwrap_or(0),
+                }),
+                Err(e) => errors.push(at(c.url.span()).error(e)),
+            }
+        }
+
+        // Meters: inline ones, then each inventory CSV.
+        let mut drafts: Vec<MeterDraft> = raw
+            .meters
+            .iter()
+            .map(|m| MeterDraft {
+                id: (m.id.get_ref().clone(), at(m.id.span())),
+                name: m.name.clone(),
+                unit: (m.unit.get_ref().clone(), at(m.unit.span())),
+                category: (m.category.get_ref().clone(), at(m.category.span())),
+                profile: m.profile.as_ref().map(|p| (p.get_ref().clone(), at(p.span()))),
+                connection: m.connection.as_ref().map(|c| (c.get_ref().clone(), at(c.span()))),
+                slave_id: m.slave_id.as_ref().map(|s| (*s.get_ref(), at(s.span()))),
+                multiplier: m.multiplier.as_ref().map(|x| (*x.get_ref(), at(x.span()))),
+                live_interval_s: m.live_interval_s.as_ref().map(|x| (*x.get_ref(), at(x.span()))),
+                energy_interval_min: m
+                    .energy_interval_min
+                    .as_ref()
+                    .map(|x| (*x.get_ref(), at(x.span()))),
+                read_by_hand: m.read_by_hand.as_ref().map(|r| (r.get_ref().clone(), at(r.span()))),
+            })
+            .collect();
+        for csv in &raw.site.meters_csv {
+            match inventory::read_meters_csv(&base.join(csv.get_ref())) {
+                Ok(more) => drafts.extend(more),
+                Err(e) => errors.extend(e.0),
+            }
+        }
+
+        let mut meters = Vec::new();
+        let mut meter_ids: HashMap<String, At> = HashMap::new();
+        for d in drafts {
+            if let Some(first) = meter_ids.get(&d.id.0) {
+                errors.push(d.id.1.error(format!(
+                    "duplicate meter id `{}` (first defined at {}:{})",
+                    d.id.0,
+                    first.file.display(),
+                    first.line
+                )));
+                continue;
+            }
+            meter_ids.insert(d.id.0.clone(), d.id.1.clone());
+            match d.build(&unit_at, &connections, &profiles) {
+                Ok(m) => meters.push(m),
+                Err(e) => errors.extend(e),
+            }
+        }
+
+        if !errors.is_empty() {
+            errors.sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
+            return Err(ConfigErrors(errors));
+        }
+        Ok(Site {
+            config_file: path.to_path_buf(),
+            name: raw.site.name,
+            timezone,
+            climate_zone: raw.site.climate_zone,
+            data_dir: base.join(raw.site.data_dir.unwrap_or_else(|| "data".into())),
+            http_listen: raw.http.listen,
+            telemetry_retention_days: raw.store.telemetry_retention_days,
+            units,
+            connections,
+            meters,
+            profiles,
+        })
+    }
+}
+
+fn has_cycle(units: &[Unit], start: &str) -> bool {
+    let by_id: BTreeMap<&str, &Unit> = units.iter().map(|u| (u.id.as_str(), u)).collect();
+    let mut current = by_id.get(start).and_then(|u| u.parent.as_deref());
+    for _ in 0..=units.len() {
+        match current {
+            None => return false,
+            Some(id) if id == start => return true,
+            Some(id) => current = by_id.get(id).and_then(|u| u.parent.as_deref()),
+        }
+    }
+    true
+}
+
+/// A meter as written (TOML table or CSV row), with the location of each field.
+pub(crate) struct MeterDraft {
+    pub id: (String, At),
+    pub name: String,
+    pub unit: (String, At),
+    pub category: (String, At),
+    pub profile: Option<(String, At)>,
+    pub connection: Option<(String, At)>,
+    pub slave_id: Option<(i64, At)>,
+    pub multiplier: Option<(Decimal, At)>,
+    pub live_interval_s: Option<(i64, At)>,
+    pub energy_interval_min: Option<(i64, At)>,
+    /// The quantity read by hand (`water_m3`, `gas_m3`, ...), for meters without communication.
+    pub read_by_hand: Option<(String, At)>,
+}
+
+impl MeterDraft {
+    fn build(
+        self,
+        units: &HashMap<String, At>,
+        connections: &[Connection],
+        profiles: &ProfileLibrary,
+    ) -> Result<Meter, Vec<ConfigError>> {
+        let mut errors = Vec::new();
+        let (id, id_at) = self.id;
+        if id.is_empty() || id.contains(char::is_whitespace) || id.contains('/') {
+            errors.push(id_at.error(format!("meter id `{id}` must be non-empty, without spaces or `/`")));
+        }
+        if !units.contains_key(&self.unit.0) {
+            errors.push(self.unit.1.error(format!("unknown unit `{}`", self.unit.0)));
+        }
+        let category = category::category(&self.category.0);
+        if category.is_none() {
+            errors.push(self.category.1.error(format!(
+                "unknown category code `{}` (e.g. 01000 electricity, 01A00 lighting, 02000 water; see docs/configuration.md)",
+                self.category.0
+            )));
+        }
+        let multiplier = match self.multiplier {
+            None => Decimal::ONE,
+            Some((m, at)) if m <= Decimal::ZERO => {
+                errors.push(at.error(format!("multiplier must be greater than 0, not {m}")));
+                Decimal::ONE
+            }
+            Some((m, _)) => m,
+        };
+        let live_interval_s = match self.live_interval_s {
+            None => 30,
+            Some((s, at)) if !(1..=86_400).contains(&s) => {
+                errors.push(at.error("live_interval_s must be between 1 and 86400"));
+                30
+            }
+            Some((s, _)) => s as u64,
+        };
+        let energy_interval_min = match self.energy_interval_min {
+            None => 15,
+            Some((m, at)) if !matches!(m, 1 | 5 | 15 | 30 | 60) => {
+                errors.push(at.error("energy_interval_min must be 1, 5, 15, 30 or 60 (it must divide an hour)"));
+                15
+            }
+            Some((m, _)) => m as u32,
+        };
+
+        let source = match (self.read_by_hand, self.profile, self.connection) {
+            (Some((q, at)), profile, connection) => {
+                if let Some((_, pat)) = profile.or(connection) {
+                    errors.push(pat.error(
+                        "a meter read by hand has no `profile` or `connection`",
+                    ));
+                }
+                match crate::quantity::Quantity::parse(&q).filter(|q| q.is_cumulative()) {
+                    Some(quantity) => Some(MeterSource::Manual { quantity }),
+                    None => {
+                        errors.push(at.error(format!(
+                            "read_by_hand names the register read by hand, a cumulative quantity such as energy_import_kwh or water_m3; `{q}` is not one"
+                        )));
+                        None
+                    }
+                }
+            }
+            (None, Some((p, pat)), Some((c, cat))) => {
+                let profile = profiles.get(&p);
+                if profile.is_none() {
+                    errors.push(pat.error(format!(
+                        "unknown profile `{p}`; known: {}",
+                        profiles.names().collect::<Vec<_>>().join(", ")
+                    )));
+                }
+                let connection = connections.iter().find(|x| x.id == c);
+                if connection.is_none() {
+                    errors.push(cat.error(format!("unknown connection `{c}`")));
+                }
+                let slave_id = match self.slave_id {
+                    None => 1,
+                    Some((s, at)) => {
+                        let max = match connection.map(|c| &c.url) {
+                            Some(ModbusUrl::Tcp { .. }) => 255,
+                            _ => 247,
+                        };
+                        if !(1..=max).contains(&s) {
+                            errors.push(at.error(format!("slave_id must be between 1 and {max}")));
+                        }
+                        s.clamp(0, 255) as u8
+                    }
+                };
+                profile.map(|profile| MeterSource::Modbus { connection: c, profile, slave_id })
+            }
+            (None, None, _) => {
+                errors.push(id_at.error(format!(
+                    "meter `{id}` needs a `profile` and a `connection`, or `read_by_hand`"
+                )));
+                None
+            }
+            (None, Some(_), None) => {
+                errors.push(id_at.error(format!("meter `{id}` has a profile but no `connection`")));
+                None
+            }
+        };
+
+        match (errors.is_empty(), source, category) {
+            (true, Some(source), Some(category)) => Ok(Meter {
+                id,
+                name: self.name,
+                unit: self.unit.0,
+                category,
+                source,
+                multiplier,
+                live_interval: Duration::from_secs(live_interval_s),
+                energy_interval_min,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SiteFile {
+    site: SiteSection,
+    #[serde(default)]
+    http: HttpSection,
+    #[serde(default)]
+    store: StoreSection,
+    #[serde(default)]
+    units: Vec<UnitFile>,
+    #[serde(default)]
+    connections: Vec<ConnectionFile>,
+    #[serde(default)]
+    meters: Vec<MeterFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SiteSection {
+    name: String,
+    #[serde(default = "default_tz")]
+    timezone: Spanned<String>,
+    climate_zone: Option<ClimateZone>,
+    data_dir: Option<PathBuf>,
+    #[serde(default)]
+    profile_dirs: Vec<PathBuf>,
+    #[serde(default)]
+    meters_csv: Vec<Spanned<PathBuf>>,
+}
+
+fn default_tz() -> Spanned<String> {
+    Spanned::new(0..0, "Asia/Shanghai".to_string())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HttpSection {
+    #[serde(default = "default_listen")]
+    listen: String,
+}
+
+impl Default for HttpSection {
+    fn default() -> Self {
+        HttpSection { listen: default_listen() }
+    }
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoreSection {
+    #[serde(default = "default_retention")]
+    telemetry_retention_days: u32,
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        StoreSection { telemetry_retention_days: default_retention() }
+    }
+}
+
+fn default_retention() -> u32 {
+    7
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnitFile {
+    id: Spanned<String>,
+    name: String,
+    kind: UnitKind,
+    parent: Option<Spanned<String>>,
+    floor_area_m2: Option<Spanned<f64>>,
+    occupants: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConnectionFile {
+    id: Spanned<String>,
+    url: Spanned<String>,
+    timeout_ms: Option<u64>,
+    pause_ms: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MeterFile {
+    id: Spanned<String>,
+    name: String,
+    unit: Spanned<String>,
+    category: Spanned<String>,
+    profile: Option<Spanned<String>>,
+    connection: Option<Spanned<String>>,
+    slave_id: Option<Spanned<i64>>,
+    multiplier: Option<Spanned<Decimal>>,
+    live_interval_s: Option<Spanned<i64>>,
+    energy_interval_min: Option<Spanned<i64>>,
+    read_by_hand: Option<Spanned<String>>,
+}

@@ -1,0 +1,3 @@
+//! Energy domain: categories now; the ledger, intervals and coefficients build on it.
+
+pub mod category;

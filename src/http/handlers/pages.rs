@@ -1,0 +1,184 @@
+//! Server-rendered pages. Chinese by default, English with `?lang=en`. No external assets: the
+//! sites are often intranets without internet access.
+
+use axum::extract::{Query, State};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use serde::Deserialize;
+
+use super::meters::{MeterView, view};
+use crate::http::state::AppState;
+use crate::ingest::MeterStatus;
+
+#[derive(Deserialize, Default)]
+pub struct LangQuery {
+    lang: Option<String>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    fn from_query(q: &LangQuery) -> Lang {
+        match q.lang.as_deref() {
+            Some("en") => Lang::En,
+            _ => Lang::Zh,
+        }
+    }
+    fn t(self, zh: &'static str, en: &'static str) -> &'static str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+}
+
+fn status_label(s: MeterStatus, lang: Lang) -> &'static str {
+    match s {
+        MeterStatus::Waiting => lang.t("等待", "waiting"),
+        MeterStatus::Online => lang.t("在线", "online"),
+        MeterStatus::Offline => lang.t("离线", "offline"),
+        MeterStatus::Error => lang.t("故障", "error"),
+        MeterStatus::Manual => lang.t("人工抄表", "read by hand"),
+    }
+}
+
+fn status_class(s: MeterStatus) -> &'static str {
+    match s {
+        MeterStatus::Online => "ok",
+        MeterStatus::Offline | MeterStatus::Error => "bad",
+        MeterStatus::Waiting | MeterStatus::Manual => "neutral",
+    }
+}
+
+/// The rate shown in the table (kW for electricity, m³/h for water) and the register.
+fn key_values(v: &MeterView) -> (Option<f64>, Option<(f64, &'static str)>) {
+    let rate = v.values.get("power_kw").or(v.values.get("flow_m3h")).copied();
+    let register = [("energy_import_kwh", "kWh"), ("water_m3", "m³"), ("gas_m3", "m³"), ("heat_gj", "GJ")]
+        .iter()
+        .find_map(|(q, u)| v.values.get(q).map(|x| (*x, *u)));
+    (rate, register)
+}
+
+const STYLE: &str = r#"
+body{font-family:"Microsoft YaHei","PingFang SC","WenQuanYi Micro Hei","Noto Sans CJK SC",sans-serif;margin:0;background:#f4f6f8;color:#1f2d3d}
+header{background:#1d4e89;color:#fff;padding:12px 24px;display:flex;justify-content:space-between;align-items:center}
+header h1{font-size:20px;margin:0} header a{color:#cfe3ff}
+main{padding:16px 24px}
+.cards{display:flex;gap:12px;margin-bottom:16px;flex-wrap:wrap}
+.card{background:#fff;border-radius:6px;padding:12px 18px;min-width:150px;box-shadow:0 1px 2px #0001}
+.card .v{font-size:24px;font-weight:600}
+table{border-collapse:collapse;width:100%;background:#fff;box-shadow:0 1px 2px #0001}
+th,td{padding:6px 10px;border-bottom:1px solid #e5e9ef;text-align:left;font-size:14px}
+th{background:#eef2f7} td.num{text-align:right;font-variant-numeric:tabular-nums}
+.ok{color:#1a7f37}.bad{color:#c62828;font-weight:600}.neutral{color:#6b778c}
+tr.group td{background:#f8fafc;font-weight:600}
+small{color:#6b778c}
+"#;
+
+const SCRIPT: &str = r#"
+const fmt=(x,d)=>x==null?"—":x.toLocaleString(undefined,{minimumFractionDigits:d,maximumFractionDigits:d});
+async function refresh(){
+  try{
+    const r=await fetch('/api/v1/meters');const ms=await r.json();
+    let online=0,total=0;
+    for(const m of ms){
+      const row=document.getElementById('m-'+m.id);if(!row)continue;
+      if(m.status==='online')online++;
+      const mult=parseFloat(m.multiplier)||1;
+      const rate=m.values.power_kw!=null?m.values.power_kw*mult:m.values.flow_m3h;
+      if(m.category==='01000'&&m.values.power_kw!=null)total+=m.values.power_kw*mult;
+      const reg=m.values.energy_import_kwh??m.values.water_m3??m.values.gas_m3;
+      row.querySelector('.rate').textContent=fmt(rate,2);
+      row.querySelector('.reg').textContent=fmt(reg,2);
+      const st=row.querySelector('.st');st.textContent=STATUS[m.status]||m.status;st.className='st '+CLS[m.status];
+      st.title=m.status_detail||'';
+      row.querySelector('.seen').textContent=m.last_seen?new Date(m.last_seen).toLocaleTimeString():'—';
+    }
+    document.getElementById('online').textContent=online;
+    document.getElementById('power').textContent=fmt(total,1);
+  }catch(e){}
+}
+setInterval(refresh,5000);
+"#;
+
+pub async fn overview(State(state): State<AppState>, Query(q): Query<LangQuery>) -> Markup {
+    let lang = Lang::from_query(&q);
+    let views: Vec<MeterView> = state.site.meters.iter().map(|m| view(&state, m)).collect();
+    let online = views.iter().filter(|v| v.status == MeterStatus::Online).count();
+    let total_power: f64 = views
+        .iter()
+        .filter(|v| v.category == "01000")
+        .filter_map(|v| v.values.get("power_kw").map(|p| p * v.multiplier.parse::<f64>().unwrap_or(1.0)))
+        .sum();
+    let statuses = format!(
+        "const STATUS={{waiting:'{}',online:'{}',offline:'{}',error:'{}',manual:'{}'}};const CLS={{waiting:'neutral',online:'ok',offline:'bad',error:'bad',manual:'neutral'}};",
+        status_label(MeterStatus::Waiting, lang),
+        status_label(MeterStatus::Online, lang),
+        status_label(MeterStatus::Offline, lang),
+        status_label(MeterStatus::Error, lang),
+        status_label(MeterStatus::Manual, lang),
+    );
+    html! {
+        (DOCTYPE)
+        html lang=(lang.t("zh-CN", "en")) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (state.site.name) " · " (lang.t("能耗监测", "Energy monitoring")) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                header {
+                    h1 { (state.site.name) " · " (lang.t("能耗监测平台", "Energy monitoring")) }
+                    @if lang == Lang::Zh { a href="?lang=en" { "English" } } @else { a href="?" { "中文" } }
+                }
+                main {
+                    div.cards {
+                        div.card { div { (lang.t("表计总数", "Meters")) } div.v { (views.len()) } }
+                        div.card { div { (lang.t("在线", "Online")) } div.v #online { (online) } }
+                        div.card { div { (lang.t("当前总功率 (kW)", "Total power (kW)")) } div.v #power { (format!("{total_power:.1}")) } }
+                    }
+                    table {
+                        thead { tr {
+                            th { (lang.t("表计", "Meter")) }
+                            th { (lang.t("编号", "ID")) }
+                            th { (lang.t("分类分项", "Category")) }
+                            th { (lang.t("倍率", "Multiplier")) }
+                            th { (lang.t("状态", "Status")) }
+                            th { (lang.t("最后通信", "Last seen")) }
+                            th.num { (lang.t("功率 kW / 流量 m³/h", "Power kW / flow m³/h")) }
+                            th.num { (lang.t("表底读数", "Register")) }
+                        } }
+                        tbody {
+                            @for unit in &state.site.units {
+                                @let rows: Vec<&MeterView> = views.iter().filter(|v| v.unit == unit.id).collect();
+                                @if !rows.is_empty() {
+                                    tr.group { td colspan="8" { (unit.name) } }
+                                    @for v in rows {
+                                        @let (rate, register) = key_values(v);
+                                        @let mult: f64 = v.multiplier.parse().unwrap_or(1.0);
+                                        tr id=(format!("m-{}", v.id)) {
+                                            td { (v.name) }
+                                            td { small { (v.id) } }
+                                            td { (v.category) " " (v.category_name) }
+                                            td.num { (v.multiplier) }
+                                            td { span class=(format!("st {}", status_class(v.status))) title=(v.status_detail.clone().unwrap_or_default()) { (status_label(v.status, lang)) } }
+                                            td.seen { (v.last_seen.map(|t| t.with_timezone(&state.site.timezone).format("%H:%M:%S").to_string()).unwrap_or_else(|| "—".into())) }
+                                            td.num.rate { (rate.map(|r| format!("{:.2}", if v.values.contains_key("power_kw") { r * mult } else { r })).unwrap_or_else(|| "—".into())) }
+                                            td.num.reg { (register.map(|(x, u)| format!("{x:.2} {u}")).unwrap_or_else(|| "—".into())) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    p { small { (lang.t("功率为一次侧数值（已乘倍率）；表底读数为表计显示值。每 5 秒刷新。", "Power is primary-side (multiplier applied); registers are as the meter shows them. Refreshes every 5 s.")) } }
+                }
+                script { (PreEscaped(statuses)) (PreEscaped(SCRIPT)) }
+            }
+        }
+    }
+}

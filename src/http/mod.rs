@@ -1,0 +1,10 @@
+//! The web server: JSON API and pages. Only this module (and report renderers) know HTTP,
+//! JSON shapes and HTML.
+
+pub mod error;
+pub mod handlers;
+pub mod router;
+pub mod state;
+
+pub use router::router;
+pub use state::AppState;

@@ -1,0 +1,16 @@
+//! Every route in one place.
+
+use axum::Router;
+use axum::routing::get;
+
+use super::handlers::{health, meters, pages};
+use super::state::AppState;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(pages::overview))
+        .route("/healthz", get(health::healthz))
+        .route("/api/v1/meters", get(meters::list))
+        .route("/api/v1/meters/{id}", get(meters::one))
+        .with_state(state)
+}

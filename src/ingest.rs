@@ -1,0 +1,218 @@
+//! Ingest: the one way into storage. Validates readings, keeps the latest value per meter and
+//! quantity (the live state behind `/api/v1/meters`), and hands batches to the store writer.
+//! Nothing here knows Modbus or MQTT; collectors report readings and per-meter status.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use thiserror::Error;
+use tokio::sync::mpsc;
+
+use crate::config::Site;
+use crate::config::site::MeterSource;
+use crate::quantity::Quantity;
+use crate::reading::Reading;
+
+/// Communication state of a meter, as the live API shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MeterStatus {
+    /// Not read yet since start.
+    Waiting,
+    Online,
+    /// No answer (timeout, connection refused).
+    Offline,
+    /// Answers, but wrongly (exception, garbage, undecodable values).
+    Error,
+    /// Read by hand; no communication expected.
+    Manual,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MeterLive {
+    pub status: MeterStatus,
+    /// Why the status is what it is (the last error), if anything is wrong.
+    pub detail: Option<String>,
+    pub last_seen: Option<DateTime<Utc>>,
+    pub values: BTreeMap<Quantity, f64>,
+    pub value_times: BTreeMap<Quantity, DateTime<Utc>>,
+}
+
+/// Latest values and status per meter, shared by collectors (writers) and HTTP (readers).
+#[derive(Debug, Default)]
+pub struct LiveState {
+    meters: RwLock<HashMap<Arc<str>, MeterLive>>,
+}
+
+impl LiveState {
+    pub fn for_site(site: &Site) -> LiveState {
+        let meters = site
+            .meters
+            .iter()
+            .map(|m| {
+                let status = match m.source {
+                    MeterSource::Manual { .. } => MeterStatus::Manual,
+                    MeterSource::Modbus { .. } => MeterStatus::Waiting,
+                };
+                let live = MeterLive {
+                    status,
+                    detail: None,
+                    last_seen: None,
+                    values: BTreeMap::new(),
+                    value_times: BTreeMap::new(),
+                };
+                (Arc::from(m.id.as_str()), live)
+            })
+            .collect();
+        LiveState { meters: RwLock::new(meters) }
+    }
+
+    pub fn get(&self, meter: &str) -> Option<MeterLive> {
+        self.meters.read().unwrap_or_else(|e| e.into_inner()).get(meter).cloned()
+    }
+
+    pub fn set_status(&self, meter: &str, status: MeterStatus, detail: Option<String>) {
+        let mut meters = self.meters.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(m) = meters.get_mut(meter) {
+            m.status = status;
+            m.detail = detail;
+        }
+    }
+
+    fn record(&self, readings: &[Reading]) {
+        let mut meters = self.meters.write().unwrap_or_else(|e| e.into_inner());
+        for r in readings {
+            let Some(m) = meters.get_mut(&*r.meter) else { continue };
+            if m.value_times.get(&r.quantity).is_some_and(|t| *t > r.time) {
+                continue; // an older reading (backfill, late import) does not replace a newer one
+            }
+            m.values.insert(r.quantity, r.value);
+            m.value_times.insert(r.quantity, r.time);
+            if m.last_seen.is_none_or(|t| t < r.time) {
+                m.last_seen = Some(r.time);
+            }
+        }
+    }
+}
+
+#[derive(Debug, Error, PartialEq)]
+pub enum IngestError {
+    #[error("unknown meter `{0}`")]
+    UnknownMeter(String),
+    #[error("{meter}: {quantity} value {value} is not a finite number")]
+    NotFinite { meter: String, quantity: Quantity, value: f64 },
+    #[error("{meter}: {quantity} is a register total and cannot be negative ({value})")]
+    NegativeRegister { meter: String, quantity: Quantity, value: f64 },
+    #[error("{meter}: time {time} is in the future")]
+    Future { meter: String, time: DateTime<Utc> },
+    #[error("the store has shut down")]
+    Closed,
+}
+
+/// Checks one reading; pure apart from the clock passed in.
+pub fn validate(r: &Reading, known: &HashMap<Arc<str>, ()>, now: DateTime<Utc>) -> Result<(), IngestError> {
+    if !known.contains_key(&*r.meter) {
+        return Err(IngestError::UnknownMeter(r.meter.to_string()));
+    }
+    if !r.value.is_finite() {
+        return Err(IngestError::NotFinite { meter: r.meter.to_string(), quantity: r.quantity, value: r.value });
+    }
+    if r.quantity.is_cumulative() && r.value < 0.0 {
+        return Err(IngestError::NegativeRegister { meter: r.meter.to_string(), quantity: r.quantity, value: r.value });
+    }
+    if r.time > now + Duration::minutes(5) {
+        return Err(IngestError::Future { meter: r.meter.to_string(), time: r.time });
+    }
+    Ok(())
+}
+
+/// The entry point for every reading. Cheap to clone.
+#[derive(Clone)]
+pub struct Ingest {
+    known: Arc<HashMap<Arc<str>, ()>>,
+    live: Arc<LiveState>,
+    store: mpsc::Sender<Vec<Reading>>,
+}
+
+impl Ingest {
+    pub fn new(site: &Site, live: Arc<LiveState>, store: mpsc::Sender<Vec<Reading>>) -> Ingest {
+        let known = site.meters.iter().map(|m| (Arc::from(m.id.as_str()), ())).collect();
+        Ingest { known: Arc::new(known), live, store }
+    }
+
+    pub fn live(&self) -> &Arc<LiveState> {
+        &self.live
+    }
+
+    /// Accepts the valid readings of a batch from a collector, returning the rejected ones with
+    /// the reason. Accepted readings are queued for the store (waiting if it is behind).
+    pub async fn accept(&self, readings: Vec<Reading>) -> Result<Vec<(Reading, IngestError)>, IngestError> {
+        let now = Utc::now();
+        let (good, bad): (Vec<_>, Vec<_>) = readings
+            .into_iter()
+            .map(|r| {
+                let v = validate(&r, &self.known, now);
+                (r, v)
+            })
+            .partition(|(_, v)| v.is_ok());
+        let good: Vec<Reading> = good.into_iter().map(|(r, _)| r).collect();
+        let rejected = bad.into_iter().filter_map(|(r, v)| v.err().map(|e| (r, e))).collect();
+        if !good.is_empty() {
+            self.live.record(&good);
+            self.store.send(good).await.map_err(|_| IngestError::Closed)?;
+        }
+        Ok(rejected)
+    }
+
+    /// Accepts a batch only if every reading is valid (imports and the API: all or nothing).
+    pub async fn accept_all(&self, readings: Vec<Reading>) -> Result<usize, IngestError> {
+        let now = Utc::now();
+        for r in &readings {
+            validate(r, &self.known, now)?;
+        }
+        let n = readings.len();
+        self.live.record(&readings);
+        self.store.send(readings).await.map_err(|_| IngestError::Closed)?;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reading::ReadingQuality;
+
+    fn reading(meter: &str, q: &str, value: f64) -> Reading {
+        Reading {
+            meter: Arc::from(meter),
+            quantity: Quantity::named(q),
+            time: Utc::now(),
+            value,
+            quality: ReadingQuality::Measured,
+        }
+    }
+
+    #[test]
+    fn validation_explains_each_rejection() {
+        let known: HashMap<Arc<str>, ()> = [(Arc::from("m1"), ())].into_iter().collect();
+        let now = Utc::now();
+        assert_eq!(validate(&reading("m1", "power_kw", -3.0), &known, now), Ok(()));
+        assert_eq!(
+            validate(&reading("m2", "power_kw", 1.0), &known, now),
+            Err(IngestError::UnknownMeter("m2".into()))
+        );
+        assert!(matches!(
+            validate(&reading("m1", "energy_import_kwh", -1.0), &known, now),
+            Err(IngestError::NegativeRegister { .. })
+        ));
+        assert!(matches!(
+            validate(&reading("m1", "power_kw", f64::NAN), &known, now),
+            Err(IngestError::NotFinite { .. })
+        ));
+        let mut late = reading("m1", "power_kw", 1.0);
+        late.time = now + Duration::hours(1);
+        assert!(matches!(validate(&late, &known, now), Err(IngestError::Future { .. })));
+    }
+}

@@ -1,0 +1,13 @@
+//! jieneng (节能): energy-saving monitoring for public institutions. See ARCHITECTURE.md.
+
+pub mod cli;
+pub mod collect;
+pub mod config;
+pub mod energy;
+pub mod http;
+pub mod ingest;
+pub mod quantity;
+pub mod reading;
+pub mod runtime;
+pub mod sim;
+pub mod store;

@@ -1,0 +1,107 @@
+//! The running service: store writer, ingest, collectors and the web server, started from a
+//! validated site and stopped in order (collectors first, then the store drains its queue).
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::collect::modbus::poller;
+use crate::config::Site;
+use crate::http::{self, AppState};
+use crate::ingest::{Ingest, LiveState};
+use crate::store::SqliteStore;
+use crate::store::writer::spawn_writer;
+
+/// Readings batches the ingest queue holds before collectors wait for the store.
+const QUEUE_BATCHES: usize = 1024;
+
+pub struct Runtime {
+    pub site: Arc<Site>,
+    pub store: SqliteStore,
+    pub ingest: Ingest,
+    pub live: Arc<LiveState>,
+    pub cancel: CancellationToken,
+    pub history_ready: Arc<AtomicBool>,
+    writer: std::thread::JoinHandle<()>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Runtime {
+    /// Opens the store under the site's data directory and starts the collectors.
+    pub fn start(site: Site) -> anyhow::Result<Runtime> {
+        std::fs::create_dir_all(&site.data_dir)
+            .map_err(|e| anyhow::anyhow!("cannot create data directory {}: {e}", site.data_dir.display()))?;
+        let store = SqliteStore::open(&site.data_dir.join("jieneng.db"))?;
+        let (tx, rx) = mpsc::channel(QUEUE_BATCHES);
+        let writer = spawn_writer(store.clone(), rx, site.telemetry_retention_days)?;
+        let live = Arc::new(LiveState::for_site(&site));
+        let ingest = Ingest::new(&site, live.clone(), tx);
+        let cancel = CancellationToken::new();
+        let tasks = poller::spawn_all(&site, ingest.clone(), cancel.clone());
+        Ok(Runtime {
+            site: Arc::new(site),
+            store,
+            ingest,
+            live,
+            cancel,
+            history_ready: Arc::new(AtomicBool::new(true)),
+            writer,
+            tasks,
+        })
+    }
+
+    pub fn app_state(&self) -> AppState {
+        AppState {
+            site: self.site.clone(),
+            live: self.live.clone(),
+            store: self.store.clone(),
+            history_ready: self.history_ready.clone(),
+        }
+    }
+
+    /// Serves the web app on `listener` until shutdown.
+    pub fn serve_http(&mut self, listener: TcpListener) {
+        let app = http::router(self.app_state());
+        let cancel = self.cancel.clone();
+        self.tasks.push(tokio::spawn(async move {
+            let shutdown = async move { cancel.cancelled().await };
+            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+                tracing::error!(error = %e, "web server stopped");
+            }
+        }));
+    }
+
+    pub fn spawn(&mut self, task: JoinHandle<()>) {
+        self.tasks.push(task);
+    }
+
+    /// Stops collectors and the web server, then lets the store write everything accepted.
+    pub async fn shutdown(self) {
+        self.cancel.cancel();
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        drop(self.ingest);
+        let _ = tokio::task::spawn_blocking(move || self.writer.join()).await;
+    }
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing a SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,7 @@
+//! Storage. The embedded SQLite store is the default and always present; the InfluxDB 2 sink
+//! joins it as a second consumer of accepted readings.
+
+pub mod sqlite;
+pub mod writer;
+
+pub use sqlite::{SqliteStore, StoreError};

@@ -1,0 +1,333 @@
+//! The embedded store: one SQLite file (WAL) under the data directory.
+//!
+//! - `register_readings`: cumulative register values (kWh, m³ ...), kept for good: the ledger
+//!   derives consumption from them.
+//! - `telemetry`: instantaneous values (kW, V, A ...), kept for the retention window.
+//!
+//! Series (meter, quantity) get small integer ids so the reading tables stay compact.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+use thiserror::Error;
+
+use crate::quantity::Quantity;
+use crate::reading::{Reading, ReadingQuality};
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("database {path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("database {path} was written by a newer jieneng (schema {found}, this build knows {known})")]
+    TooNew { path: PathBuf, found: i64, known: i64 },
+}
+
+/// Schema migrations, applied in order; `PRAGMA user_version` records how many have run.
+/// Append only: a released migration is never edited.
+const MIGRATIONS: &[&str] = &[
+    // 1: series, register readings, telemetry, metadata
+    "CREATE TABLE series (
+        id INTEGER PRIMARY KEY,
+        meter TEXT NOT NULL,
+        quantity TEXT NOT NULL,
+        UNIQUE (meter, quantity)
+     );
+     CREATE TABLE register_readings (
+        series INTEGER NOT NULL REFERENCES series(id),
+        ts INTEGER NOT NULL,          -- milliseconds since 1970-01-01 UTC
+        value REAL NOT NULL,
+        quality INTEGER NOT NULL,     -- 0 measured, 1 manual, 2 estimated
+        PRIMARY KEY (series, ts)
+     ) WITHOUT ROWID;
+     CREATE TABLE telemetry (
+        series INTEGER NOT NULL REFERENCES series(id),
+        ts INTEGER NOT NULL,
+        value REAL NOT NULL,
+        PRIMARY KEY (series, ts)
+     ) WITHOUT ROWID;
+     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+];
+
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    path: Arc<PathBuf>,
+}
+
+fn millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn from_millis(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let store = SqliteStore { path: Arc::new(path.to_path_buf()) };
+        let mut conn = store.connect()?;
+        store.migrate(&mut conn)?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn err(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite { path: self.path.to_path_buf(), source }
+    }
+
+    fn connect(&self) -> Result<Connection, StoreError> {
+        let conn = Connection::open(&*self.path).map_err(|e| self.err(e))?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = NORMAL;
+             PRAGMA busy_timeout = 5000;
+             PRAGMA foreign_keys = ON;",
+        )
+        .map_err(|e| self.err(e))?;
+        Ok(conn)
+    }
+
+    fn migrate(&self, conn: &mut Connection) -> Result<(), StoreError> {
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew { path: self.path.to_path_buf(), found: version, known });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = conn.transaction().map_err(|e| self.err(e))?;
+            tx.execute_batch(sql).map_err(|e| self.err(e))?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(|e| self.err(e))?;
+            tx.commit().map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    pub fn writer(&self) -> Result<StoreWriter, StoreError> {
+        Ok(StoreWriter { conn: self.connect()?, store: self.clone(), series: HashMap::new() })
+    }
+
+    pub fn reader(&self) -> Result<StoreReader, StoreError> {
+        Ok(StoreReader { conn: self.connect()?, store: self.clone() })
+    }
+}
+
+/// The single writer. Owns a connection and a cache of series ids.
+pub struct StoreWriter {
+    conn: Connection,
+    store: SqliteStore,
+    series: HashMap<(Arc<str>, Quantity), i64>,
+}
+
+impl StoreWriter {
+    fn series_id(
+        tx: &rusqlite::Transaction<'_>,
+        cache: &mut HashMap<(Arc<str>, Quantity), i64>,
+        meter: &Arc<str>,
+        quantity: Quantity,
+    ) -> rusqlite::Result<i64> {
+        if let Some(id) = cache.get(&(meter.clone(), quantity)) {
+            return Ok(*id);
+        }
+        tx.execute(
+            "INSERT OR IGNORE INTO series (meter, quantity) VALUES (?1, ?2)",
+            params![&**meter, quantity.name()],
+        )?;
+        let id = tx.query_row(
+            "SELECT id FROM series WHERE meter = ?1 AND quantity = ?2",
+            params![&**meter, quantity.name()],
+            |r| r.get(0),
+        )?;
+        cache.insert((meter.clone(), quantity), id);
+        Ok(id)
+    }
+
+    /// Writes a batch in one transaction. A reading already stored for the same series and
+    /// instant is kept as it is (a re-delivered reading is not a new one).
+    pub fn write_batch(&mut self, readings: &[Reading]) -> Result<(), StoreError> {
+        let result = (|| -> rusqlite::Result<()> {
+            let tx = self.conn.transaction()?;
+            {
+                let mut register = tx.prepare_cached(
+                    "INSERT OR IGNORE INTO register_readings (series, ts, value, quality) VALUES (?1, ?2, ?3, ?4)",
+                )?;
+                let mut telemetry = tx.prepare_cached(
+                    "INSERT OR REPLACE INTO telemetry (series, ts, value) VALUES (?1, ?2, ?3)",
+                )?;
+                for r in readings {
+                    let id = Self::series_id(&tx, &mut self.series, &r.meter, r.quantity)?;
+                    if r.quantity.is_cumulative() {
+                        register.execute(params![id, millis(r.time), r.value, r.quality.code()])?;
+                    } else {
+                        telemetry.execute(params![id, millis(r.time), r.value])?;
+                    }
+                }
+            }
+            tx.commit()
+        })();
+        result.map_err(|e| {
+            // The transaction rolled back; cached ids of series created in it are gone too.
+            self.series.clear();
+            self.store.err(e)
+        })
+    }
+
+    /// Drops telemetry older than `before`; register readings are never dropped.
+    pub fn prune_telemetry(&mut self, before: DateTime<Utc>) -> Result<usize, StoreError> {
+        self.conn
+            .execute("DELETE FROM telemetry WHERE ts < ?1", params![millis(before)])
+            .map_err(|e| self.store.err(e))
+    }
+}
+
+/// A read-only view; each HTTP handler or report opens its own (WAL lets them run beside the writer).
+pub struct StoreReader {
+    conn: Connection,
+    store: SqliteStore,
+}
+
+/// A stored reading, as read back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredReading {
+    pub time: DateTime<Utc>,
+    pub value: f64,
+    pub quality: ReadingQuality,
+}
+
+impl StoreReader {
+    fn series(&self, meter: &str, quantity: Quantity) -> Result<Option<i64>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT id FROM series WHERE meter = ?1 AND quantity = ?2",
+                params![meter, quantity.name()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.store.err(e))
+    }
+
+    /// Readings of one series in [from, to), oldest first.
+    pub fn readings(
+        &self,
+        meter: &str,
+        quantity: Quantity,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<StoredReading>, StoreError> {
+        let Some(series) = self.series(meter, quantity)? else { return Ok(vec![]) };
+        let sql = if quantity.is_cumulative() {
+            "SELECT ts, value, quality FROM register_readings WHERE series = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts"
+        } else {
+            "SELECT ts, value, 0 FROM telemetry WHERE series = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts"
+        };
+        let mut stmt = self.conn.prepare_cached(sql).map_err(|e| self.store.err(e))?;
+        let rows = stmt
+            .query_map(params![series, millis(from), millis(to)], |r| {
+                Ok(StoredReading {
+                    time: from_millis(r.get(0)?),
+                    value: r.get(1)?,
+                    quality: ReadingQuality::from_code(r.get(2)?),
+                })
+            })
+            .map_err(|e| self.store.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.store.err(e))
+    }
+
+    /// The newest reading of one series.
+    pub fn latest(&self, meter: &str, quantity: Quantity) -> Result<Option<StoredReading>, StoreError> {
+        let Some(series) = self.series(meter, quantity)? else { return Ok(None) };
+        let sql = if quantity.is_cumulative() {
+            "SELECT ts, value, quality FROM register_readings WHERE series = ?1 ORDER BY ts DESC LIMIT 1"
+        } else {
+            "SELECT ts, value, 0 FROM telemetry WHERE series = ?1 ORDER BY ts DESC LIMIT 1"
+        };
+        self.conn
+            .query_row(sql, params![series], |r| {
+                Ok(StoredReading {
+                    time: from_millis(r.get(0)?),
+                    value: r.get(1)?,
+                    quality: ReadingQuality::from_code(r.get(2)?),
+                })
+            })
+            .optional()
+            .map_err(|e| self.store.err(e))
+    }
+
+    /// Number of stored register readings and telemetry rows.
+    pub fn counts(&self) -> Result<(u64, u64), StoreError> {
+        let count = |table: &str| -> Result<u64, StoreError> {
+            self.conn
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+                .map_err(|e| self.store.err(e))
+        };
+        Ok((count("register_readings")?, count("telemetry")?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reading(meter: &str, q: &str, secs: i64, value: f64) -> Reading {
+        Reading {
+            meter: Arc::from(meter),
+            quantity: Quantity::named(q),
+            time: Utc.timestamp_opt(1_700_000_000 + secs, 0).unwrap(),
+            value,
+            quality: ReadingQuality::Measured,
+        }
+    }
+
+    #[test]
+    fn writes_and_reads_back_both_kinds() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("jieneng.db")).unwrap();
+        let mut w = store.writer().unwrap();
+        w.write_batch(&[
+            reading("m1", "energy_import_kwh", 0, 100.5),
+            reading("m1", "energy_import_kwh", 900, 101.25),
+            reading("m1", "power_kw", 0, 3.0),
+            reading("m2", "power_kw", 0, 4.0),
+        ])
+        .unwrap();
+        // A re-delivered register reading does not replace the stored one.
+        w.write_batch(&[reading("m1", "energy_import_kwh", 900, 999.0)]).unwrap();
+        let r = store.reader().unwrap();
+        let got = r
+            .readings("m1", Quantity::named("energy_import_kwh"), Utc.timestamp_opt(0, 0).unwrap(), Utc::now())
+            .unwrap();
+        assert_eq!(got.iter().map(|x| x.value).collect::<Vec<_>>(), vec![100.5, 101.25]);
+        assert_eq!(r.latest("m2", Quantity::named("power_kw")).unwrap().unwrap().value, 4.0);
+        assert_eq!(r.counts().unwrap(), (2, 2));
+        assert_eq!(w.prune_telemetry(Utc::now()).unwrap(), 2);
+    }
+
+    #[test]
+    fn reopening_keeps_data_and_refuses_a_newer_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jieneng.db");
+        {
+            let store = SqliteStore::open(&path).unwrap();
+            store.writer().unwrap().write_batch(&[reading("m1", "water_m3", 0, 5.0)]).unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.reader().unwrap().counts().unwrap(), (1, 0));
+        Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
+        assert!(matches!(SqliteStore::open(&path), Err(StoreError::TooNew { found: 99, .. })));
+    }
+}

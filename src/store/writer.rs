@@ -1,0 +1,59 @@
+//! The store's writer thread: drains the ingest queue in batches, one transaction per batch,
+//! and prunes old telemetry. A failed write is retried, never dropped; at shutdown the queue is
+//! drained before the thread ends.
+
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::mpsc;
+
+use super::sqlite::SqliteStore;
+use crate::reading::Reading;
+
+/// Readings collected into one transaction at most.
+const MAX_BATCH: usize = 20_000;
+
+/// Starts the writer; it ends when every sender of `rx` is gone and the queue is empty.
+pub fn spawn_writer(
+    store: SqliteStore,
+    mut rx: mpsc::Receiver<Vec<Reading>>,
+    retention_days: u32,
+) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new().name("store-writer".into()).spawn(move || {
+        let mut writer = loop {
+            match store.writer() {
+                Ok(w) => break w,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot open the store for writing; retrying");
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            }
+        };
+        let mut last_prune = std::time::Instant::now() - Duration::from_secs(3600);
+        while let Some(first) = rx.blocking_recv() {
+            let mut batch = first;
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(more) => batch.extend(more),
+                    Err(_) => break,
+                }
+            }
+            let mut delay = Duration::from_millis(100);
+            while let Err(e) = writer.write_batch(&batch) {
+                tracing::error!(error = %e, readings = batch.len(), "store write failed; keeping the batch and retrying");
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+            if last_prune.elapsed() > Duration::from_secs(3600) {
+                last_prune = std::time::Instant::now();
+                let cutoff = Utc::now() - chrono::Duration::days(retention_days as i64);
+                match writer.prune_telemetry(cutoff) {
+                    Ok(n) if n > 0 => tracing::info!(rows = n, "pruned telemetry past the retention window"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "telemetry pruning failed"),
+                }
+            }
+        }
+    })
+}
