@@ -22,18 +22,26 @@ struct Row {
     #[serde(default)]
     connection: Option<String>,
     #[serde(default)]
-    slave_id: Option<i64>,
+    slave_id: Option<String>,
     #[serde(default)]
-    multiplier: Option<Decimal>,
+    multiplier: Option<String>,
     #[serde(default)]
-    live_interval_s: Option<i64>,
+    live_interval_s: Option<String>,
     #[serde(default)]
-    energy_interval_min: Option<i64>,
+    energy_interval_min: Option<String>,
     #[serde(default)]
     read_by_hand: Option<String>,
 }
 
-pub(crate) fn read_meters_csv(path: &Path) -> Result<Vec<MeterDraft>, ConfigErrors> {
+/// Reads an inventory; rows with errors are reported and left out, the rest are returned.
+pub(crate) fn read_meters_csv(path: &Path) -> (Vec<MeterDraft>, Vec<ConfigError>) {
+    match read(path) {
+        Ok(r) => r,
+        Err(e) => (vec![], e.0),
+    }
+}
+
+fn read(path: &Path) -> Result<(Vec<MeterDraft>, Vec<ConfigError>), ConfigErrors> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_path(path)
@@ -76,6 +84,34 @@ pub(crate) fn read_meters_csv(path: &Path) -> Result<Vec<MeterDraft>, ConfigErro
         };
         let at = At { file: path.to_path_buf(), line, col: None };
         let opt = |s: Option<String>| s.filter(|s| !s.is_empty()).map(|s| (s, at.clone()));
+        let mut bad = Vec::new();
+        let mut number = |field: &str, s: Option<String>| -> Option<(i64, At)> {
+            let s = s.filter(|s| !s.is_empty())?;
+            match s.parse() {
+                Ok(v) => Some((v, at.clone())),
+                Err(_) => {
+                    bad.push(at.error(format!("field `{field}`: `{s}` is not a whole number")));
+                    None
+                }
+            }
+        };
+        let slave_id = number("slave_id", row.slave_id);
+        let live_interval_s = number("live_interval_s", row.live_interval_s);
+        let energy_interval_min = number("energy_interval_min", row.energy_interval_min);
+        let multiplier = match row.multiplier.filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s) => match s.parse::<Decimal>() {
+                Ok(m) => Some((m, at.clone())),
+                Err(_) => {
+                    bad.push(at.error(format!("field `multiplier`: `{s}` is not a number")));
+                    None
+                }
+            },
+        };
+        if !bad.is_empty() {
+            errors.extend(bad);
+            continue;
+        }
         drafts.push(MeterDraft {
             id: (row.id, at.clone()),
             name: row.name,
@@ -83,14 +119,14 @@ pub(crate) fn read_meters_csv(path: &Path) -> Result<Vec<MeterDraft>, ConfigErro
             category: (row.category, at.clone()),
             profile: opt(row.profile),
             connection: opt(row.connection),
-            slave_id: row.slave_id.map(|v| (v, at.clone())),
-            multiplier: row.multiplier.map(|v| (v, at.clone())),
-            live_interval_s: row.live_interval_s.map(|v| (v, at.clone())),
-            energy_interval_min: row.energy_interval_min.map(|v| (v, at.clone())),
+            slave_id,
+            multiplier,
+            live_interval_s,
+            energy_interval_min,
             read_by_hand: opt(row.read_by_hand),
         });
     }
-    if errors.is_empty() { Ok(drafts) } else { Err(ConfigErrors(errors)) }
+    Ok((drafts, errors))
 }
 
 fn error(path: &Path, line: usize, message: String) -> ConfigError {

@@ -253,10 +253,9 @@ impl Site {
             })
             .collect();
         for csv in &raw.site.meters_csv {
-            match inventory::read_meters_csv(&base.join(csv.get_ref())) {
-                Ok(more) => drafts.extend(more),
-                Err(e) => errors.extend(e.0),
-            }
+            let (more, problems) = inventory::read_meters_csv(&base.join(csv.get_ref()));
+            drafts.extend(more);
+            errors.extend(problems);
         }
 
         let mut meters = Vec::new();

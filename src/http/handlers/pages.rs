@@ -95,7 +95,7 @@ async function refresh(){
       row.querySelector('.reg').textContent=fmt(reg,2);
       const st=row.querySelector('.st');st.textContent=STATUS[m.status]||m.status;st.className='st '+CLS[m.status];
       st.title=m.status_detail||'';
-      row.querySelector('.seen').textContent=m.last_seen?new Date(m.last_seen).toLocaleTimeString():'—';
+      row.querySelector('.seen').textContent=m.last_seen?new Date(m.last_seen).toLocaleTimeString('zh-CN',{timeZone:TZ,hour12:false}):'—';
     }
     document.getElementById('online').textContent=online;
     document.getElementById('power').textContent=fmt(total,1);
@@ -114,7 +114,8 @@ pub async fn overview(State(state): State<AppState>, Query(q): Query<LangQuery>)
         .filter_map(|v| v.values.get("power_kw").map(|p| p * v.multiplier.parse::<f64>().unwrap_or(1.0)))
         .sum();
     let statuses = format!(
-        "const STATUS={{waiting:'{}',online:'{}',offline:'{}',error:'{}',manual:'{}'}};const CLS={{waiting:'neutral',online:'ok',offline:'bad',error:'bad',manual:'neutral'}};",
+        "const TZ='{}';const STATUS={{waiting:'{}',online:'{}',offline:'{}',error:'{}',manual:'{}'}};const CLS={{waiting:'neutral',online:'ok',offline:'bad',error:'bad',manual:'neutral'}};",
+        state.site.timezone.name(),
         status_label(MeterStatus::Waiting, lang),
         status_label(MeterStatus::Online, lang),
         status_label(MeterStatus::Offline, lang),
