@@ -66,7 +66,7 @@ pub async fn start(args: &Args) -> anyhow::Result<Demo> {
             .iter()
             .filter_map(|m| {
                 let profile = runtime.site.profiles.get(m.profile?)?;
-                Some((m.slave_id, SimUnit { meter: m.sim.clone(), profile }))
+                Some((m.slave_id, SimUnit { meter: m.sim.clone(), profile, fault: None }))
             })
             .collect();
         let listener = listeners.remove(gw).expect("bound above");

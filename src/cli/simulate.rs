@@ -75,7 +75,7 @@ pub fn sim_unit(profile: &Arc<Profile>, unit: u8) -> SimUnit {
     };
     let load = Component { shape: Shape::Office, base: peak * 0.1, peak, seed };
     let meter = SimMeter::new(medium, vec![load], seed, 1000.0 * unit as f64, chrono_tz::Asia::Shanghai);
-    SimUnit { meter: Arc::new(meter), profile: profile.clone() }
+    SimUnit { meter: Arc::new(meter), profile: profile.clone(), fault: None }
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {

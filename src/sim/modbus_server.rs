@@ -23,6 +23,18 @@ use crate::config::profile::Function;
 pub struct SimUnit {
     pub meter: Arc<SimMeter>,
     pub profile: Arc<Profile>,
+    pub fault: Option<Fault>,
+}
+
+/// Misbehaviour to inject, for tests and benchmarks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Never answers (a dead or unpowered meter).
+    Silent,
+    /// Answers every read with this exception.
+    Exception(ExceptionCode),
+    /// Answers with all-ones words: NaN floats, implausible integers.
+    Garbage,
 }
 
 /// Register contents for a read of `count` registers at `address`, or the exception a real
@@ -68,12 +80,24 @@ impl Service for SimService {
         let Some(unit) = self.units.get(&req.slave) else {
             return future::ready(Ok(None));
         };
+        match unit.fault {
+            Some(Fault::Silent) => return future::ready(Ok(None)),
+            Some(Fault::Exception(code)) => return future::ready(Err(code)),
+            Some(Fault::Garbage) | None => {}
+        }
+        let garbage = unit.fault == Some(Fault::Garbage);
+        let scramble = move |mut w: Vec<u16>| {
+            if garbage {
+                w.iter_mut().for_each(|x| *x = 0xFFFF);
+            }
+            w
+        };
         let result = match req.request {
             Request::ReadHoldingRegisters(a, n) => {
-                read_registers(unit, Function::Holding, a, n).map(|w| Some(Response::ReadHoldingRegisters(w)))
+                read_registers(unit, Function::Holding, a, n).map(|w| Some(Response::ReadHoldingRegisters(scramble(w))))
             }
             Request::ReadInputRegisters(a, n) => {
-                read_registers(unit, Function::Input, a, n).map(|w| Some(Response::ReadInputRegisters(w)))
+                read_registers(unit, Function::Input, a, n).map(|w| Some(Response::ReadInputRegisters(scramble(w))))
             }
             _ => Err(ExceptionCode::IllegalFunction),
         };

@@ -157,12 +157,13 @@ async fn run_bus(conn: Connection, mut devices: Vec<Device>, ingest: Ingest, can
         }
         let device = &mut devices[i];
         let outcome = poll_device(ctx.as_mut().expect("connected above"), device, kind, &ingest).await;
-        if outcome.is_err_and(|poisoned| poisoned) {
+        if outcome == (Outcome::Failed { reconnect: true }) {
             if let Some(c) = ctx.take() {
                 transport::close(c).await;
             }
         }
         let next = match kind {
+            _ if outcome == Outcome::Replanned => Instant::now(),
             PollKind::Live if device.failures >= TRIES => Instant::now() + device.backoff(),
             PollKind::Live if device.failures > 0 => Instant::now(), // retry at once
             PollKind::Live => due + device.live_interval,
@@ -180,8 +181,17 @@ async fn run_bus(conn: Connection, mut devices: Vec<Device>, ingest: Ingest, can
     }
 }
 
-/// Polls one device once. `Err(true)` when the connection must be reopened.
-async fn poll_device(ctx: &mut Context, d: &mut Device, kind: PollKind, ingest: &Ingest) -> Result<(), bool> {
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    Done,
+    /// The read failed; `reconnect` when the connection may hold a late reply.
+    Failed { reconnect: bool },
+    /// The read plan changed; poll again at once with the new one.
+    Replanned,
+}
+
+/// Polls one device once.
+async fn poll_device(ctx: &mut Context, d: &mut Device, kind: PollKind, ingest: &Ingest) -> Outcome {
     let plan = match kind {
         PollKind::Live => d.live_plan.clone(),
         PollKind::Energy => d.energy_plan.clone(),
@@ -204,7 +214,7 @@ async fn poll_device(ctx: &mut Context, d: &mut Device, kind: PollKind, ingest: 
                 tracing::info!(meter = %d.meter, "meter refuses reads across gaps; reading registers separately");
                 d.strict = true;
                 d.replan();
-                return Err(false);
+                return Outcome::Replanned;
             }
             Err(e) => {
                 d.failures += 1;
@@ -220,26 +230,27 @@ async fn poll_device(ctx: &mut Context, d: &mut Device, kind: PollKind, ingest: 
                 if !readings.is_empty() {
                     let _ = ingest.accept(readings).await;
                 }
-                return Err(e.poisons_connection());
+                return Outcome::Failed { reconnect: e.poisons_connection() };
             }
         }
     }
     d.failures = 0;
+    match ingest.accept(readings).await {
+        Ok(rejected) => {
+            for (r, e) in rejected {
+                tracing::warn!(meter = %r.meter, quantity = %r.quantity, error = %e, "reading rejected");
+                problems.push(e.to_string());
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "ingest closed"),
+    }
     let (status, detail) = if problems.is_empty() {
         (MeterStatus::Online, None)
     } else {
         (MeterStatus::Error, Some(problems.join("; ")))
     };
     ingest.live().set_status(&d.meter, status, detail);
-    match ingest.accept(readings).await {
-        Ok(rejected) => {
-            for (r, e) in rejected {
-                tracing::warn!(meter = %r.meter, quantity = %r.quantity, error = %e, "reading rejected");
-            }
-        }
-        Err(e) => tracing::error!(error = %e, "ingest closed"),
-    }
-    Ok(())
+    Outcome::Done
 }
 
 /// A message that tells the engineer where to look.

@@ -1,0 +1,38 @@
+#!/usr/bin/env python3
+"""An independent Modbus server for jieneng's real-peer tests, built on pymodbus.
+
+Serves the raw register contents of golden device files (tests/devices/<profile>.toml) as
+unit ids 1, 2, ... so the collector can be checked against a server nobody here wrote.
+
+usage: pymodbus_server.py PORT (tcp|rtu) GOLDEN.toml [GOLDEN.toml ...]
+"""
+import asyncio
+import sys
+import tomllib
+
+from pymodbus import FramerType
+from pymodbus.datastore import ModbusDeviceContext, ModbusServerContext, ModbusSparseDataBlock
+from pymodbus.server import StartAsyncTcpServer
+
+
+def device(golden_path):
+    with open(golden_path, "rb") as f:
+        golden = tomllib.load(f)
+    hr, ir = {}, {}
+    for block in golden["blocks"]:
+        table = hr if block["function"] == 3 else ir
+        for i, word in enumerate(block["words"]):
+            table[block["address"] + i] = word
+    return ModbusDeviceContext(hr=ModbusSparseDataBlock(hr or {1: 0}), ir=ModbusSparseDataBlock(ir or {1: 0}))
+
+
+async def main():
+    port, framing, files = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+    devices = {unit: device(path) for unit, path in enumerate(files, start=1)}
+    context = ModbusServerContext(devices=devices, single=False)
+    framer = FramerType.RTU if framing == "rtu" else FramerType.SOCKET
+    print(f"serving {len(devices)} unit(s) on 127.0.0.1:{port} ({framing})", flush=True)
+    await StartAsyncTcpServer(context, address=("127.0.0.1", port), framer=framer)
+
+
+asyncio.run(main())
