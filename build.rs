@@ -10,11 +10,20 @@ fn main() {
         .unwrap_or_default();
     entries.retain(|p: &std::path::PathBuf| p.extension().is_some_and(|x| x == "toml"));
     entries.sort();
-    let mut out = String::from("/// Profiles compiled in from `devices/`: (name, TOML text).\npub static BUILTIN_PROFILES: &[(&str, &str)] = &[\n");
+    let mut out = String::from(
+        "/// Profiles compiled in from `devices/`: (name, TOML text).\npub static BUILTIN_PROFILES: &[(&str, &str)] = &[\n",
+    );
     for p in entries {
         let stem = p.file_stem().unwrap().to_string_lossy();
-        out.push_str(&format!("    ({stem:?}, include_str!({:?})),\n", p.display().to_string()));
+        out.push_str(&format!(
+            "    ({stem:?}, include_str!({:?})),\n",
+            p.display().to_string()
+        ));
     }
     out.push_str("];\n");
-    fs::write(Path::new(&env::var("OUT_DIR").unwrap()).join("builtin_profiles.rs"), out).unwrap();
+    fs::write(
+        Path::new(&env::var("OUT_DIR").unwrap()).join("builtin_profiles.rs"),
+        out,
+    )
+    .unwrap();
 }

@@ -66,11 +66,17 @@ impl LiveState {
                 (Arc::from(m.id.as_str()), live)
             })
             .collect();
-        LiveState { meters: RwLock::new(meters) }
+        LiveState {
+            meters: RwLock::new(meters),
+        }
     }
 
     pub fn get(&self, meter: &str) -> Option<MeterLive> {
-        self.meters.read().unwrap_or_else(|e| e.into_inner()).get(meter).cloned()
+        self.meters
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(meter)
+            .cloned()
     }
 
     pub fn set_status(&self, meter: &str, status: MeterStatus, detail: Option<String>) {
@@ -84,7 +90,9 @@ impl LiveState {
     fn record(&self, readings: &[Reading]) {
         let mut meters = self.meters.write().unwrap_or_else(|e| e.into_inner());
         for r in readings {
-            let Some(m) = meters.get_mut(&*r.meter) else { continue };
+            let Some(m) = meters.get_mut(&*r.meter) else {
+                continue;
+            };
             if m.value_times.get(&r.quantity).is_some_and(|t| *t > r.time) {
                 continue; // an older reading (backfill, late import) does not replace a newer one
             }
@@ -102,9 +110,17 @@ pub enum IngestError {
     #[error("unknown meter `{0}`")]
     UnknownMeter(String),
     #[error("{meter}: {quantity} value {value} is not a finite number")]
-    NotFinite { meter: String, quantity: Quantity, value: f64 },
+    NotFinite {
+        meter: String,
+        quantity: Quantity,
+        value: f64,
+    },
     #[error("{meter}: {quantity} is a register total and cannot be negative ({value})")]
-    NegativeRegister { meter: String, quantity: Quantity, value: f64 },
+    NegativeRegister {
+        meter: String,
+        quantity: Quantity,
+        value: f64,
+    },
     #[error("{meter}: time {time} is in the future")]
     Future { meter: String, time: DateTime<Utc> },
     #[error("the store has shut down")]
@@ -112,18 +128,33 @@ pub enum IngestError {
 }
 
 /// Checks one reading; pure apart from the clock passed in.
-pub fn validate(r: &Reading, known: &HashMap<Arc<str>, ()>, now: DateTime<Utc>) -> Result<(), IngestError> {
+pub fn validate(
+    r: &Reading,
+    known: &HashMap<Arc<str>, ()>,
+    now: DateTime<Utc>,
+) -> Result<(), IngestError> {
     if !known.contains_key(&*r.meter) {
         return Err(IngestError::UnknownMeter(r.meter.to_string()));
     }
     if !r.value.is_finite() {
-        return Err(IngestError::NotFinite { meter: r.meter.to_string(), quantity: r.quantity, value: r.value });
+        return Err(IngestError::NotFinite {
+            meter: r.meter.to_string(),
+            quantity: r.quantity,
+            value: r.value,
+        });
     }
     if r.quantity.is_cumulative() && r.value < 0.0 {
-        return Err(IngestError::NegativeRegister { meter: r.meter.to_string(), quantity: r.quantity, value: r.value });
+        return Err(IngestError::NegativeRegister {
+            meter: r.meter.to_string(),
+            quantity: r.quantity,
+            value: r.value,
+        });
     }
     if r.time > now + Duration::minutes(5) {
-        return Err(IngestError::Future { meter: r.meter.to_string(), time: r.time });
+        return Err(IngestError::Future {
+            meter: r.meter.to_string(),
+            time: r.time,
+        });
     }
     Ok(())
 }
@@ -138,8 +169,16 @@ pub struct Ingest {
 
 impl Ingest {
     pub fn new(site: &Site, live: Arc<LiveState>, store: mpsc::Sender<Vec<Reading>>) -> Ingest {
-        let known = site.meters.iter().map(|m| (Arc::from(m.id.as_str()), ())).collect();
-        Ingest { known: Arc::new(known), live, store }
+        let known = site
+            .meters
+            .iter()
+            .map(|m| (Arc::from(m.id.as_str()), ()))
+            .collect();
+        Ingest {
+            known: Arc::new(known),
+            live,
+            store,
+        }
     }
 
     pub fn live(&self) -> &Arc<LiveState> {
@@ -148,7 +187,10 @@ impl Ingest {
 
     /// Accepts the valid readings of a batch from a collector, returning the rejected ones with
     /// the reason. Accepted readings are queued for the store (waiting if it is behind).
-    pub async fn accept(&self, readings: Vec<Reading>) -> Result<Vec<(Reading, IngestError)>, IngestError> {
+    pub async fn accept(
+        &self,
+        readings: Vec<Reading>,
+    ) -> Result<Vec<(Reading, IngestError)>, IngestError> {
         let now = Utc::now();
         let (good, bad): (Vec<_>, Vec<_>) = readings
             .into_iter()
@@ -158,10 +200,16 @@ impl Ingest {
             })
             .partition(|(_, v)| v.is_ok());
         let good: Vec<Reading> = good.into_iter().map(|(r, _)| r).collect();
-        let rejected = bad.into_iter().filter_map(|(r, v)| v.err().map(|e| (r, e))).collect();
+        let rejected = bad
+            .into_iter()
+            .filter_map(|(r, v)| v.err().map(|e| (r, e)))
+            .collect();
         if !good.is_empty() {
             self.live.record(&good);
-            self.store.send(good).await.map_err(|_| IngestError::Closed)?;
+            self.store
+                .send(good)
+                .await
+                .map_err(|_| IngestError::Closed)?;
         }
         Ok(rejected)
     }
@@ -174,7 +222,10 @@ impl Ingest {
         }
         let n = readings.len();
         self.live.record(&readings);
-        self.store.send(readings).await.map_err(|_| IngestError::Closed)?;
+        self.store
+            .send(readings)
+            .await
+            .map_err(|_| IngestError::Closed)?;
         Ok(n)
     }
 }
@@ -198,7 +249,10 @@ mod tests {
     fn validation_explains_each_rejection() {
         let known: HashMap<Arc<str>, ()> = [(Arc::from("m1"), ())].into_iter().collect();
         let now = Utc::now();
-        assert_eq!(validate(&reading("m1", "power_kw", -3.0), &known, now), Ok(()));
+        assert_eq!(
+            validate(&reading("m1", "power_kw", -3.0), &known, now),
+            Ok(())
+        );
         assert_eq!(
             validate(&reading("m2", "power_kw", 1.0), &known, now),
             Err(IngestError::UnknownMeter("m2".into()))
@@ -213,6 +267,9 @@ mod tests {
         ));
         let mut late = reading("m1", "power_kw", 1.0);
         late.time = now + Duration::hours(1);
-        assert!(matches!(validate(&late, &known, now), Err(IngestError::Future { .. })));
+        assert!(matches!(
+            validate(&late, &known, now),
+            Err(IngestError::Future { .. })
+        ));
     }
 }

@@ -159,6 +159,9 @@ mod tests {
         assert_eq!(p.conversion_from("kW"), Some(1.0));
         assert_eq!(p.conversion_from("V"), None);
         assert_eq!(Quantity::named("heat_gj").conversion_from("MWh"), Some(3.6));
-        assert_eq!(Quantity::named("water_m3").conversion_from("L"), Some(0.001));
+        assert_eq!(
+            Quantity::named("water_m3").conversion_from("L"),
+            Some(0.001)
+        );
     }
 }

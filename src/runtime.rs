@@ -33,8 +33,12 @@ pub struct Runtime {
 impl Runtime {
     /// Opens the store under the site's data directory and starts the collectors.
     pub fn start(site: Site) -> anyhow::Result<Runtime> {
-        std::fs::create_dir_all(&site.data_dir)
-            .map_err(|e| anyhow::anyhow!("cannot create data directory {}: {e}", site.data_dir.display()))?;
+        std::fs::create_dir_all(&site.data_dir).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create data directory {}: {e}",
+                site.data_dir.display()
+            )
+        })?;
         let store = SqliteStore::open(&site.data_dir.join("jieneng.db"))?;
         let (tx, rx) = mpsc::channel(QUEUE_BATCHES);
         let writer = spawn_writer(store.clone(), rx, site.telemetry_retention_days)?;
@@ -69,7 +73,10 @@ impl Runtime {
         let cancel = self.cancel.clone();
         self.tasks.push(tokio::spawn(async move {
             let shutdown = async move { cancel.cancelled().await };
-            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
                 tracing::error!(error = %e, "web server stopped");
             }
         }));

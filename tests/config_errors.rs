@@ -22,7 +22,12 @@ fn each_broken_config_reports_its_errors_with_file_line_and_column() {
             Ok(_) => panic!("{} loaded, but expected errors", config.display()),
             Err(e) => e.to_string().replace(&format!("{}/", dir.display()), ""),
         };
-        assert_eq!(got.trim_end(), expected.trim_end(), "case {}", dir.display());
+        assert_eq!(
+            got.trim_end(),
+            expected.trim_end(),
+            "case {}",
+            dir.display()
+        );
         cases += 1;
     }
     assert!(cases >= 5);
@@ -34,7 +39,10 @@ fn example_configs_load() {
         let path = root().join(name);
         let site = Site::load(&path).unwrap_or_else(|e| panic!("{e}"));
         assert!(site.meters.len() >= 5, "{name}");
-        assert!(site.meters.iter().any(|m| m.id == "dorm-a-water"), "the CSV inventory is read");
+        assert!(
+            site.meters.iter().any(|m| m.id == "dorm-a-water"),
+            "the CSV inventory is read"
+        );
     }
 }
 
@@ -48,11 +56,19 @@ fn jieneng_check_exits_1_and_prints_locations() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("unknown-references/jieneng.toml:23:8: unknown unit `libary`"), "{stderr}");
+    assert!(
+        stderr.contains("unknown-references/jieneng.toml:23:8: unknown unit `libary`"),
+        "{stderr}"
+    );
     let ok = std::process::Command::new(exe)
         .args(["check", "--config"])
         .arg(root().join("deploy/examples/jieneng.toml"))
         .output()
         .unwrap();
-    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
 }

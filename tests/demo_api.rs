@@ -9,13 +9,24 @@ use jieneng::quantity::Quantity;
 use serde_json::Value;
 
 async fn get(url: &str) -> Value {
-    reqwest::get(url).await.unwrap().error_for_status().unwrap().json().await.unwrap()
+    reqwest::get(url)
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_serves_live_meters_and_history() {
     let dir = tempfile::tempdir().unwrap();
-    let args = Args { listen: "127.0.0.1:0".into(), data: dir.path().join("demo"), live_interval_s: 2 };
+    let args = Args {
+        listen: "127.0.0.1:0".into(),
+        data: dir.path().join("demo"),
+        live_interval_s: 2,
+    };
     let demo = start(&args).await.unwrap();
     let base = format!("http://{}", demo.http_addr);
 
@@ -27,7 +38,10 @@ async fn demo_serves_live_meters_and_history() {
     // History in place, then the meters online with values.
     let t = Instant::now();
     while get(&format!("{base}/healthz")).await["history_ready"] != true {
-        assert!(t.elapsed() < Duration::from_secs(120), "history not written within 120 s");
+        assert!(
+            t.elapsed() < Duration::from_secs(120),
+            "history not written within 120 s"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -35,11 +49,24 @@ async fn demo_serves_live_meters_and_history() {
     let meters = meters.as_array().unwrap();
     assert!(meters.len() >= 30, "{} meters", meters.len());
     for m in meters {
-        for key in ["id", "name", "unit", "category", "status", "last_seen", "values"] {
+        for key in [
+            "id",
+            "name",
+            "unit",
+            "category",
+            "status",
+            "last_seen",
+            "values",
+        ] {
             assert!(m.get(key).is_some(), "{key} missing in {m}");
         }
         let status = m["status"].as_str().unwrap();
-        assert!(status == "online" || status == "manual", "{}: {status} ({})", m["id"], m["status_detail"]);
+        assert!(
+            status == "online" || status == "manual",
+            "{}: {status} ({})",
+            m["id"],
+            m["status_detail"]
+        );
         chrono::DateTime::parse_from_rfc3339(m["last_seen"].as_str().unwrap()).unwrap();
     }
     let main = meters.iter().find(|m| m["id"] == "library-main").unwrap();
@@ -48,7 +75,11 @@ async fn demo_serves_live_meters_and_history() {
 
     tokio::time::sleep(Duration::from_secs(3)).await;
     let again = get(&format!("{base}/api/v1/meters/library-main")).await;
-    assert_ne!(again["last_seen"].as_str().unwrap(), seen_before, "live values update");
+    assert_ne!(
+        again["last_seen"].as_str().unwrap(),
+        seen_before,
+        "live values update"
+    );
 
     // The page lists the meters, in Chinese.
     let page = reqwest::get(&base).await.unwrap().text().await.unwrap();
@@ -57,11 +88,35 @@ async fn demo_serves_live_meters_and_history() {
     // 13 months of 15-minute registers and the hand-read meter's monthly readings.
     let reader = demo.runtime.store.reader().unwrap();
     let from = Utc::now() - Months::new(13);
-    let energy = reader.readings("library-main", Quantity::named("energy_import_kwh"), from - chrono::Duration::days(31), Utc::now()).unwrap();
-    assert!(energy.first().unwrap().time <= from, "history reaches back 13 months");
-    assert!(energy.len() > 13 * 28 * 96, "{} register readings", energy.len());
-    assert!(energy.windows(2).all(|w| w[1].value >= w[0].value), "registers never go backwards");
-    let gas = reader.readings("canteen1-gas", Quantity::named("gas_m3"), from - chrono::Duration::days(31), Utc::now()).unwrap();
+    let energy = reader
+        .readings(
+            "library-main",
+            Quantity::named("energy_import_kwh"),
+            from - chrono::Duration::days(31),
+            Utc::now(),
+        )
+        .unwrap();
+    assert!(
+        energy.first().unwrap().time <= from,
+        "history reaches back 13 months"
+    );
+    assert!(
+        energy.len() > 13 * 28 * 96,
+        "{} register readings",
+        energy.len()
+    );
+    assert!(
+        energy.windows(2).all(|w| w[1].value >= w[0].value),
+        "registers never go backwards"
+    );
+    let gas = reader
+        .readings(
+            "canteen1-gas",
+            Quantity::named("gas_m3"),
+            from - chrono::Duration::days(31),
+            Utc::now(),
+        )
+        .unwrap();
     assert!(gas.len() >= 13);
     demo.runtime.shutdown().await;
 }

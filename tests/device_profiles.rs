@@ -38,14 +38,23 @@ fn every_builtin_profile_decodes_its_golden_registers() {
     let names: Vec<String> = lib.names().map(str::to_string).collect();
     assert!(names.len() >= 4, "expected at least four built-in profiles");
     for name in names {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/devices").join(format!("{name}.toml"));
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (every profile needs a golden file)", path.display()));
-        let golden: Golden = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/devices")
+            .join(format!("{name}.toml"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (every profile needs a golden file)",
+                path.display()
+            )
+        });
+        let golden: Golden =
+            toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert_eq!(golden.profile, name, "{}", path.display());
         let profile = lib.get(&name).unwrap();
         let mut memory: BTreeMap<(Function, u32), u16> = BTreeMap::new();
         for b in &golden.blocks {
-            let f = Function::from_code(b.function).unwrap_or_else(|| panic!("{}: bad function {}", path.display(), b.function));
+            let f = Function::from_code(b.function)
+                .unwrap_or_else(|| panic!("{}: bad function {}", path.display(), b.function));
             for (i, w) in b.words.iter().enumerate() {
                 memory.insert((f, b.address as u32 + i as u32), *w);
             }
@@ -53,17 +62,34 @@ fn every_builtin_profile_decodes_its_golden_registers() {
         for spec in &profile.registers {
             let q = spec.quantity.name();
             let words: Vec<u16> = (spec.address as u32..spec.end())
-                .map(|a| *memory.get(&(spec.function, a)).unwrap_or_else(|| panic!("{name}: golden file lacks register {a} for {q}")))
+                .map(|a| {
+                    *memory
+                        .get(&(spec.function, a))
+                        .unwrap_or_else(|| panic!("{name}: golden file lacks register {a} for {q}"))
+                })
                 .collect();
-            let expected = *golden.expected.get(q).unwrap_or_else(|| panic!("{name}: golden file lacks an expected value for {q}"));
+            let expected = *golden
+                .expected
+                .get(q)
+                .unwrap_or_else(|| panic!("{name}: golden file lacks an expected value for {q}"));
             let got = decode(&words, spec).unwrap_or_else(|e| panic!("{name}: {q}: {e}"));
-            assert!(close(got, expected), "{name}: {q} decoded {got}, expected {expected}");
+            assert!(
+                close(got, expected),
+                "{name}: {q} decoded {got}, expected {expected}"
+            );
             // And the simulator's encoding of that value reads back the same.
             let again = decode(&encode(got, spec), spec).unwrap();
-            assert!(close(again, got), "{name}: {q} re-encodes to {again}, not {got}");
+            assert!(
+                close(again, got),
+                "{name}: {q} re-encodes to {again}, not {got}"
+            );
             checked += 1;
         }
-        assert_eq!(golden.expected.len(), profile.registers.len(), "{name}: expected values for quantities the profile does not map");
+        assert_eq!(
+            golden.expected.len(),
+            profile.registers.len(),
+            "{name}: expected values for quantities the profile does not map"
+        );
     }
     assert!(checked > 40);
 }

@@ -23,7 +23,11 @@ async fn garbage_server(listener: TcpListener) {
         tokio::spawn(async move {
             let mut buf = [0u8; 256];
             while let Ok(n) = s.read(&mut buf).await {
-                if n == 0 || s.write_all(&[0x13, 0x37, 0, 0, 0, 3, 0xFF, 0xEE, 0xDD]).await.is_err() {
+                if n == 0
+                    || s.write_all(&[0x13, 0x37, 0, 0, 0, 3, 0xFF, 0xEE, 0xDD])
+                        .await
+                        .is_err()
+                {
                     break;
                 }
             }
@@ -56,7 +60,9 @@ async fn healthy_meters_keep_their_schedule_next_to_faulty_ones() {
 
     let dir = tempfile::tempdir().unwrap();
     let meter = |id: &str, profile: &str, conn: &str, slave: u8| {
-        format!("[[meters]]\nid = \"{id}\"\nname = \"{id}\"\nunit = \"b\"\ncategory = \"01000\"\nprofile = \"{profile}\"\nconnection = \"{conn}\"\nslave_id = {slave}\nlive_interval_s = 1\n")
+        format!(
+            "[[meters]]\nid = \"{id}\"\nname = \"{id}\"\nunit = \"b\"\ncategory = \"01000\"\nprofile = \"{profile}\"\nconnection = \"{conn}\"\nslave_id = {slave}\nlive_interval_s = 1\n"
+        )
     };
     let config = format!(
         "[site]\nname = \"t\"\ndata_dir = \"{}\"\n[[units]]\nid = \"o\"\nname = \"o\"\nkind = \"organisation\"\n[[units]]\nid = \"b\"\nname = \"b\"\nkind = \"building\"\nparent = \"o\"\n\
@@ -82,18 +88,40 @@ async fn healthy_meters_keep_their_schedule_next_to_faulty_ones() {
     assert_eq!(ok.status, MeterStatus::Online, "{:?}", ok.detail);
     let v = ok.values[&Quantity::named("voltage_l1_v")];
     assert!((220.0..240.0).contains(&v), "voltage {v}");
-    assert!(ok.values.contains_key(&Quantity::named("energy_import_kwh")));
+    assert!(
+        ok.values
+            .contains_key(&Quantity::named("energy_import_kwh"))
+    );
     assert_eq!(status("water").status, MeterStatus::Online);
 
     let exception = status("exception");
     assert_eq!(exception.status, MeterStatus::Error);
-    assert!(exception.detail.as_deref().unwrap().contains("illegal data address"), "{:?}", exception.detail);
+    assert!(
+        exception
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("illegal data address"),
+        "{:?}",
+        exception.detail
+    );
     let garbage = status("garbage");
     assert_eq!(garbage.status, MeterStatus::Error);
-    assert!(garbage.detail.as_deref().unwrap().contains("not a number"), "{:?}", garbage.detail);
+    assert!(
+        garbage.detail.as_deref().unwrap().contains("not a number"),
+        "{:?}",
+        garbage.detail
+    );
     let dead = status("dead");
     assert_eq!(dead.status, MeterStatus::Offline);
-    assert!(dead.detail.as_deref().unwrap().contains("no answer within 300 ms"), "{:?}", dead.detail);
+    assert!(
+        dead.detail
+            .as_deref()
+            .unwrap()
+            .contains("no answer within 300 ms"),
+        "{:?}",
+        dead.detail
+    );
     let junk = status("junk");
     assert_ne!(junk.status, MeterStatus::Online);
     assert!(junk.detail.is_some());
@@ -103,10 +131,34 @@ async fn healthy_meters_keep_their_schedule_next_to_faulty_ones() {
     cancel.cancel();
 
     // The healthy meter was polled every second despite the dead one on the same bus.
-    let power = store.reader().unwrap().readings("ok", Quantity::named("power_kw"), started, Utc::now()).unwrap();
-    assert!(power.len() >= 5, "only {} power readings in 7 s", power.len());
-    let worst_gap = power.windows(2).map(|w| (w[1].time - w[0].time).num_milliseconds()).max().unwrap();
-    assert!(worst_gap < 2_500, "a {worst_gap} ms gap between polls of a healthy meter");
-    let energy = store.reader().unwrap().readings("ok", Quantity::named("energy_import_kwh"), started, Utc::now()).unwrap();
+    let power = store
+        .reader()
+        .unwrap()
+        .readings("ok", Quantity::named("power_kw"), started, Utc::now())
+        .unwrap();
+    assert!(
+        power.len() >= 5,
+        "only {} power readings in 7 s",
+        power.len()
+    );
+    let worst_gap = power
+        .windows(2)
+        .map(|w| (w[1].time - w[0].time).num_milliseconds())
+        .max()
+        .unwrap();
+    assert!(
+        worst_gap < 2_500,
+        "a {worst_gap} ms gap between polls of a healthy meter"
+    );
+    let energy = store
+        .reader()
+        .unwrap()
+        .readings(
+            "ok",
+            Quantity::named("energy_import_kwh"),
+            started,
+            Utc::now(),
+        )
+        .unwrap();
     assert!(!energy.is_empty(), "energy registers are read at start");
 }

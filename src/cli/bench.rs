@@ -57,8 +57,15 @@ fn bench_decode() {
     let n = rounds * cases.len();
     let rate = n as f64 / t.elapsed().as_secs_f64();
     std::hint::black_box(sum);
-    println!("decode: {n} values over {} register specs in {:.2} s", cases.len(), t.elapsed().as_secs_f64());
-    println!("decode_values_per_s={rate:.0} target=10000000 ratio={:.2}", rate / 10_000_000.0);
+    println!(
+        "decode: {n} values over {} register specs in {:.2} s",
+        cases.len(),
+        t.elapsed().as_secs_f64()
+    );
+    println!(
+        "decode_values_per_s={rate:.0} target=10000000 ratio={:.2}",
+        rate / 10_000_000.0
+    );
 }
 
 fn bench_store(n: usize) {
@@ -70,7 +77,11 @@ fn bench_store(n: usize) {
     let readings: Vec<Reading> = (0..n)
         .map(|i| Reading {
             meter: meters[i % meters.len()].clone(),
-            quantity: if i % 2 == 0 { Quantity::named("energy_import_kwh") } else { Quantity::named("power_kw") },
+            quantity: if i % 2 == 0 {
+                Quantity::named("energy_import_kwh")
+            } else {
+                Quantity::named("power_kw")
+            },
             time: t0 + Duration::seconds((i / meters.len()) as i64 * 15),
             value: i as f64 * 0.01,
             quality: ReadingQuality::Measured,
@@ -83,7 +94,10 @@ fn bench_store(n: usize) {
     let secs = t.elapsed().as_secs_f64();
     let rate = n as f64 / secs;
     println!("store: {n} readings (2,000 meters, half registers, half telemetry) in {secs:.2} s");
-    println!("store_readings_per_s={rate:.0} target=200000 ratio={:.2}", rate / 200_000.0);
+    println!(
+        "store_readings_per_s={rate:.0} target=200000 ratio={:.2}",
+        rate / 200_000.0
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

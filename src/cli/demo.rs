@@ -41,9 +41,12 @@ pub async fn start(args: &Args) -> anyhow::Result<Demo> {
     let started = Instant::now();
     std::fs::create_dir_all(&args.data)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", args.data.display()))?;
-    let http = TcpListener::bind(&args.listen)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e} (choose another with --listen)", args.listen))?;
+    let http = TcpListener::bind(&args.listen).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot listen on {}: {e} (choose another with --listen)",
+            args.listen
+        )
+    })?;
     let http_addr = http.local_addr()?;
     let campus = DemoCampus::new();
 
@@ -57,8 +60,12 @@ pub async fn start(args: &Args) -> anyhow::Result<Demo> {
         .map(|(gw, l)| Ok((*gw, l.local_addr()?.port())))
         .collect::<std::io::Result<_>>()?;
     let config_path = args.data.join("jieneng.toml");
-    std::fs::write(&config_path, campus.config_toml(&ports, args.live_interval_s))?;
-    let site = Site::load(&config_path).map_err(|e| anyhow::anyhow!("demo config is invalid:\n{e}"))?;
+    std::fs::write(
+        &config_path,
+        campus.config_toml(&ports, args.live_interval_s),
+    )?;
+    let site =
+        Site::load(&config_path).map_err(|e| anyhow::anyhow!("demo config is invalid:\n{e}"))?;
 
     let mut runtime = Runtime::start(site)?;
     for (gw, meters) in campus.gateways() {
@@ -66,7 +73,14 @@ pub async fn start(args: &Args) -> anyhow::Result<Demo> {
             .iter()
             .filter_map(|m| {
                 let profile = runtime.site.profiles.get(m.profile?)?;
-                Some((m.slave_id, SimUnit { meter: m.sim.clone(), profile, fault: None }))
+                Some((
+                    m.slave_id,
+                    SimUnit {
+                        meter: m.sim.clone(),
+                        profile,
+                        fault: None,
+                    },
+                ))
             })
             .collect();
         let listener = listeners.remove(gw).expect("bound above");
@@ -77,8 +91,13 @@ pub async fn start(args: &Args) -> anyhow::Result<Demo> {
 
     // History: written through ingest while the web UI is already up.
     runtime.history_ready.store(false, Ordering::Relaxed);
-    let (site, store, ingest, ready, cancel) =
-        (runtime.site.clone(), runtime.store.clone(), runtime.ingest.clone(), runtime.history_ready.clone(), runtime.cancel.clone());
+    let (site, store, ingest, ready, cancel) = (
+        runtime.site.clone(),
+        runtime.store.clone(),
+        runtime.ingest.clone(),
+        runtime.history_ready.clone(),
+        runtime.cancel.clone(),
+    );
     runtime.spawn(tokio::spawn(async move {
         let t = Instant::now();
         tokio::select! {
@@ -92,12 +111,20 @@ pub async fn start(args: &Args) -> anyhow::Result<Demo> {
             }
         }
     }));
-    Ok(Demo { runtime, config_path, http_addr })
+    Ok(Demo {
+        runtime,
+        config_path,
+        http_addr,
+    })
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let demo = start(&args).await?;
-    println!("jieneng demo: open http://{}  (config: {}; Ctrl-C to stop)", demo.http_addr, demo.config_path.display());
+    println!(
+        "jieneng demo: open http://{}  (config: {}; Ctrl-C to stop)",
+        demo.http_addr,
+        demo.config_path.display()
+    );
     shutdown_signal().await;
     tracing::info!("shutting down");
     demo.runtime.shutdown().await;

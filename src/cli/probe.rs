@@ -32,22 +32,48 @@ pub struct Args {
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let url = ModbusUrl::parse(&args.url).map_err(|e| anyhow::anyhow!(e))?;
-    let profile = ProfileLibrary::builtin().resolve(&args.profile).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let profile = ProfileLibrary::builtin()
+        .resolve(&args.profile)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let timeout = Duration::from_millis(args.timeout_ms.unwrap_or(profile.timeout_ms));
-    let mut ctx = transport::connect(&url, timeout.max(Duration::from_secs(3))).await.map_err(|e| anyhow::anyhow!(e))?;
-    let plan = plan_reads(&profile.registers, |_| true, profile.max_block, profile.max_fill);
+    let mut ctx = transport::connect(&url, timeout.max(Duration::from_secs(3)))
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let plan = plan_reads(
+        &profile.registers,
+        |_| true,
+        profile.max_block,
+        profile.max_fill,
+    );
     let mut values: BTreeMap<&'static str, f64> = BTreeMap::new();
     let mut problems = Vec::new();
     for block in &plan {
         match transport::read_block(&mut ctx, args.unit, block, timeout).await {
-            Ok(words) => collect(&words, block, &profile.registers, &mut values, &mut problems),
+            Ok(words) => collect(
+                &words,
+                block,
+                &profile.registers,
+                &mut values,
+                &mut problems,
+            ),
             // A meter that refuses a read spanning unmapped registers: read register by register.
             Err(ReadError::Exception(_)) if block.has_gaps(&profile.registers) => {
                 for &i in &block.registers {
                     let spec = &profile.registers[i];
-                    let single = ReadBlock { function: spec.function, address: spec.address, count: spec.words, registers: vec![i] };
+                    let single = ReadBlock {
+                        function: spec.function,
+                        address: spec.address,
+                        count: spec.words,
+                        registers: vec![i],
+                    };
                     match transport::read_block(&mut ctx, args.unit, &single, timeout).await {
-                        Ok(words) => collect(&words, &single, &profile.registers, &mut values, &mut problems),
+                        Ok(words) => collect(
+                            &words,
+                            &single,
+                            &profile.registers,
+                            &mut values,
+                            &mut problems,
+                        ),
                         Err(e) => problems.push(describe(&e, &single, &profile)),
                     }
                 }
@@ -59,17 +85,29 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&values)?);
     } else {
-        println!("{} {} ({}) at {} unit {}", profile.manufacturer, profile.model, profile.name, url, args.unit);
+        println!(
+            "{} {} ({}) at {} unit {}",
+            profile.manufacturer, profile.model, profile.name, url, args.unit
+        );
         for spec in &profile.registers {
             if let Some(v) = values.get(spec.quantity.name()) {
-                println!("  {:<30} {:>14.3} {}", spec.quantity.name(), v, spec.quantity.unit());
+                println!(
+                    "  {:<30} {:>14.3} {}",
+                    spec.quantity.name(),
+                    v,
+                    spec.quantity.unit()
+                );
             }
         }
     }
     for p in &problems {
         eprintln!("warning: {p}");
     }
-    Ok(if values.is_empty() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if values.is_empty() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn collect(

@@ -32,7 +32,10 @@ pub fn parse_units(spec: &str) -> Result<Vec<u8>, String> {
     for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let bad = || format!("`{part}` is not a unit id or range of 1..=247 (e.g. 1-10)");
         let (a, b) = match part.split_once('-') {
-            Some((a, b)) => (a.trim().parse::<u8>().map_err(|_| bad())?, b.trim().parse::<u8>().map_err(|_| bad())?),
+            Some((a, b)) => (
+                a.trim().parse::<u8>().map_err(|_| bad())?,
+                b.trim().parse::<u8>().map_err(|_| bad())?,
+            ),
             None => {
                 let u = part.parse::<u8>().map_err(|_| bad())?;
                 (u, u)
@@ -73,15 +76,34 @@ pub fn sim_unit(profile: &Arc<Profile>, unit: u8) -> SimUnit {
         Medium::Electricity1 => 2.0 + unit as f64,
         Medium::Water | Medium::Gas => 1.0 + 0.5 * unit as f64,
     };
-    let load = Component { shape: Shape::Office, base: peak * 0.1, peak, seed };
-    let meter = SimMeter::new(medium, vec![load], seed, 1000.0 * unit as f64, chrono_tz::Asia::Shanghai);
-    SimUnit { meter: Arc::new(meter), profile: profile.clone(), fault: None }
+    let load = Component {
+        shape: Shape::Office,
+        base: peak * 0.1,
+        peak,
+        seed,
+    };
+    let meter = SimMeter::new(
+        medium,
+        vec![load],
+        seed,
+        1000.0 * unit as f64,
+        chrono_tz::Asia::Shanghai,
+    );
+    SimUnit {
+        meter: Arc::new(meter),
+        profile: profile.clone(),
+        fault: None,
+    }
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let profile = ProfileLibrary::builtin().resolve(&args.profile).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let profile = ProfileLibrary::builtin()
+        .resolve(&args.profile)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let units = parse_units(&args.units).map_err(|e| anyhow::anyhow!(e))?;
-    let listener = TcpListener::bind(&args.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
+    let listener = TcpListener::bind(&args.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
     let map: HashMap<u8, SimUnit> = units.iter().map(|&u| (u, sim_unit(&profile, u))).collect();
     println!(
         "simulating {} {} ({}) as unit(s) {} on tcp://{}",

@@ -58,7 +58,9 @@ fn read(path: &Path) -> Result<(Vec<MeterDraft>, Vec<ConfigError>), ConfigErrors
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line() as usize);
                 let message = match e.kind() {
-                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                    csv::ErrorKind::UnequalLengths {
+                        expected_len, len, ..
+                    } => {
                         format!("{len} fields, but the header has {expected_len}")
                     }
                     _ => e.to_string(),
@@ -73,7 +75,11 @@ fn read(path: &Path) -> Result<(Vec<MeterDraft>, Vec<ConfigError>), ConfigErrors
             Err(e) => {
                 let message = match e.kind() {
                     csv::ErrorKind::Deserialize { err, .. } => match err.field() {
-                        Some(i) => format!("field `{}`: {}", headers.get(i as usize).unwrap_or("?"), err.kind()),
+                        Some(i) => format!(
+                            "field `{}`: {}",
+                            headers.get(i as usize).unwrap_or("?"),
+                            err.kind()
+                        ),
                         None => err.to_string(),
                     },
                     _ => e.to_string(),
@@ -82,7 +88,11 @@ fn read(path: &Path) -> Result<(Vec<MeterDraft>, Vec<ConfigError>), ConfigErrors
                 continue;
             }
         };
-        let at = At { file: path.to_path_buf(), line, col: None };
+        let at = At {
+            file: path.to_path_buf(),
+            line,
+            col: None,
+        };
         let opt = |s: Option<String>| s.filter(|s| !s.is_empty()).map(|s| (s, at.clone()));
         let mut bad = Vec::new();
         let mut number = |field: &str, s: Option<String>| -> Option<(i64, At)> {
@@ -130,5 +140,10 @@ fn read(path: &Path) -> Result<(Vec<MeterDraft>, Vec<ConfigError>), ConfigErrors
 }
 
 fn error(path: &Path, line: usize, message: String) -> ConfigError {
-    ConfigError { file: path.to_path_buf(), line, col: None, message }
+    ConfigError {
+        file: path.to_path_buf(),
+        line,
+        col: None,
+        message,
+    }
 }

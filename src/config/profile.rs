@@ -257,15 +257,17 @@ pub fn parse_profile(name: &str, file: &Path, text: &str) -> Result<Profile, Con
             (Some(n), None) => n,
             (Some(n), Some(w)) if *w.get_ref() == n => n,
             (Some(n), Some(w)) => {
-                errors.push(src.error_at(
-                    w.span(),
-                    format!(
-                        "type {:?} is {n} register(s) long, not {}",
-                        r.value_type,
-                        w.get_ref()
-                    )
-                    .to_lowercase(),
-                ));
+                errors.push(
+                    src.error_at(
+                        w.span(),
+                        format!(
+                            "type {:?} is {n} register(s) long, not {}",
+                            r.value_type,
+                            w.get_ref()
+                        )
+                        .to_lowercase(),
+                    ),
+                );
                 continue;
             }
             (None, None) => 2,
@@ -289,7 +291,11 @@ pub fn parse_profile(name: &str, file: &Path, text: &str) -> Result<Profile, Con
                         format!(
                             "unit `{}` cannot be converted to {} for {}",
                             u.get_ref(),
-                            if quantity.unit().is_empty() { "a plain number" } else { quantity.unit() },
+                            if quantity.unit().is_empty() {
+                                "a plain number"
+                            } else {
+                                quantity.unit()
+                            },
                             quantity
                         ),
                     ));
@@ -342,7 +348,10 @@ pub fn parse_profile(name: &str, file: &Path, text: &str) -> Result<Profile, Con
             let (line, _) = super::error::line_col(text, registers[first].1.start);
             errors.push(src.error_at(
                 span.clone(),
-                format!("{} is already mapped by the register at line {line}", reg.quantity),
+                format!(
+                    "{} is already mapped by the register at line {line}",
+                    reg.quantity
+                ),
             ));
         } else {
             seen.insert(reg.quantity, i);
@@ -415,7 +424,9 @@ impl ProfileLibrary {
                 Ok(p) => {
                     lib.profiles.insert(name.to_string(), Arc::new(p));
                 }
-                Err(e) => tracing::error!(profile = name, error = %e, "built-in profile is invalid"),
+                Err(e) => {
+                    tracing::error!(profile = name, error = %e, "built-in profile is invalid")
+                }
             }
         }
         lib
@@ -447,7 +458,11 @@ impl ProfileLibrary {
                 }
             }
         }
-        if errors.is_empty() { Ok(lib) } else { Err(ConfigErrors(errors)) }
+        if errors.is_empty() {
+            Ok(lib)
+        } else {
+            Err(ConfigErrors(errors))
+        }
     }
 
     pub fn get(&self, name: &str) -> Option<Arc<Profile>> {
@@ -522,12 +537,13 @@ mod tests {
 
     #[test]
     fn rejects_unknown_quantity_with_its_position() {
-        let text = format!(
-            "{HEAD}[[registers]]\nquantity = \"volts\"\naddress = 0\ntype = \"f32\"\n"
-        );
+        let text =
+            format!("{HEAD}[[registers]]\nquantity = \"volts\"\naddress = 0\ntype = \"f32\"\n");
         assert_eq!(
             errors_of(&text),
-            vec!["t.toml:5:12: unknown quantity `volts` (see the canonical names in docs/devices.md)"]
+            vec![
+                "t.toml:5:12: unknown quantity `volts` (see the canonical names in docs/devices.md)"
+            ]
         );
     }
 
@@ -567,7 +583,10 @@ mod tests {
         );
         let errs = errors_of(&text);
         assert_eq!(errs.len(), 1);
-        assert!(errs[0].starts_with("t.toml:7:8: unknown variant `float`"), "{errs:?}");
+        assert!(
+            errs[0].starts_with("t.toml:7:8: unknown variant `float`"),
+            "{errs:?}"
+        );
         let text = format!(
             "{HEAD}[[registers]]\nquantity = \"power_kw\"\naddress = 0\ntype = \"f32\"\nunit = \"V\"\n"
         );
@@ -585,7 +604,9 @@ mod tests {
         );
         assert_eq!(
             errors_of(&text),
-            vec!["t.toml:12:12: rollover only applies to cumulative quantities; power_kw is instantaneous"]
+            vec![
+                "t.toml:12:12: rollover only applies to cumulative quantities; power_kw is instantaneous"
+            ]
         );
         let text = format!(
             "{HEAD}[[registers]]\nquantity = \"power_kw\"\naddress = 0\ntype = \"f32\"\n\
@@ -597,6 +618,9 @@ mod tests {
         );
         let text = format!("{HEAD}adress = 3\n");
         let errs = errors_of(&text);
-        assert!(errs[0].starts_with("t.toml:4:1: unknown field `adress`"), "{errs:?}");
+        assert!(
+            errs[0].starts_with("t.toml:4:1: unknown field `adress`"),
+            "{errs:?}"
+        );
     }
 }

@@ -131,8 +131,7 @@ impl Site {
     }
 
     pub fn load(path: &Path) -> Result<Site, ConfigErrors> {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| super::profile::io_error(path, &e))?;
+        let text = std::fs::read_to_string(path).map_err(|e| super::profile::io_error(path, &e))?;
         Self::from_str(path, &text)
     }
 
@@ -142,7 +141,11 @@ impl Site {
         let base = path.parent().unwrap_or(Path::new("."));
         let at = |span: std::ops::Range<usize>| {
             let (line, col) = super::error::line_col(text, span.start);
-            At { file: path.to_path_buf(), line, col: Some(col) }
+            At {
+                file: path.to_path_buf(),
+                line,
+                col: Some(col),
+            }
         };
         let mut errors = Vec::new();
 
@@ -157,7 +160,8 @@ impl Site {
             }
         };
 
-        let profile_dirs: Vec<PathBuf> = raw.site.profile_dirs.iter().map(|d| base.join(d)).collect();
+        let profile_dirs: Vec<PathBuf> =
+            raw.site.profile_dirs.iter().map(|d| base.join(d)).collect();
         let profiles = match ProfileLibrary::load(&profile_dirs) {
             Ok(lib) => lib,
             Err(e) => {
@@ -175,7 +179,11 @@ impl Site {
                 errors.push(at(u.id.span()).error(format!("duplicate unit id `{id}`")));
                 continue;
             }
-            if let Some(a) = u.floor_area_m2.as_ref().filter(|a| !(*a.get_ref() > 0.0)) {
+            if let Some(a) = u
+                .floor_area_m2
+                .as_ref()
+                .filter(|a| a.get_ref().partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater))
+            {
                 errors.push(at(a.span()).error("floor_area_m2 must be greater than 0"));
             }
             units.push(Unit {
@@ -191,15 +199,15 @@ impl Site {
             match (&raw_u.parent, u.kind) {
                 (None, UnitKind::Organisation) => {}
                 (Some(p), UnitKind::Organisation) => errors.push(
-                    at(p.span()).error("an organisation is the top of the hierarchy and has no parent"),
+                    at(p.span())
+                        .error("an organisation is the top of the hierarchy and has no parent"),
                 ),
                 (None, _) => errors.push(at(raw_u.id.span()).error(format!(
                     "unit `{}` needs a `parent` (only an organisation has none)",
                     u.id
                 ))),
-                (Some(p), _) if !unit_at.contains_key(p.get_ref()) => errors.push(
-                    at(p.span()).error(format!("unknown parent unit `{}`", p.get_ref())),
-                ),
+                (Some(p), _) if !unit_at.contains_key(p.get_ref()) => errors
+                    .push(at(p.span()).error(format!("unknown parent unit `{}`", p.get_ref()))),
                 (Some(_), _) => {
                     if has_cycle(&units, &u.id) {
                         errors.push(at(raw_u.id.span()).error(format!(
@@ -240,16 +248,28 @@ impl Site {
                 name: m.name.clone(),
                 unit: (m.unit.get_ref().clone(), at(m.unit.span())),
                 category: (m.category.get_ref().clone(), at(m.category.span())),
-                profile: m.profile.as_ref().map(|p| (p.get_ref().clone(), at(p.span()))),
-                connection: m.connection.as_ref().map(|c| (c.get_ref().clone(), at(c.span()))),
+                profile: m
+                    .profile
+                    .as_ref()
+                    .map(|p| (p.get_ref().clone(), at(p.span()))),
+                connection: m
+                    .connection
+                    .as_ref()
+                    .map(|c| (c.get_ref().clone(), at(c.span()))),
                 slave_id: m.slave_id.as_ref().map(|s| (*s.get_ref(), at(s.span()))),
                 multiplier: m.multiplier.as_ref().map(|x| (*x.get_ref(), at(x.span()))),
-                live_interval_s: m.live_interval_s.as_ref().map(|x| (*x.get_ref(), at(x.span()))),
+                live_interval_s: m
+                    .live_interval_s
+                    .as_ref()
+                    .map(|x| (*x.get_ref(), at(x.span()))),
                 energy_interval_min: m
                     .energy_interval_min
                     .as_ref()
                     .map(|x| (*x.get_ref(), at(x.span()))),
-                read_by_hand: m.read_by_hand.as_ref().map(|r| (r.get_ref().clone(), at(r.span()))),
+                read_by_hand: m
+                    .read_by_hand
+                    .as_ref()
+                    .map(|r| (r.get_ref().clone(), at(r.span()))),
             })
             .collect();
         for csv in &raw.site.meters_csv {
@@ -336,7 +356,9 @@ impl MeterDraft {
         let mut errors = Vec::new();
         let (id, id_at) = self.id;
         if id.is_empty() || id.contains(char::is_whitespace) || id.contains('/') {
-            errors.push(id_at.error(format!("meter id `{id}` must be non-empty, without spaces or `/`")));
+            errors.push(id_at.error(format!(
+                "meter id `{id}` must be non-empty, without spaces or `/`"
+            )));
         }
         if !units.contains_key(&self.unit.0) {
             errors.push(self.unit.1.error(format!("unknown unit `{}`", self.unit.0)));
@@ -367,7 +389,9 @@ impl MeterDraft {
         let energy_interval_min = match self.energy_interval_min {
             None => 15,
             Some((m, at)) if !matches!(m, 1 | 5 | 15 | 30 | 60) => {
-                errors.push(at.error("energy_interval_min must be 1, 5, 15, 30 or 60 (it must divide an hour)"));
+                errors.push(at.error(
+                    "energy_interval_min must be 1, 5, 15, 30 or 60 (it must divide an hour)",
+                ));
                 15
             }
             Some((m, _)) => m as u32,
@@ -376,9 +400,7 @@ impl MeterDraft {
         let source = match (self.read_by_hand, self.profile, self.connection) {
             (Some((q, at)), profile, connection) => {
                 if let Some((_, pat)) = profile.or(connection) {
-                    errors.push(pat.error(
-                        "a meter read by hand has no `profile` or `connection`",
-                    ));
+                    errors.push(pat.error("a meter read by hand has no `profile` or `connection`"));
                 }
                 match crate::quantity::Quantity::parse(&q).filter(|q| q.is_cumulative()) {
                     Some(quantity) => Some(MeterSource::Manual { quantity }),
@@ -415,7 +437,11 @@ impl MeterDraft {
                         s.clamp(0, 255) as u8
                     }
                 };
-                profile.map(|profile| MeterSource::Modbus { connection: c, profile, slave_id })
+                profile.map(|profile| MeterSource::Modbus {
+                    connection: c,
+                    profile,
+                    slave_id,
+                })
             }
             (None, None, _) => {
                 errors.push(id_at.error(format!(
@@ -488,7 +514,9 @@ struct HttpSection {
 
 impl Default for HttpSection {
     fn default() -> Self {
-        HttpSection { listen: default_listen() }
+        HttpSection {
+            listen: default_listen(),
+        }
     }
 }
 
@@ -505,7 +533,9 @@ struct StoreSection {
 
 impl Default for StoreSection {
     fn default() -> Self {
-        StoreSection { telemetry_retention_days: default_retention() }
+        StoreSection {
+            telemetry_retention_days: default_retention(),
+        }
     }
 }
 

@@ -10,25 +10,101 @@ pub struct Category {
 }
 
 pub static CATEGORIES: &[Category] = &[
-    Category { code: "01000", name_zh: "电", name_en: "Electricity" },
-    Category { code: "01A00", name_zh: "照明插座用电", name_en: "Lighting and sockets" },
-    Category { code: "01A10", name_zh: "室内照明与插座", name_en: "Indoor lighting and sockets" },
-    Category { code: "01A20", name_zh: "走廊与应急照明", name_en: "Corridor and emergency lighting" },
-    Category { code: "01A30", name_zh: "室外景观照明", name_en: "Outdoor lighting" },
-    Category { code: "01B00", name_zh: "空调用电", name_en: "HVAC" },
-    Category { code: "01B10", name_zh: "冷热站", name_en: "Chiller and boiler plant" },
-    Category { code: "01B20", name_zh: "空调末端", name_en: "HVAC terminals" },
-    Category { code: "01B30", name_zh: "分体式空调", name_en: "Split air conditioners" },
-    Category { code: "01C00", name_zh: "动力用电", name_en: "Power" },
-    Category { code: "01C10", name_zh: "电梯", name_en: "Lifts" },
-    Category { code: "01C20", name_zh: "水泵", name_en: "Pumps" },
-    Category { code: "01C30", name_zh: "通风机", name_en: "Fans" },
-    Category { code: "01D00", name_zh: "特殊用电", name_en: "Special" },
-    Category { code: "02000", name_zh: "水", name_en: "Water" },
-    Category { code: "03000", name_zh: "燃气", name_en: "Gas" },
-    Category { code: "03A00", name_zh: "天然气", name_en: "Natural gas" },
-    Category { code: "04000", name_zh: "集中供热耗热量", name_en: "District heating" },
-    Category { code: "05000", name_zh: "集中供冷耗冷量", name_en: "District cooling" },
+    Category {
+        code: "01000",
+        name_zh: "电",
+        name_en: "Electricity",
+    },
+    Category {
+        code: "01A00",
+        name_zh: "照明插座用电",
+        name_en: "Lighting and sockets",
+    },
+    Category {
+        code: "01A10",
+        name_zh: "室内照明与插座",
+        name_en: "Indoor lighting and sockets",
+    },
+    Category {
+        code: "01A20",
+        name_zh: "走廊与应急照明",
+        name_en: "Corridor and emergency lighting",
+    },
+    Category {
+        code: "01A30",
+        name_zh: "室外景观照明",
+        name_en: "Outdoor lighting",
+    },
+    Category {
+        code: "01B00",
+        name_zh: "空调用电",
+        name_en: "HVAC",
+    },
+    Category {
+        code: "01B10",
+        name_zh: "冷热站",
+        name_en: "Chiller and boiler plant",
+    },
+    Category {
+        code: "01B20",
+        name_zh: "空调末端",
+        name_en: "HVAC terminals",
+    },
+    Category {
+        code: "01B30",
+        name_zh: "分体式空调",
+        name_en: "Split air conditioners",
+    },
+    Category {
+        code: "01C00",
+        name_zh: "动力用电",
+        name_en: "Power",
+    },
+    Category {
+        code: "01C10",
+        name_zh: "电梯",
+        name_en: "Lifts",
+    },
+    Category {
+        code: "01C20",
+        name_zh: "水泵",
+        name_en: "Pumps",
+    },
+    Category {
+        code: "01C30",
+        name_zh: "通风机",
+        name_en: "Fans",
+    },
+    Category {
+        code: "01D00",
+        name_zh: "特殊用电",
+        name_en: "Special",
+    },
+    Category {
+        code: "02000",
+        name_zh: "水",
+        name_en: "Water",
+    },
+    Category {
+        code: "03000",
+        name_zh: "燃气",
+        name_en: "Gas",
+    },
+    Category {
+        code: "03A00",
+        name_zh: "天然气",
+        name_en: "Natural gas",
+    },
+    Category {
+        code: "04000",
+        name_zh: "集中供热耗热量",
+        name_en: "District heating",
+    },
+    Category {
+        code: "05000",
+        name_zh: "集中供冷耗冷量",
+        name_en: "District cooling",
+    },
 ];
 
 pub fn category(code: &str) -> Option<&'static Category> {

@@ -21,7 +21,8 @@ use crate::store::SqliteStore;
 /// so last month has the same month a year earlier to compare with.
 pub fn history_start(now: DateTime<Utc>, tz: chrono_tz::Tz) -> DateTime<Utc> {
     let local = now.with_timezone(&tz).date_naive();
-    let first = NaiveDate::from_ymd_opt(local.year(), local.month(), 1).unwrap_or(local) - Months::new(13);
+    let first =
+        NaiveDate::from_ymd_opt(local.year(), local.month(), 1).unwrap_or(local) - Months::new(13);
     tz.from_local_datetime(&first.and_hms_opt(0, 0, 0).unwrap_or_default())
         .earliest()
         .map_or(now, |t| t.with_timezone(&Utc))
@@ -44,14 +45,27 @@ fn missing_readings(
     let start = history_start(now, m.sim.tz);
     let mut out = Vec::new();
     let push = |out: &mut Vec<Reading>, q, time, value, quality| {
-        out.push(Reading { meter: meter.clone(), quantity: q, time, value, quality })
+        out.push(Reading {
+            meter: meter.clone(),
+            quantity: q,
+            time,
+            value,
+            quality,
+        })
     };
     let Some(profile) = m.profile.and_then(|p| site.profiles.get(p)) else {
         // Read by hand: the first of every month at 09:00.
         let q = Quantity::named("gas_m3");
         let from = last(q).map_or(start, |t| t + Duration::seconds(1));
-        let mut month = history_start(now, m.sim.tz).with_timezone(&m.sim.tz).date_naive();
-        while let Some(t) = m.sim.tz.from_local_datetime(&month.and_hms_opt(9, 0, 0).unwrap_or_default()).earliest() {
+        let mut month = history_start(now, m.sim.tz)
+            .with_timezone(&m.sim.tz)
+            .date_naive();
+        while let Some(t) = m
+            .sim
+            .tz
+            .from_local_datetime(&month.and_hms_opt(9, 0, 0).unwrap_or_default())
+            .earliest()
+        {
             let t = t.with_timezone(&Utc);
             if t > now {
                 break;
@@ -64,11 +78,15 @@ fn missing_readings(
         }
         return out;
     };
-    let (cumulative, live): (Vec<&RegisterSpec>, Vec<&RegisterSpec>) =
-        profile.registers.iter().partition(|s| s.quantity.is_cumulative());
+    let (cumulative, live): (Vec<&RegisterSpec>, Vec<&RegisterSpec>) = profile
+        .registers
+        .iter()
+        .partition(|s| s.quantity.is_cumulative());
     let now_slot = now.timestamp().div_euclid(SLOT_SECS);
     for spec in cumulative {
-        let first = last(spec.quantity).map_or(start.timestamp().div_euclid(SLOT_SECS), |t| t.timestamp().div_euclid(SLOT_SECS) + 1);
+        let first = last(spec.quantity).map_or(start.timestamp().div_euclid(SLOT_SECS), |t| {
+            t.timestamp().div_euclid(SLOT_SECS) + 1
+        });
         for slot in first..=now_slot {
             let t = DateTime::from_timestamp(slot * SLOT_SECS, 0).unwrap_or(now);
             let v = as_registered(m.sim.value(spec.quantity, t), spec);
@@ -78,7 +96,8 @@ fn missing_readings(
     let live_start = now - Duration::days(telemetry_days);
     for spec in live {
         let from = last(spec.quantity).map_or(live_start, |t| t.max(live_start));
-        let mut t = DateTime::from_timestamp((from.timestamp().div_euclid(300) + 1) * 300, 0).unwrap_or(now);
+        let mut t = DateTime::from_timestamp((from.timestamp().div_euclid(300) + 1) * 300, 0)
+            .unwrap_or(now);
         while t <= now {
             let v = as_registered(m.sim.value(spec.quantity, t), spec);
             push(&mut out, spec.quantity, t, v, ReadingQuality::Measured);
@@ -89,7 +108,13 @@ fn missing_readings(
 }
 
 /// Fills every demo series up to `now`; returns the number of readings written.
-pub async fn backfill(campus: &DemoCampus, site: Arc<Site>, store: &SqliteStore, ingest: &Ingest, now: DateTime<Utc>) -> anyhow::Result<usize> {
+pub async fn backfill(
+    campus: &DemoCampus,
+    site: Arc<Site>,
+    store: &SqliteStore,
+    ingest: &Ingest,
+    now: DateTime<Utc>,
+) -> anyhow::Result<usize> {
     let mut total = 0;
     let telemetry_days = site.telemetry_retention_days as i64;
     let mut pending = Vec::new();
@@ -97,11 +122,13 @@ pub async fn backfill(campus: &DemoCampus, site: Arc<Site>, store: &SqliteStore,
         let store = store.clone();
         let site = site.clone();
         let meter = m.clone();
-        pending.push(tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<Reading>> {
-            let reader = store.reader()?;
-            let last = |q: Quantity| reader.latest(&meter.id, q).ok().flatten().map(|r| r.time);
-            Ok(missing_readings(&meter, &site, &last, now, telemetry_days))
-        }));
+        pending.push(tokio::task::spawn_blocking(
+            move || -> anyhow::Result<Vec<Reading>> {
+                let reader = store.reader()?;
+                let last = |q: Quantity| reader.latest(&meter.id, q).ok().flatten().map(|r| r.time);
+                Ok(missing_readings(&meter, &site, &last, now, telemetry_days))
+            },
+        ));
     }
     for task in pending {
         let readings = task.await??;

@@ -43,11 +43,18 @@ pub struct DemoCampus {
 const TZ: Tz = chrono_tz::Asia::Shanghai;
 
 fn seed_of(id: &str) -> u64 {
-    id.bytes().fold(0xCBF2_9CE4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01B3))
+    id.bytes().fold(0xCBF2_9CE4_8422_2325, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01B3)
+    })
 }
 
 fn comp(shape: Shape, base: f64, peak: f64, id: &str) -> Component {
-    Component { shape, base, peak, seed: seed_of(id) }
+    Component {
+        shape,
+        base,
+        peak,
+        seed: seed_of(id),
+    }
 }
 
 struct Builder {
@@ -74,7 +81,8 @@ impl Builder {
             _ => (10_000 + seed % 50_000) as f64 / multiplier as f64,
         };
         let slave_id = self.meters.iter().filter(|m| m.gateway == gateway).count() as u8 + 1;
-        let sim = SimMeter::new(medium, components, seed, initial, TZ).with_ct_ratio(multiplier as f64);
+        let sim =
+            SimMeter::new(medium, components, seed, initial, TZ).with_ct_ratio(multiplier as f64);
         self.meters.push(DemoMeter {
             id: id.to_string(),
             name: name.to_string(),
@@ -109,13 +117,47 @@ impl Builder {
             let id = format!("{key}-{suffix}");
             let c = comp(*shape, *base, *peak, &id);
             all.push(c);
-            let medium = if *profile == "eastron-sdm120" || *profile == "chint-ddsu666" { Medium::Electricity1 } else { Medium::Electricity3 };
-            self.meter(&id, &format!("{name}{sub_name}"), unit, category, Some(profile), gateway, medium, vec![c], 1);
+            let medium = if *profile == "eastron-sdm120" || *profile == "chint-ddsu666" {
+                Medium::Electricity1
+            } else {
+                Medium::Electricity3
+            };
+            self.meter(
+                &id,
+                &format!("{name}{sub_name}"),
+                unit,
+                category,
+                Some(profile),
+                gateway,
+                medium,
+                vec![c],
+                1,
+            );
         }
-        self.meter(&format!("{key}-main"), &format!("{name}总表"), unit, "01000", Some(main_profile), gateway, Medium::Electricity3, all, main_multiplier);
+        self.meter(
+            &format!("{key}-main"),
+            &format!("{name}总表"),
+            unit,
+            "01000",
+            Some(main_profile),
+            gateway,
+            Medium::Electricity3,
+            all,
+            main_multiplier,
+        );
         let wid = format!("{key}-water");
         let water = comp(water_shape, water_peak * 0.04, water_peak, &wid);
-        self.meter(&wid, &format!("{name}水表"), unit, "02000", Some("dynaflox-ultrad"), gateway, Medium::Water, vec![water], 1);
+        self.meter(
+            &wid,
+            &format!("{name}水表"),
+            unit,
+            "02000",
+            Some("dynaflox-ultrad"),
+            gateway,
+            Medium::Water,
+            vec![water],
+            1,
+        );
     }
 }
 
@@ -123,74 +165,331 @@ impl DemoCampus {
     pub fn new() -> DemoCampus {
         use Shape::*;
         let units = vec![
-            DemoUnit { id: "univ", name: "示范大学", kind: "organisation", parent: None, floor_area_m2: 124_000.0, occupants: 12_800 },
-            DemoUnit { id: "admin", name: "行政楼", kind: "building", parent: Some("univ"), floor_area_m2: 12_000.0, occupants: 320 },
-            DemoUnit { id: "library", name: "图书馆", kind: "building", parent: Some("univ"), floor_area_m2: 18_000.0, occupants: 150 },
-            DemoUnit { id: "teach1", name: "第一教学楼", kind: "building", parent: Some("univ"), floor_area_m2: 22_000.0, occupants: 210 },
-            DemoUnit { id: "teach2", name: "第二教学楼", kind: "building", parent: Some("univ"), floor_area_m2: 20_000.0, occupants: 180 },
-            DemoUnit { id: "canteen1", name: "第一食堂", kind: "canteen", parent: Some("univ"), floor_area_m2: 3_500.0, occupants: 60 },
-            DemoUnit { id: "canteen2", name: "第二食堂", kind: "canteen", parent: Some("univ"), floor_area_m2: 3_000.0, occupants: 50 },
-            DemoUnit { id: "dorm1", name: "1号学生宿舍", kind: "dormitory", parent: Some("univ"), floor_area_m2: 9_000.0, occupants: 1_200 },
-            DemoUnit { id: "dorm2", name: "2号学生宿舍", kind: "dormitory", parent: Some("univ"), floor_area_m2: 9_000.0, occupants: 1_150 },
-            DemoUnit { id: "dorm3", name: "3号学生宿舍", kind: "dormitory", parent: Some("univ"), floor_area_m2: 8_500.0, occupants: 1_100 },
-            DemoUnit { id: "shop", name: "校园超市", kind: "shop", parent: Some("univ"), floor_area_m2: 400.0, occupants: 8 },
+            DemoUnit {
+                id: "univ",
+                name: "示范大学",
+                kind: "organisation",
+                parent: None,
+                floor_area_m2: 124_000.0,
+                occupants: 12_800,
+            },
+            DemoUnit {
+                id: "admin",
+                name: "行政楼",
+                kind: "building",
+                parent: Some("univ"),
+                floor_area_m2: 12_000.0,
+                occupants: 320,
+            },
+            DemoUnit {
+                id: "library",
+                name: "图书馆",
+                kind: "building",
+                parent: Some("univ"),
+                floor_area_m2: 18_000.0,
+                occupants: 150,
+            },
+            DemoUnit {
+                id: "teach1",
+                name: "第一教学楼",
+                kind: "building",
+                parent: Some("univ"),
+                floor_area_m2: 22_000.0,
+                occupants: 210,
+            },
+            DemoUnit {
+                id: "teach2",
+                name: "第二教学楼",
+                kind: "building",
+                parent: Some("univ"),
+                floor_area_m2: 20_000.0,
+                occupants: 180,
+            },
+            DemoUnit {
+                id: "canteen1",
+                name: "第一食堂",
+                kind: "canteen",
+                parent: Some("univ"),
+                floor_area_m2: 3_500.0,
+                occupants: 60,
+            },
+            DemoUnit {
+                id: "canteen2",
+                name: "第二食堂",
+                kind: "canteen",
+                parent: Some("univ"),
+                floor_area_m2: 3_000.0,
+                occupants: 50,
+            },
+            DemoUnit {
+                id: "dorm1",
+                name: "1号学生宿舍",
+                kind: "dormitory",
+                parent: Some("univ"),
+                floor_area_m2: 9_000.0,
+                occupants: 1_200,
+            },
+            DemoUnit {
+                id: "dorm2",
+                name: "2号学生宿舍",
+                kind: "dormitory",
+                parent: Some("univ"),
+                floor_area_m2: 9_000.0,
+                occupants: 1_150,
+            },
+            DemoUnit {
+                id: "dorm3",
+                name: "3号学生宿舍",
+                kind: "dormitory",
+                parent: Some("univ"),
+                floor_area_m2: 8_500.0,
+                occupants: 1_100,
+            },
+            DemoUnit {
+                id: "shop",
+                name: "校园超市",
+                kind: "shop",
+                parent: Some("univ"),
+                floor_area_m2: 400.0,
+                occupants: 8,
+            },
         ];
         let mut b = Builder { meters: vec![] };
         b.building(
-            "admin", "行政楼", "admin", "gw-admin", "chint-dtsu666", 40,
+            "admin",
+            "行政楼",
+            "admin",
+            "gw-admin",
+            "chint-dtsu666",
+            40,
             &[
-                ("light", "照明插座", "01A00", "eastron-sdm630", Office, 3.0, 60.0),
-                ("hvac", "空调", "01B00", "acrel-adl400", Hvac(&Office), 2.0, 130.0),
+                (
+                    "light",
+                    "照明插座",
+                    "01A00",
+                    "eastron-sdm630",
+                    Office,
+                    3.0,
+                    60.0,
+                ),
+                (
+                    "hvac",
+                    "空调",
+                    "01B00",
+                    "acrel-adl400",
+                    Hvac(&Office),
+                    2.0,
+                    130.0,
+                ),
                 ("lift", "电梯", "01C10", "eastron-sdm120", Office, 0.3, 12.0),
             ],
-            comp(Office, 12.0, 40.0, "admin-other"), 3.0, Office,
+            comp(Office, 12.0, 40.0, "admin-other"),
+            3.0,
+            Office,
         );
         b.building(
-            "library", "图书馆", "library", "gw-library", "acrel-adl400", 1,
+            "library",
+            "图书馆",
+            "library",
+            "gw-library",
+            "acrel-adl400",
+            1,
             &[
-                ("light", "照明插座", "01A00", "eastron-sdm630", Library, 4.0, 85.0),
-                ("hvac", "空调", "01B00", "eastron-sdm630", Hvac(&Library), 3.0, 150.0),
+                (
+                    "light",
+                    "照明插座",
+                    "01A00",
+                    "eastron-sdm630",
+                    Library,
+                    4.0,
+                    85.0,
+                ),
+                (
+                    "hvac",
+                    "空调",
+                    "01B00",
+                    "eastron-sdm630",
+                    Hvac(&Library),
+                    3.0,
+                    150.0,
+                ),
             ],
-            comp(Constant, 14.0, 14.0, "library-other"), 2.0, Library,
+            comp(Constant, 14.0, 14.0, "library-other"),
+            2.0,
+            Library,
         );
         b.building(
-            "teach1", "第一教学楼", "teach1", "gw-teach1", "eastron-sdm630", 1,
+            "teach1",
+            "第一教学楼",
+            "teach1",
+            "gw-teach1",
+            "eastron-sdm630",
+            1,
             &[
-                ("light", "照明插座", "01A00", "eastron-sdm630", Teaching, 3.0, 95.0),
-                ("hvac", "空调", "01B00", "chint-dtsu666", Hvac(&Teaching), 2.0, 170.0),
+                (
+                    "light",
+                    "照明插座",
+                    "01A00",
+                    "eastron-sdm630",
+                    Teaching,
+                    3.0,
+                    95.0,
+                ),
+                (
+                    "hvac",
+                    "空调",
+                    "01B00",
+                    "chint-dtsu666",
+                    Hvac(&Teaching),
+                    2.0,
+                    170.0,
+                ),
             ],
-            comp(Teaching, 6.0, 30.0, "teach1-other"), 5.0, Teaching,
+            comp(Teaching, 6.0, 30.0, "teach1-other"),
+            5.0,
+            Teaching,
         );
         b.building(
-            "teach2", "第二教学楼", "teach2", "gw-teach2", "chint-dtsu666", 1,
+            "teach2",
+            "第二教学楼",
+            "teach2",
+            "gw-teach2",
+            "chint-dtsu666",
+            1,
             &[
-                ("light", "照明插座", "01A00", "eastron-sdm630", Teaching, 3.0, 85.0),
-                ("hvac", "空调", "01B00", "eastron-sdm630", Hvac(&Teaching), 2.0, 150.0),
+                (
+                    "light",
+                    "照明插座",
+                    "01A00",
+                    "eastron-sdm630",
+                    Teaching,
+                    3.0,
+                    85.0,
+                ),
+                (
+                    "hvac",
+                    "空调",
+                    "01B00",
+                    "eastron-sdm630",
+                    Hvac(&Teaching),
+                    2.0,
+                    150.0,
+                ),
             ],
-            comp(Teaching, 5.0, 25.0, "teach2-other"), 4.5, Teaching,
+            comp(Teaching, 5.0, 25.0, "teach2-other"),
+            4.5,
+            Teaching,
         );
         b.building(
-            "canteen1", "第一食堂", "canteen1", "gw-canteen1", "acrel-adl400", 1,
-            &[("kitchen", "厨房动力", "01D00", "eastron-sdm630", Canteen, 8.0, 120.0)],
-            comp(Canteen, 6.0, 45.0, "canteen1-other"), 8.0, Canteen,
+            "canteen1",
+            "第一食堂",
+            "canteen1",
+            "gw-canteen1",
+            "acrel-adl400",
+            1,
+            &[(
+                "kitchen",
+                "厨房动力",
+                "01D00",
+                "eastron-sdm630",
+                Canteen,
+                8.0,
+                120.0,
+            )],
+            comp(Canteen, 6.0, 45.0, "canteen1-other"),
+            8.0,
+            Canteen,
         );
         b.building(
-            "canteen2", "第二食堂", "canteen2", "gw-canteen2", "acrel-adl400", 1,
-            &[("kitchen", "厨房动力", "01D00", "eastron-sdm630", Canteen, 6.0, 95.0)],
-            comp(Canteen, 5.0, 35.0, "canteen2-other"), 6.5, Canteen,
+            "canteen2",
+            "第二食堂",
+            "canteen2",
+            "gw-canteen2",
+            "acrel-adl400",
+            1,
+            &[(
+                "kitchen",
+                "厨房动力",
+                "01D00",
+                "eastron-sdm630",
+                Canteen,
+                6.0,
+                95.0,
+            )],
+            comp(Canteen, 5.0, 35.0, "canteen2-other"),
+            6.5,
+            Canteen,
         );
-        for (key, name, unit) in [("dorm1", "1号学生宿舍", "dorm1"), ("dorm2", "2号学生宿舍", "dorm2"), ("dorm3", "3号学生宿舍", "dorm3")] {
+        for (key, name, unit) in [
+            ("dorm1", "1号学生宿舍", "dorm1"),
+            ("dorm2", "2号学生宿舍", "dorm2"),
+            ("dorm3", "3号学生宿舍", "dorm3"),
+        ] {
             let main = comp(Dormitory, 8.0, 240.0, &format!("{key}-main"));
-            b.meter(&format!("{key}-main"), &format!("{name}总表"), unit, "01000", Some("chint-dtsu666"), "gw-dorms", Medium::Electricity3, vec![main], 30);
+            b.meter(
+                &format!("{key}-main"),
+                &format!("{name}总表"),
+                unit,
+                "01000",
+                Some("chint-dtsu666"),
+                "gw-dorms",
+                Medium::Electricity3,
+                vec![main],
+                30,
+            );
             let wid = format!("{key}-water");
             let water = comp(Dormitory, 0.4, 14.0, &wid);
-            b.meter(&wid, &format!("{name}水表"), unit, "02000", Some("dynaflox-ultrad"), "gw-dorms", Medium::Water, vec![water], 1);
+            b.meter(
+                &wid,
+                &format!("{name}水表"),
+                unit,
+                "02000",
+                Some("dynaflox-ultrad"),
+                "gw-dorms",
+                Medium::Water,
+                vec![water],
+                1,
+            );
         }
-        b.meter("shop-elec", "校园超市电表", "shop", "01000", Some("chint-ddsu666"), "gw-shop", Medium::Electricity1, vec![comp(Shop, 3.0, 16.0, "shop-elec")], 1);
-        b.meter("shop-water", "校园超市水表", "shop", "02000", Some("dynaflox-ultrad"), "gw-shop", Medium::Water, vec![comp(Shop, 0.02, 0.4, "shop-water")], 1);
+        b.meter(
+            "shop-elec",
+            "校园超市电表",
+            "shop",
+            "01000",
+            Some("chint-ddsu666"),
+            "gw-shop",
+            Medium::Electricity1,
+            vec![comp(Shop, 3.0, 16.0, "shop-elec")],
+            1,
+        );
+        b.meter(
+            "shop-water",
+            "校园超市水表",
+            "shop",
+            "02000",
+            Some("dynaflox-ultrad"),
+            "gw-shop",
+            Medium::Water,
+            vec![comp(Shop, 0.02, 0.4, "shop-water")],
+            1,
+        );
         // An old gas meter without communication, read by the canteen manager every month.
-        b.meter("canteen1-gas", "第一食堂燃气表", "canteen1", "03A00", None, "", Medium::Gas, vec![comp(Canteen, 0.5, 38.0, "canteen1-gas")], 1);
-        DemoCampus { units, meters: b.meters, tz: TZ }
+        b.meter(
+            "canteen1-gas",
+            "第一食堂燃气表",
+            "canteen1",
+            "03A00",
+            None,
+            "",
+            Medium::Gas,
+            vec![comp(Canteen, 0.5, 38.0, "canteen1-gas")],
+            1,
+        );
+        DemoCampus {
+            units,
+            meters: b.meters,
+            tz: TZ,
+        }
     }
 
     /// The gateways and the meters behind each.
@@ -205,24 +504,52 @@ impl DemoCampus {
     /// The site config, with each gateway at the given loopback port.
     pub fn config_toml(&self, ports: &BTreeMap<&str, u16>, live_interval_s: u32) -> String {
         let mut s = String::new();
-        let _ = writeln!(s, "# 示范大学 — jieneng demo campus. Written by `jieneng demo` at each start;");
-        let _ = writeln!(s, "# every jieneng command accepts it: jieneng check --config <this file>.");
-        let _ = writeln!(s, "\n[site]\nname = \"示范大学\"\ntimezone = \"Asia/Shanghai\"\nclimate_zone = \"hot_summer_cold_winter\"\ndata_dir = \".\"");
+        let _ = writeln!(
+            s,
+            "# 示范大学 — jieneng demo campus. Written by `jieneng demo` at each start;"
+        );
+        let _ = writeln!(
+            s,
+            "# every jieneng command accepts it: jieneng check --config <this file>."
+        );
+        let _ = writeln!(
+            s,
+            "\n[site]\nname = \"示范大学\"\ntimezone = \"Asia/Shanghai\"\nclimate_zone = \"hot_summer_cold_winter\"\ndata_dir = \".\""
+        );
         for u in &self.units {
-            let _ = writeln!(s, "\n[[units]]\nid = \"{}\"\nname = \"{}\"\nkind = \"{}\"", u.id, u.name, u.kind);
+            let _ = writeln!(
+                s,
+                "\n[[units]]\nid = \"{}\"\nname = \"{}\"\nkind = \"{}\"",
+                u.id, u.name, u.kind
+            );
             if let Some(p) = u.parent {
                 let _ = writeln!(s, "parent = \"{p}\"");
             }
-            let _ = writeln!(s, "floor_area_m2 = {:.1}\noccupants = {}", u.floor_area_m2, u.occupants);
+            let _ = writeln!(
+                s,
+                "floor_area_m2 = {:.1}\noccupants = {}",
+                u.floor_area_m2, u.occupants
+            );
         }
         for (gw, port) in ports {
-            let _ = writeln!(s, "\n[[connections]]\nid = \"{gw}\"\nurl = \"tcp://127.0.0.1:{port}\"\ntimeout_ms = 1000");
+            let _ = writeln!(
+                s,
+                "\n[[connections]]\nid = \"{gw}\"\nurl = \"tcp://127.0.0.1:{port}\"\ntimeout_ms = 1000"
+            );
         }
         for m in &self.meters {
-            let _ = writeln!(s, "\n[[meters]]\nid = \"{}\"\nname = \"{}\"\nunit = \"{}\"\ncategory = \"{}\"", m.id, m.name, m.unit, m.category);
+            let _ = writeln!(
+                s,
+                "\n[[meters]]\nid = \"{}\"\nname = \"{}\"\nunit = \"{}\"\ncategory = \"{}\"",
+                m.id, m.name, m.unit, m.category
+            );
             match m.profile {
                 Some(p) => {
-                    let _ = writeln!(s, "profile = \"{p}\"\nconnection = \"{}\"\nslave_id = {}", m.gateway, m.slave_id);
+                    let _ = writeln!(
+                        s,
+                        "profile = \"{p}\"\nconnection = \"{}\"\nslave_id = {}",
+                        m.gateway, m.slave_id
+                    );
                     let _ = writeln!(s, "live_interval_s = {live_interval_s}");
                     if m.multiplier != 1 {
                         let _ = writeln!(s, "multiplier = {}", m.multiplier);
@@ -250,7 +577,12 @@ mod tests {
     #[test]
     fn the_demo_config_is_valid_and_has_at_least_30_meters() {
         let campus = DemoCampus::new();
-        let ports = campus.gateways().keys().enumerate().map(|(i, g)| (*g, 20000 + i as u16)).collect();
+        let ports = campus
+            .gateways()
+            .keys()
+            .enumerate()
+            .map(|(i, g)| (*g, 20000 + i as u16))
+            .collect();
         let text = campus.config_toml(&ports, 10);
         let site = crate::config::Site::from_str(std::path::Path::new("demo.toml"), &text)
             .unwrap_or_else(|e| panic!("{e}\n{text}"));

@@ -66,10 +66,10 @@ pub fn day_type(date: NaiveDate) -> DayType {
     let (m, d) = (date.month(), date.day());
     let fixed = matches!((m, d), (1, 1) | (5, 1..=5) | (10, 1..=7));
     let spring_festival = match date.year() {
-        2025 => (m, d) >= (1, 28) && (m, d) <= (2, 4),
-        2026 => (m, d) >= (2, 15) && (m, d) <= (2, 23),
-        2027 => (m, d) >= (2, 5) && (m, d) <= (2, 12),
-        _ => (m, d) >= (2, 1) && (m, d) <= (2, 7),
+        2025 => ((1, 28)..=(2, 4)).contains(&(m, d)),
+        2026 => ((2, 15)..=(2, 23)).contains(&(m, d)),
+        2027 => ((2, 5)..=(2, 12)).contains(&(m, d)),
+        _ => ((2, 1)..=(2, 7)).contains(&(m, d)),
     };
     if fixed || spring_festival {
         DayType::Holiday
@@ -83,7 +83,7 @@ pub fn day_type(date: NaiveDate) -> DayType {
 /// School vacations: winter (mid-January to late February) and summer (mid-July to August).
 pub fn is_vacation(date: NaiveDate) -> bool {
     let md = (date.month(), date.day());
-    (md >= (1, 15) && md <= (2, 24)) || (md >= (7, 10) && md <= (8, 31))
+    ((1, 15)..=(2, 24)).contains(&md) || ((7, 10)..=(8, 31)).contains(&md)
 }
 
 /// A smooth bump between `from` and `to` hours, 0 outside, 1 in the middle.
@@ -108,7 +108,9 @@ pub fn activity(shape: Shape, c: &SlotContext) -> f64 {
             day * if c.vacation { 0.75 } else { 1.0 }
         }
         Shape::Teaching => {
-            let day = window(h, 7.75, 21.75) - 0.35 * window(h, 11.75, 14.0) - 0.3 * window(h, 17.25, 18.75);
+            let day = window(h, 7.75, 21.75)
+                - 0.35 * window(h, 11.75, 14.0)
+                - 0.3 * window(h, 17.25, 18.75);
             match (c.vacation, working) {
                 (true, _) => 0.04 + 0.08 * window(h, 8.5, 17.0),
                 (false, true) => day,
@@ -121,14 +123,19 @@ pub fn activity(shape: Shape, c: &SlotContext) -> f64 {
             open * busy * if c.vacation { 0.35 } else { 1.0 }
         }
         Shape::Canteen => {
-            let meals = 0.55 * window(h, 5.75, 8.75) + window(h, 10.0, 13.25) + 0.85 * window(h, 16.0, 19.25);
+            let meals = 0.55 * window(h, 5.75, 8.75)
+                + window(h, 10.0, 13.25)
+                + 0.85 * window(h, 16.0, 19.25);
             let prep = 0.2 * window(h, 5.0, 20.0);
             let term = if c.vacation { 0.2 } else { 1.0 };
             let day = if working { 1.0 } else { 0.7 };
             (meals + prep).min(1.0) * term * day
         }
         Shape::Dormitory => {
-            let f = 0.5 * window(h, 6.5, 8.5) + 0.35 * window(h, 11.5, 14.0) + window(h, 17.5, 24.0) + 0.3 * window(h, 0.0, 1.0);
+            let f = 0.5 * window(h, 6.5, 8.5)
+                + 0.35 * window(h, 11.5, 14.0)
+                + window(h, 17.5, 24.0)
+                + 0.3 * window(h, 0.0, 1.0);
             let base = 0.2;
             (base + f).min(1.2) * if c.vacation { 0.1 } else { 1.0 }
         }
@@ -150,7 +157,11 @@ fn season(month: u32, hour: f64) -> f64 {
         _ => 0.05,
     };
     // Afternoon heat in summer months.
-    let afternoon = if (6..=9).contains(&month) { 0.8 + 0.2 * window(hour, 12.0, 17.0) } else { 1.0 };
+    let afternoon = if (6..=9).contains(&month) {
+        0.8 + 0.2 * window(hour, 12.0, 17.0)
+    } else {
+        1.0
+    };
     base * afternoon
 }
 
@@ -178,7 +189,9 @@ impl Component {
     pub fn rate(&self, c: &SlotContext) -> f64 {
         let a = activity(self.shape, c);
         let daily = 1.0 + 0.06 * noise(self.seed ^ 0xDA11, c.slot.div_euclid(96));
-        let v = (self.base + (self.peak - self.base) * a) * daily * (1.0 + 0.08 * noise(self.seed, c.slot));
+        let v = (self.base + (self.peak - self.base) * a)
+            * daily
+            * (1.0 + 0.08 * noise(self.seed, c.slot));
         v.max(0.0)
     }
 }
@@ -189,13 +202,20 @@ mod tests {
     use chrono::TimeZone;
 
     fn ctx_at(y: i32, m: u32, d: u32, h: u32) -> SlotContext {
-        let t = chrono_tz::Asia::Shanghai.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap();
+        let t = chrono_tz::Asia::Shanghai
+            .with_ymd_and_hms(y, m, d, h, 0, 0)
+            .unwrap();
         SlotContext::new(slot_of(t.with_timezone(&Utc)), chrono_tz::Asia::Shanghai)
     }
 
     #[test]
     fn offices_work_on_weekdays_and_rest_at_night_weekends_and_holidays() {
-        let office = Component { shape: Shape::Office, base: 5.0, peak: 50.0, seed: 1 };
+        let office = Component {
+            shape: Shape::Office,
+            base: 5.0,
+            peak: 50.0,
+            seed: 1,
+        };
         let tuesday_10 = office.rate(&ctx_at(2026, 11, 24, 10));
         let tuesday_3 = office.rate(&ctx_at(2026, 11, 24, 3));
         let sunday_10 = office.rate(&ctx_at(2026, 11, 22, 10));
@@ -206,9 +226,19 @@ mod tests {
 
     #[test]
     fn dormitories_empty_in_the_summer_vacation_and_hvac_follows_seasons() {
-        let dorm = Component { shape: Shape::Dormitory, base: 2.0, peak: 80.0, seed: 2 };
+        let dorm = Component {
+            shape: Shape::Dormitory,
+            base: 2.0,
+            peak: 80.0,
+            seed: 2,
+        };
         assert!(dorm.rate(&ctx_at(2026, 8, 5, 21)) < dorm.rate(&ctx_at(2026, 11, 24, 21)) / 4.0);
-        let hvac = Component { shape: Shape::Hvac(&Shape::Office), base: 0.0, peak: 100.0, seed: 3 };
+        let hvac = Component {
+            shape: Shape::Hvac(&Shape::Office),
+            base: 0.0,
+            peak: 100.0,
+            seed: 3,
+        };
         assert!(hvac.rate(&ctx_at(2026, 7, 14, 15)) > 4.0 * hvac.rate(&ctx_at(2026, 4, 14, 15)));
     }
 

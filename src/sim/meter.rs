@@ -66,9 +66,27 @@ pub struct SimMeter {
 }
 
 impl SimMeter {
-    pub fn new(medium: Medium, components: Vec<Component>, seed: u64, initial: f64, tz: Tz) -> SimMeter {
-        let start = Cursor { slot: origin_slot(), total: initial, tou: [0.0; 4] };
-        SimMeter { medium, components, seed, initial, tz, ct_ratio: 1.0, cursor: Mutex::new(start) }
+    pub fn new(
+        medium: Medium,
+        components: Vec<Component>,
+        seed: u64,
+        initial: f64,
+        tz: Tz,
+    ) -> SimMeter {
+        let start = Cursor {
+            slot: origin_slot(),
+            total: initial,
+            tou: [0.0; 4],
+        };
+        SimMeter {
+            medium,
+            components,
+            seed,
+            initial,
+            tz,
+            ct_ratio: 1.0,
+            cursor: Mutex::new(start),
+        }
     }
 
     pub fn with_ct_ratio(mut self, ratio: f64) -> SimMeter {
@@ -86,7 +104,11 @@ impl SimMeter {
         let mut cur = self.cursor.lock().unwrap_or_else(|e| e.into_inner());
         let target = slot_of(t).max(origin_slot());
         if target < cur.slot {
-            *cur = Cursor { slot: origin_slot(), total: self.initial, tou: [0.0; 4] };
+            *cur = Cursor {
+                slot: origin_slot(),
+                total: self.initial,
+                tou: [0.0; 4],
+            };
         }
         while cur.slot < target {
             let c = SlotContext::new(cur.slot, self.tz);
@@ -109,7 +131,11 @@ impl SimMeter {
     pub fn value(&self, quantity: Quantity, t: DateTime<Utc>) -> f64 {
         let v = self.primary_value(quantity, t);
         let unaffected = matches!(quantity.unit(), "V" | "Hz" | "" | "m3" | "m3/h");
-        if unaffected || self.ct_ratio == 1.0 { v } else { v / self.ct_ratio }
+        if unaffected || self.ct_ratio == 1.0 {
+            v
+        } else {
+            v / self.ct_ratio
+        }
     }
 
     /// Value on the primary side of any current transformer.
@@ -120,9 +146,17 @@ impl SimMeter {
         let wobble = 1.0 + 0.03 * noise(self.seed ^ 0x5EC, t.timestamp() / 5);
         let rate = self.rate(&c) * wobble;
         let electric = matches!(self.medium, Medium::Electricity1 | Medium::Electricity3);
-        let phases = if self.medium == Medium::Electricity3 { 3.0 } else { 1.0 };
+        let phases = if self.medium == Medium::Electricity3 {
+            3.0
+        } else {
+            1.0
+        };
         let pf = 0.93 + 0.04 * noise(self.seed ^ 0x9F, slot);
-        let v = |phase: u64| 228.0 + 3.0 * (t.hour() as f64 / 24.0 * std::f64::consts::TAU).sin() + 1.5 * noise(self.seed ^ phase, t.timestamp() / 10);
+        let v = |phase: u64| {
+            228.0
+                + 3.0 * (t.hour() as f64 / 24.0 * std::f64::consts::TAU).sin()
+                + 1.5 * noise(self.seed ^ phase, t.timestamp() / 10)
+        };
         let share = |phase: u64| 1.0 + 0.08 * noise(self.seed ^ (phase << 8), slot.div_euclid(4));
         let name = quantity.name();
         match name {
@@ -132,13 +166,27 @@ impl SimMeter {
                     "water_m3" => self.medium == Medium::Water,
                     _ => self.medium == Medium::Gas,
                 };
-                if relevant { self.registers_at(t).0 } else { 0.0 }
+                if relevant {
+                    self.registers_at(t).0
+                } else {
+                    0.0
+                }
             }
-            "energy_import_kwh_sharp" | "energy_import_kwh_peak" | "energy_import_kwh_flat" | "energy_import_kwh_valley" if electric => {
-                let i = ["energy_import_kwh_sharp", "energy_import_kwh_peak", "energy_import_kwh_flat", "energy_import_kwh_valley"]
-                    .iter()
-                    .position(|n| *n == name)
-                    .unwrap_or(0);
+            "energy_import_kwh_sharp"
+            | "energy_import_kwh_peak"
+            | "energy_import_kwh_flat"
+            | "energy_import_kwh_valley"
+                if electric =>
+            {
+                let i = [
+                    "energy_import_kwh_sharp",
+                    "energy_import_kwh_peak",
+                    "energy_import_kwh_flat",
+                    "energy_import_kwh_valley",
+                ]
+                .iter()
+                .position(|n| *n == name)
+                .unwrap_or(0);
                 self.registers_at(t).1[i]
             }
             "reactive_energy_import_kvarh" if electric => self.registers_at(t).0 * 0.35,
@@ -155,7 +203,9 @@ impl SimMeter {
             "voltage_l1_v" => v(1),
             "voltage_l2_v" if phases > 1.0 => v(2),
             "voltage_l3_v" if phases > 1.0 => v(3),
-            "voltage_l12_v" | "voltage_l23_v" | "voltage_l31_v" if phases > 1.0 => v(4) * 3f64.sqrt(),
+            "voltage_l12_v" | "voltage_l23_v" | "voltage_l31_v" if phases > 1.0 => {
+                v(4) * 3f64.sqrt()
+            }
             "current_l1_a" | "current_l2_a" | "current_l3_a" => {
                 let phase = name.as_bytes()[9] - b'0';
                 if phase > 1 && phases == 1.0 {
@@ -171,7 +221,6 @@ impl SimMeter {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,8 +228,19 @@ mod tests {
     use chrono::Duration;
 
     fn meter() -> SimMeter {
-        let office = Component { shape: Shape::Office, base: 4.0, peak: 40.0, seed: 11 };
-        SimMeter::new(Medium::Electricity3, vec![office], 11, 1000.0, chrono_tz::Asia::Shanghai)
+        let office = Component {
+            shape: Shape::Office,
+            base: 4.0,
+            peak: 40.0,
+            seed: 11,
+        };
+        SimMeter::new(
+            Medium::Electricity3,
+            vec![office],
+            11,
+            1000.0,
+            chrono_tz::Asia::Shanghai,
+        )
     }
 
     #[test]
@@ -204,7 +264,10 @@ mod tests {
         let m = meter();
         let t = Utc.with_ymd_and_hms(2026, 11, 24, 2, 0, 0).unwrap(); // 10:00 in Shanghai
         let p = m.value(Quantity::named("power_kw"), t);
-        let parts: f64 = ["power_l1_kw", "power_l2_kw", "power_l3_kw"].iter().map(|q| m.value(Quantity::named(q), t)).sum();
+        let parts: f64 = ["power_l1_kw", "power_l2_kw", "power_l3_kw"]
+            .iter()
+            .map(|q| m.value(Quantity::named(q), t))
+            .sum();
         assert!(p > 30.0 && (parts - p).abs() / p < 0.15, "{p} vs {parts}");
         let v = m.value(Quantity::named("voltage_l1_v"), t);
         assert!((220.0..236.0).contains(&v));

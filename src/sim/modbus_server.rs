@@ -39,7 +39,12 @@ pub enum Fault {
 
 /// Register contents for a read of `count` registers at `address`, or the exception a real
 /// meter gives when the range maps nothing.
-pub fn read_registers(unit: &SimUnit, function: Function, address: u16, count: u16) -> Result<Vec<u16>, ExceptionCode> {
+pub fn read_registers(
+    unit: &SimUnit,
+    function: Function,
+    address: u16,
+    count: u16,
+) -> Result<Vec<u16>, ExceptionCode> {
     if count == 0 || count > 125 {
         return Err(ExceptionCode::IllegalDataValue);
     }
@@ -48,7 +53,12 @@ pub fn read_registers(unit: &SimUnit, function: Function, address: u16, count: u
     let end = start + count as u32;
     let mut words = vec![0u16; count as usize];
     let mut mapped = false;
-    for spec in unit.profile.registers.iter().filter(|s| s.function == function) {
+    for spec in unit
+        .profile
+        .registers
+        .iter()
+        .filter(|s| s.function == function)
+    {
         if spec.end() <= start || spec.address as u32 >= end {
             continue;
         }
@@ -61,7 +71,11 @@ pub fn read_registers(unit: &SimUnit, function: Function, address: u16, count: u
             }
         }
     }
-    if mapped { Ok(words) } else { Err(ExceptionCode::IllegalDataAddress) }
+    if mapped {
+        Ok(words)
+    } else {
+        Err(ExceptionCode::IllegalDataAddress)
+    }
 }
 
 #[derive(Clone)]
@@ -93,12 +107,10 @@ impl Service for SimService {
             w
         };
         let result = match req.request {
-            Request::ReadHoldingRegisters(a, n) => {
-                read_registers(unit, Function::Holding, a, n).map(|w| Some(Response::ReadHoldingRegisters(scramble(w))))
-            }
-            Request::ReadInputRegisters(a, n) => {
-                read_registers(unit, Function::Input, a, n).map(|w| Some(Response::ReadInputRegisters(scramble(w))))
-            }
+            Request::ReadHoldingRegisters(a, n) => read_registers(unit, Function::Holding, a, n)
+                .map(|w| Some(Response::ReadHoldingRegisters(scramble(w)))),
+            Request::ReadInputRegisters(a, n) => read_registers(unit, Function::Input, a, n)
+                .map(|w| Some(Response::ReadInputRegisters(scramble(w)))),
             _ => Err(ExceptionCode::IllegalFunction),
         };
         future::ready(result)
@@ -107,12 +119,20 @@ impl Service for SimService {
 
 /// Serves `units` on `listener` until cancelled.
 pub async fn serve(listener: TcpListener, units: HashMap<u8, SimUnit>, cancel: CancellationToken) {
-    let service = SimService { units: Arc::new(units) };
+    let service = SimService {
+        units: Arc::new(units),
+    };
     let server = Server::new(listener);
     let on_connected = move |stream, addr: SocketAddr| {
         let service = service.clone();
         async move { accept_tcp_connection(stream, addr, move |_| Ok(Some(service.clone()))) }
     };
     let on_error = |e| tracing::debug!(error = %e, "simulator connection ended");
-    let _ = server.serve_until(&on_connected, on_error, async move { cancel.cancelled().await }).await;
+    let _ = server
+        .serve_until(
+            &on_connected,
+            on_error,
+            async move { cancel.cancelled().await },
+        )
+        .await;
 }

@@ -25,8 +25,14 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
-    #[error("database {path} was written by a newer jieneng (schema {found}, this build knows {known})")]
-    TooNew { path: PathBuf, found: i64, known: i64 },
+    #[error(
+        "database {path} was written by a newer jieneng (schema {found}, this build knows {known})"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
 }
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many have run.
@@ -74,7 +80,9 @@ impl SqliteStore {
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        let store = SqliteStore { path: Arc::new(path.to_path_buf()) };
+        let store = SqliteStore {
+            path: Arc::new(path.to_path_buf()),
+        };
         let mut conn = store.connect()?;
         store.migrate(&mut conn)?;
         Ok(store)
@@ -85,7 +93,10 @@ impl SqliteStore {
     }
 
     fn err(&self, source: rusqlite::Error) -> StoreError {
-        StoreError::Sqlite { path: self.path.to_path_buf(), source }
+        StoreError::Sqlite {
+            path: self.path.to_path_buf(),
+            source,
+        }
     }
 
     fn connect(&self) -> Result<Connection, StoreError> {
@@ -106,23 +117,35 @@ impl SqliteStore {
             .map_err(|e| self.err(e))?;
         let known = MIGRATIONS.len() as i64;
         if version > known {
-            return Err(StoreError::TooNew { path: self.path.to_path_buf(), found: version, known });
+            return Err(StoreError::TooNew {
+                path: self.path.to_path_buf(),
+                found: version,
+                known,
+            });
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             let tx = conn.transaction().map_err(|e| self.err(e))?;
             tx.execute_batch(sql).map_err(|e| self.err(e))?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(|e| self.err(e))?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)
+                .map_err(|e| self.err(e))?;
             tx.commit().map_err(|e| self.err(e))?;
         }
         Ok(())
     }
 
     pub fn writer(&self) -> Result<StoreWriter, StoreError> {
-        Ok(StoreWriter { conn: self.connect()?, store: self.clone(), series: HashMap::new() })
+        Ok(StoreWriter {
+            conn: self.connect()?,
+            store: self.clone(),
+            series: HashMap::new(),
+        })
     }
 
     pub fn reader(&self) -> Result<StoreReader, StoreError> {
-        Ok(StoreReader { conn: self.connect()?, store: self.clone() })
+        Ok(StoreReader {
+            conn: self.connect()?,
+            store: self.clone(),
+        })
     }
 }
 
@@ -189,7 +212,10 @@ impl StoreWriter {
     /// Drops telemetry older than `before`; register readings are never dropped.
     pub fn prune_telemetry(&mut self, before: DateTime<Utc>) -> Result<usize, StoreError> {
         self.conn
-            .execute("DELETE FROM telemetry WHERE ts < ?1", params![millis(before)])
+            .execute(
+                "DELETE FROM telemetry WHERE ts < ?1",
+                params![millis(before)],
+            )
             .map_err(|e| self.store.err(e))
     }
 }
@@ -228,13 +254,18 @@ impl StoreReader {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<StoredReading>, StoreError> {
-        let Some(series) = self.series(meter, quantity)? else { return Ok(vec![]) };
+        let Some(series) = self.series(meter, quantity)? else {
+            return Ok(vec![]);
+        };
         let sql = if quantity.is_cumulative() {
             "SELECT ts, value, quality FROM register_readings WHERE series = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts"
         } else {
             "SELECT ts, value, 0 FROM telemetry WHERE series = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts"
         };
-        let mut stmt = self.conn.prepare_cached(sql).map_err(|e| self.store.err(e))?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(sql)
+            .map_err(|e| self.store.err(e))?;
         let rows = stmt
             .query_map(params![series, millis(from), millis(to)], |r| {
                 Ok(StoredReading {
@@ -244,12 +275,19 @@ impl StoreReader {
                 })
             })
             .map_err(|e| self.store.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.store.err(e))
+        rows.collect::<Result<_, _>>()
+            .map_err(|e| self.store.err(e))
     }
 
     /// The newest reading of one series.
-    pub fn latest(&self, meter: &str, quantity: Quantity) -> Result<Option<StoredReading>, StoreError> {
-        let Some(series) = self.series(meter, quantity)? else { return Ok(None) };
+    pub fn latest(
+        &self,
+        meter: &str,
+        quantity: Quantity,
+    ) -> Result<Option<StoredReading>, StoreError> {
+        let Some(series) = self.series(meter, quantity)? else {
+            return Ok(None);
+        };
         let sql = if quantity.is_cumulative() {
             "SELECT ts, value, quality FROM register_readings WHERE series = ?1 ORDER BY ts DESC LIMIT 1"
         } else {
@@ -271,7 +309,9 @@ impl StoreReader {
     pub fn counts(&self) -> Result<(u64, u64), StoreError> {
         let count = |table: &str| -> Result<u64, StoreError> {
             self.conn
-                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get::<_, i64>(0))
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
+                    r.get::<_, i64>(0)
+                })
                 .map(|n| n as u64)
                 .map_err(|e| self.store.err(e))
         };
@@ -306,13 +346,28 @@ mod tests {
         ])
         .unwrap();
         // A re-delivered register reading does not replace the stored one.
-        w.write_batch(&[reading("m1", "energy_import_kwh", 900, 999.0)]).unwrap();
+        w.write_batch(&[reading("m1", "energy_import_kwh", 900, 999.0)])
+            .unwrap();
         let r = store.reader().unwrap();
         let got = r
-            .readings("m1", Quantity::named("energy_import_kwh"), Utc.timestamp_opt(0, 0).unwrap(), Utc::now())
+            .readings(
+                "m1",
+                Quantity::named("energy_import_kwh"),
+                Utc.timestamp_opt(0, 0).unwrap(),
+                Utc::now(),
+            )
             .unwrap();
-        assert_eq!(got.iter().map(|x| x.value).collect::<Vec<_>>(), vec![100.5, 101.25]);
-        assert_eq!(r.latest("m2", Quantity::named("power_kw")).unwrap().unwrap().value, 4.0);
+        assert_eq!(
+            got.iter().map(|x| x.value).collect::<Vec<_>>(),
+            vec![100.5, 101.25]
+        );
+        assert_eq!(
+            r.latest("m2", Quantity::named("power_kw"))
+                .unwrap()
+                .unwrap()
+                .value,
+            4.0
+        );
         assert_eq!(r.counts().unwrap(), (2, 2));
         assert_eq!(w.prune_telemetry(Utc::now()).unwrap(), 2);
     }
@@ -323,11 +378,21 @@ mod tests {
         let path = dir.path().join("jieneng.db");
         {
             let store = SqliteStore::open(&path).unwrap();
-            store.writer().unwrap().write_batch(&[reading("m1", "water_m3", 0, 5.0)]).unwrap();
+            store
+                .writer()
+                .unwrap()
+                .write_batch(&[reading("m1", "water_m3", 0, 5.0)])
+                .unwrap();
         }
         let store = SqliteStore::open(&path).unwrap();
         assert_eq!(store.reader().unwrap().counts().unwrap(), (1, 0));
-        Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
-        assert!(matches!(SqliteStore::open(&path), Err(StoreError::TooNew { found: 99, .. })));
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        assert!(matches!(
+            SqliteStore::open(&path),
+            Err(StoreError::TooNew { found: 99, .. })
+        ));
     }
 }

@@ -23,7 +23,11 @@ fn assemble(words: &[u16], order: ByteOrder) -> u64 {
     let swap_bytes = matches!(order, ByteOrder::BADC | ByteOrder::DCBA);
     let mut bits = 0u64;
     for i in 0..words.len() {
-        let w = if word_order_reversed { words[words.len() - 1 - i] } else { words[i] };
+        let w = if word_order_reversed {
+            words[words.len() - 1 - i]
+        } else {
+            words[i]
+        };
         let w = if swap_bytes { w.swap_bytes() } else { w };
         bits = (bits << 16) | w as u64;
     }
@@ -71,7 +75,10 @@ pub fn decode_raw(words: &[u16], ty: ValueType, order: ByteOrder) -> Result<f64,
 /// Decodes a register into its canonical quantity unit.
 pub fn decode(words: &[u16], spec: &RegisterSpec) -> Result<f64, DecodeError> {
     if words.len() != spec.words as usize {
-        return Err(DecodeError::Length { expected: spec.words, got: words.len() });
+        return Err(DecodeError::Length {
+            expected: spec.words,
+            got: words.len(),
+        });
     }
     let raw = decode_raw(words, spec.value_type, spec.byte_order)?;
     let value = if spec.offset == 0.0 {
@@ -100,7 +107,10 @@ pub fn decode_block(
             let end = start + spec.words as usize;
             let value = match words.get(start..end) {
                 Some(w) => decode(w, spec),
-                None => Err(DecodeError::Length { expected: spec.words, got: words.len().saturating_sub(start) }),
+                None => Err(DecodeError::Length {
+                    expected: spec.words,
+                    got: words.len().saturating_sub(start),
+                }),
             };
             (spec.quantity, value)
         })
@@ -131,7 +141,9 @@ pub fn encode(value: f64, spec: &RegisterSpec) -> Vec<u16> {
             bcd
         }
     };
-    let mut words: Vec<u16> = (0..n).map(|i| (bits >> (16 * (n - 1 - i))) as u16).collect();
+    let mut words: Vec<u16> = (0..n)
+        .map(|i| (bits >> (16 * (n - 1 - i))) as u16)
+        .collect();
     if matches!(spec.byte_order, ByteOrder::CDAB | ByteOrder::DCBA) {
         words.reverse();
     }
@@ -222,7 +234,13 @@ mod tests {
             Err(DecodeError::InvalidBcd(0x12A4))
         );
         let s = spec(ValueType::U32, ByteOrder::ABCD, 2);
-        assert_eq!(decode(&[1], &s), Err(DecodeError::Length { expected: 2, got: 1 }));
+        assert_eq!(
+            decode(&[1], &s),
+            Err(DecodeError::Length {
+                expected: 2,
+                got: 1
+            })
+        );
     }
 
     #[test]

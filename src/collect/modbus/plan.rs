@@ -67,7 +67,11 @@ mod tests {
             quantity: Quantity::named(q),
             function,
             address,
-            value_type: if words == 1 { ValueType::U16 } else { ValueType::F32 },
+            value_type: if words == 1 {
+                ValueType::U16
+            } else {
+                ValueType::F32
+            },
             words,
             byte_order: ByteOrder::ABCD,
             scale: 1.0,
@@ -88,7 +92,12 @@ mod tests {
         let plan = plan_reads(&specs, |_| true, 125, 0);
         assert_eq!(
             plan,
-            vec![ReadBlock { function: Function::Input, address: 0, count: 6, registers: vec![1, 0, 2] }]
+            vec![ReadBlock {
+                function: Function::Input,
+                address: 0,
+                count: 6,
+                registers: vec![1, 0, 2]
+            }]
         );
         assert!(!plan[0].has_gaps(&specs));
     }
@@ -103,13 +112,19 @@ mod tests {
         ];
         let plan = plan_reads(&specs, |_| true, 125, 10);
         assert_eq!(plan.len(), 3);
-        assert_eq!((plan[0].function, plan[0].registers.clone()), (Function::Holding, vec![3]));
+        assert_eq!(
+            (plan[0].function, plan[0].registers.clone()),
+            (Function::Holding, vec![3])
+        );
         assert_eq!((plan[1].address, plan[1].count), (0, 14));
         assert!(plan[1].has_gaps(&specs));
         assert_eq!((plan[2].address, plan[2].count), (70, 2));
         // A short max_block splits what max_fill would join.
         let plan = plan_reads(&specs, |s| s.function == Function::Input, 8, 10);
-        assert_eq!(plan.iter().map(|b| b.address).collect::<Vec<_>>(), vec![0, 12, 70]);
+        assert_eq!(
+            plan.iter().map(|b| b.address).collect::<Vec<_>>(),
+            vec![0, 12, 70]
+        );
         // Only what is wanted is read.
         let plan = plan_reads(&specs, |s| s.quantity.is_cumulative(), 125, 10);
         assert_eq!(plan.len(), 1);

@@ -52,7 +52,14 @@ struct Device {
 }
 
 impl Device {
-    fn new(meter: &str, slave: u8, profile: Arc<Profile>, conn: &Connection, live_interval: Duration, energy_interval_min: u32) -> Device {
+    fn new(
+        meter: &str,
+        slave: u8,
+        profile: Arc<Profile>,
+        conn: &Connection,
+        live_interval: Duration,
+        energy_interval_min: u32,
+    ) -> Device {
         let timeout = Duration::from_millis(conn.timeout_ms.unwrap_or(profile.timeout_ms));
         let mut d = Device {
             meter: Arc::from(meter),
@@ -71,10 +78,24 @@ impl Device {
     }
 
     fn replan(&mut self) {
-        let fill = if self.strict { 0 } else { self.profile.max_fill };
+        let fill = if self.strict {
+            0
+        } else {
+            self.profile.max_fill
+        };
         let specs = &self.profile.registers;
-        self.live_plan = plan_reads(specs, |s| !s.quantity.is_cumulative(), self.profile.max_block, fill);
-        self.energy_plan = plan_reads(specs, |s| s.quantity.is_cumulative(), self.profile.max_block, fill);
+        self.live_plan = plan_reads(
+            specs,
+            |s| !s.quantity.is_cumulative(),
+            self.profile.max_block,
+            fill,
+        );
+        self.energy_plan = plan_reads(
+            specs,
+            |s| s.quantity.is_cumulative(),
+            self.profile.max_block,
+            fill,
+        );
     }
 
     fn backoff(&self) -> Duration {
@@ -88,7 +109,10 @@ pub fn next_boundary(now: DateTime<Utc>, interval_min: u32) -> DateTime<Utc> {
     let step = interval_min.max(1) as i64 * 60;
     let secs = now.timestamp();
     let next = (secs.div_euclid(step) + 1) * step;
-    DateTime::from_timestamp(next, 0).unwrap_or(now).with_nanosecond(0).unwrap_or(now)
+    DateTime::from_timestamp(next, 0)
+        .unwrap_or(now)
+        .with_nanosecond(0)
+        .unwrap_or(now)
 }
 
 fn instant_at(t: DateTime<Utc>) -> Instant {
@@ -97,7 +121,11 @@ fn instant_at(t: DateTime<Utc>) -> Instant {
 }
 
 /// Starts one poller task per connection that has meters.
-pub fn spawn_all(site: &Site, ingest: Ingest, cancel: CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
+pub fn spawn_all(
+    site: &Site,
+    ingest: Ingest,
+    cancel: CancellationToken,
+) -> Vec<tokio::task::JoinHandle<()>> {
     site.connections
         .iter()
         .filter_map(|conn| {
@@ -105,27 +133,50 @@ pub fn spawn_all(site: &Site, ingest: Ingest, cancel: CancellationToken) -> Vec<
                 .meters
                 .iter()
                 .filter_map(|m| match &m.source {
-                    MeterSource::Modbus { connection, profile, slave_id } if *connection == conn.id => {
-                        Some(Device::new(&m.id, *slave_id, profile.clone(), conn, m.live_interval, m.energy_interval_min))
-                    }
+                    MeterSource::Modbus {
+                        connection,
+                        profile,
+                        slave_id,
+                    } if *connection == conn.id => Some(Device::new(
+                        &m.id,
+                        *slave_id,
+                        profile.clone(),
+                        conn,
+                        m.live_interval,
+                        m.energy_interval_min,
+                    )),
                     _ => None,
                 })
                 .collect();
             if devices.is_empty() {
                 return None;
             }
-            Some(tokio::spawn(run_bus(conn.clone(), devices, ingest.clone(), cancel.clone())))
+            Some(tokio::spawn(run_bus(
+                conn.clone(),
+                devices,
+                ingest.clone(),
+                cancel.clone(),
+            )))
         })
         .collect()
 }
 
-async fn run_bus(conn: Connection, mut devices: Vec<Device>, ingest: Ingest, cancel: CancellationToken) {
+async fn run_bus(
+    conn: Connection,
+    mut devices: Vec<Device>,
+    ingest: Ingest,
+    cancel: CancellationToken,
+) {
     let mut queue: BinaryHeap<Reverse<(Instant, PollKind, usize)>> = BinaryHeap::new();
     let n = devices.len() as u32;
     let start = Instant::now();
     for (i, d) in devices.iter().enumerate() {
         // Stagger live polls across the interval instead of firing all at once.
-        queue.push(Reverse((start + d.live_interval * i as u32 / n, PollKind::Live, i)));
+        queue.push(Reverse((
+            start + d.live_interval * i as u32 / n,
+            PollKind::Live,
+            i,
+        )));
         if !d.energy_plan.is_empty() {
             // Read the registers once at start, then on every boundary.
             queue.push(Reverse((start, PollKind::Energy, i)));
@@ -147,7 +198,9 @@ async fn run_bus(conn: Connection, mut devices: Vec<Device>, ingest: Ingest, can
                 Err(e) => {
                     tracing::warn!(connection = %conn.id, error = %e, "bus unreachable");
                     for d in &devices {
-                        ingest.live().set_status(&d.meter, MeterStatus::Offline, Some(e.clone()));
+                        ingest
+                            .live()
+                            .set_status(&d.meter, MeterStatus::Offline, Some(e.clone()));
                     }
                     queue.push(Reverse((Instant::now() + connect_backoff, kind, i)));
                     connect_backoff = (connect_backoff * 2).min(Duration::from_secs(30));
@@ -156,11 +209,17 @@ async fn run_bus(conn: Connection, mut devices: Vec<Device>, ingest: Ingest, can
             }
         }
         let device = &mut devices[i];
-        let outcome = poll_device(ctx.as_mut().expect("connected above"), device, kind, &ingest).await;
-        if outcome == (Outcome::Failed { reconnect: true }) {
-            if let Some(c) = ctx.take() {
-                transport::close(c).await;
-            }
+        let outcome = poll_device(
+            ctx.as_mut().expect("connected above"),
+            device,
+            kind,
+            &ingest,
+        )
+        .await;
+        if outcome == (Outcome::Failed { reconnect: true })
+            && let Some(c) = ctx.take()
+        {
+            transport::close(c).await;
         }
         let next = match kind {
             _ if outcome == Outcome::Replanned => Instant::now(),
@@ -185,13 +244,20 @@ async fn run_bus(conn: Connection, mut devices: Vec<Device>, ingest: Ingest, can
 enum Outcome {
     Done,
     /// The read failed; `reconnect` when the connection may hold a late reply.
-    Failed { reconnect: bool },
+    Failed {
+        reconnect: bool,
+    },
     /// The read plan changed; poll again at once with the new one.
     Replanned,
 }
 
 /// Polls one device once.
-async fn poll_device(ctx: &mut Context, d: &mut Device, kind: PollKind, ingest: &Ingest) -> Outcome {
+async fn poll_device(
+    ctx: &mut Context,
+    d: &mut Device,
+    kind: PollKind,
+    ingest: &Ingest,
+) -> Outcome {
     let plan = match kind {
         PollKind::Live => d.live_plan.clone(),
         PollKind::Energy => d.energy_plan.clone(),
@@ -204,12 +270,20 @@ async fn poll_device(ctx: &mut Context, d: &mut Device, kind: PollKind, ingest: 
                 let time = Utc::now();
                 for (quantity, value) in decode_block(&words, block, &d.profile.registers) {
                     match value {
-                        Ok(value) => readings.push(Reading { meter: d.meter.clone(), quantity, time, value, quality: ReadingQuality::Measured }),
+                        Ok(value) => readings.push(Reading {
+                            meter: d.meter.clone(),
+                            quantity,
+                            time,
+                            value,
+                            quality: ReadingQuality::Measured,
+                        }),
                         Err(e) => problems.push(format!("{quantity}: {e}")),
                     }
                 }
             }
-            Err(ReadError::Exception(ExceptionCode::IllegalDataAddress)) if block.has_gaps(&d.profile.registers) && !d.strict => {
+            Err(ReadError::Exception(ExceptionCode::IllegalDataAddress))
+                if block.has_gaps(&d.profile.registers) && !d.strict =>
+            {
                 // The meter refuses reads across unmapped registers: read mapped ones only.
                 tracing::info!(meter = %d.meter, "meter refuses reads across gaps; reading registers separately");
                 d.strict = true;
@@ -230,7 +304,9 @@ async fn poll_device(ctx: &mut Context, d: &mut Device, kind: PollKind, ingest: 
                 if !readings.is_empty() {
                     let _ = ingest.accept(readings).await;
                 }
-                return Outcome::Failed { reconnect: e.poisons_connection() };
+                return Outcome::Failed {
+                    reconnect: e.poisons_connection(),
+                };
             }
         }
     }
@@ -263,14 +339,20 @@ pub fn describe(e: &ReadError, block: &ReadBlock, profile: &Profile) -> String {
     );
     match e {
         ReadError::Exception(ExceptionCode::IllegalDataAddress) => {
-            let names: Vec<_> = block.registers.iter().map(|&i| profile.registers[i].quantity.name()).collect();
+            let names: Vec<_> = block
+                .registers
+                .iter()
+                .map(|&i| profile.registers[i].quantity.name())
+                .collect();
             format!(
                 "Modbus exception: illegal data address reading {range}; check the profile `{}` addresses of {}",
                 profile.name,
                 names.join(", ")
             )
         }
-        ReadError::Exception(ExceptionCode::ServerDeviceBusy) => format!("device busy reading {range}; will retry"),
+        ReadError::Exception(ExceptionCode::ServerDeviceBusy) => {
+            format!("device busy reading {range}; will retry")
+        }
         other => format!("{other} ({range})"),
     }
 }
@@ -283,9 +365,18 @@ mod tests {
     #[test]
     fn energy_boundaries_are_on_the_wall_clock_grid() {
         let t = Utc.with_ymd_and_hms(2026, 11, 28, 4, 7, 31).unwrap();
-        assert_eq!(next_boundary(t, 15), Utc.with_ymd_and_hms(2026, 11, 28, 4, 15, 0).unwrap());
+        assert_eq!(
+            next_boundary(t, 15),
+            Utc.with_ymd_and_hms(2026, 11, 28, 4, 15, 0).unwrap()
+        );
         let on = Utc.with_ymd_and_hms(2026, 11, 28, 4, 15, 0).unwrap();
-        assert_eq!(next_boundary(on, 15), Utc.with_ymd_and_hms(2026, 11, 28, 4, 30, 0).unwrap());
-        assert_eq!(next_boundary(t, 60), Utc.with_ymd_and_hms(2026, 11, 28, 5, 0, 0).unwrap());
+        assert_eq!(
+            next_boundary(on, 15),
+            Utc.with_ymd_and_hms(2026, 11, 28, 4, 30, 0).unwrap()
+        );
+        assert_eq!(
+            next_boundary(t, 60),
+            Utc.with_ymd_and_hms(2026, 11, 28, 5, 0, 0).unwrap()
+        );
     }
 }

@@ -56,7 +56,12 @@ pub async fn connect(url: &ModbusUrl, timeout: Duration) -> Result<Context, Stri
     };
     tokio::time::timeout(timeout, open)
         .await
-        .unwrap_or_else(|_| Err(format!("cannot connect to {url}: no answer within {} ms", timeout.as_millis())))
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "cannot connect to {url}: no answer within {} ms",
+                timeout.as_millis()
+            ))
+        })
 }
 
 /// Reads one block from one slave.
@@ -80,7 +85,10 @@ pub async fn read_block(
         Ok(Ok(Ok(words))) => words,
     };
     if words.len() < block.count as usize {
-        return Err(ReadError::ShortReply { asked: block.count, got: words.len() });
+        return Err(ReadError::ShortReply {
+            asked: block.count,
+            got: words.len(),
+        });
     }
     Ok(words)
 }

@@ -62,7 +62,11 @@ fn host_port(rest: &str, url: &str) -> Result<(String, u16), String> {
     let rest = rest.trim_end_matches('/');
     let (host, port) = match rest.rsplit_once(':') {
         Some((h, p)) if !h.is_empty() => (h, p),
-        _ => return Err(format!("`{url}` needs host:port, e.g. tcp://192.168.1.20:502")),
+        _ => {
+            return Err(format!(
+                "`{url}` needs host:port, e.g. tcp://192.168.1.20:502"
+            ));
+        }
     };
     let port: u16 = port
         .parse()
@@ -75,7 +79,9 @@ fn host_port(rest: &str, url: &str) -> Result<(String, u16), String> {
 fn parse_serial(rest: &str, url: &str) -> Result<SerialSettings, String> {
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     if path.is_empty() {
-        return Err(format!("`{url}` needs a device path, e.g. rtu:///dev/ttyUSB0?baud=9600"));
+        return Err(format!(
+            "`{url}` needs a device path, e.g. rtu:///dev/ttyUSB0?baud=9600"
+        ));
     }
     let mut s = SerialSettings {
         path: path.to_string(),
@@ -99,9 +105,25 @@ fn parse_serial(rest: &str, url: &str) -> Result<SerialSettings, String> {
                     _ => return Err(bad()),
                 }
             }
-            "data_bits" => s.data_bits = v.parse().ok().filter(|b| (5..=8).contains(b)).ok_or_else(bad)?,
-            "stop_bits" => s.stop_bits = v.parse().ok().filter(|b| matches!(b, 1 | 2)).ok_or_else(bad)?,
-            _ => return Err(format!("unknown setting `{k}` in `{url}` (baud, parity, data_bits, stop_bits)")),
+            "data_bits" => {
+                s.data_bits = v
+                    .parse()
+                    .ok()
+                    .filter(|b| (5..=8).contains(b))
+                    .ok_or_else(bad)?
+            }
+            "stop_bits" => {
+                s.stop_bits = v
+                    .parse()
+                    .ok()
+                    .filter(|b| matches!(b, 1 | 2))
+                    .ok_or_else(bad)?
+            }
+            _ => {
+                return Err(format!(
+                    "unknown setting `{k}` in `{url}` (baud, parity, data_bits, stop_bits)"
+                ));
+            }
         }
     }
     Ok(s)
@@ -132,17 +154,26 @@ mod tests {
     fn parses_the_three_transports() {
         assert_eq!(
             ModbusUrl::parse("tcp://10.0.0.5:502").unwrap(),
-            ModbusUrl::Tcp { host: "10.0.0.5".into(), port: 502 }
+            ModbusUrl::Tcp {
+                host: "10.0.0.5".into(),
+                port: 502
+            }
         );
         assert_eq!(
             ModbusUrl::parse("rtu-tcp://gw-3:4001").unwrap(),
-            ModbusUrl::RtuOverTcp { host: "gw-3".into(), port: 4001 }
+            ModbusUrl::RtuOverTcp {
+                host: "gw-3".into(),
+                port: 4001
+            }
         );
         let ModbusUrl::Rtu(s) = ModbusUrl::parse("rtu:///dev/ttyUSB0?baud=2400&parity=E").unwrap()
         else {
             panic!()
         };
-        assert_eq!((s.path.as_str(), s.baud, s.parity), ("/dev/ttyUSB0", 2400, Parity::Even));
+        assert_eq!(
+            (s.path.as_str(), s.baud, s.parity),
+            ("/dev/ttyUSB0", 2400, Parity::Even)
+        );
     }
 
     #[test]
@@ -159,6 +190,10 @@ mod tests {
             ModbusUrl::parse("tcp://host:99999").unwrap_err(),
             "`99999` in `tcp://host:99999` is not a port number"
         );
-        assert!(ModbusUrl::parse("rtu:///dev/ttyS0?baud=fast").unwrap_err().contains("bad value `fast`"));
+        assert!(
+            ModbusUrl::parse("rtu:///dev/ttyS0?baud=fast")
+                .unwrap_err()
+                .contains("bad value `fast`")
+        );
     }
 }

@@ -42,14 +42,22 @@ fn rfc3339_opt<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<
 pub fn view(state: &AppState, m: &Meter) -> MeterView {
     let live = state.live.get(&m.id);
     let (profile, connection) = match &m.source {
-        MeterSource::Modbus { profile, connection, .. } => (Some(profile.name.clone()), Some(connection.clone())),
+        MeterSource::Modbus {
+            profile,
+            connection,
+            ..
+        } => (Some(profile.name.clone()), Some(connection.clone())),
         MeterSource::Manual { .. } => (None, None),
     };
     MeterView {
         id: m.id.clone(),
         name: m.name.clone(),
         unit: m.unit.clone(),
-        unit_name: state.site.unit(&m.unit).map(|u| u.name.clone()).unwrap_or_default(),
+        unit_name: state
+            .site
+            .unit(&m.unit)
+            .map(|u| u.name.clone())
+            .unwrap_or_default(),
         category: m.category.code.to_string(),
         category_name: m.category.name_zh.to_string(),
         status: live.as_ref().map_or(MeterStatus::Waiting, |l| l.status),
@@ -68,7 +76,13 @@ pub async fn list(State(state): State<AppState>) -> Json<Vec<MeterView>> {
     Json(state.site.meters.iter().map(|m| view(&state, m)).collect())
 }
 
-pub async fn one(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<MeterView>, AppError> {
-    let m = state.site.meter(&id).ok_or_else(|| AppError::NotFound(format!("no meter `{id}`")))?;
+pub async fn one(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<MeterView>, AppError> {
+    let m = state
+        .site
+        .meter(&id)
+        .ok_or_else(|| AppError::NotFound(format!("no meter `{id}`")))?;
     Ok(Json(view(&state, m)))
 }

@@ -55,10 +55,19 @@ fn status_class(s: MeterStatus) -> &'static str {
 
 /// The rate shown in the table (kW for electricity, m³/h for water) and the register.
 fn key_values(v: &MeterView) -> (Option<f64>, Option<(f64, &'static str)>) {
-    let rate = v.values.get("power_kw").or(v.values.get("flow_m3h")).copied();
-    let register = [("energy_import_kwh", "kWh"), ("water_m3", "m³"), ("gas_m3", "m³"), ("heat_gj", "GJ")]
-        .iter()
-        .find_map(|(q, u)| v.values.get(q).map(|x| (*x, *u)));
+    let rate = v
+        .values
+        .get("power_kw")
+        .or(v.values.get("flow_m3h"))
+        .copied();
+    let register = [
+        ("energy_import_kwh", "kWh"),
+        ("water_m3", "m³"),
+        ("gas_m3", "m³"),
+        ("heat_gj", "GJ"),
+    ]
+    .iter()
+    .find_map(|(q, u)| v.values.get(q).map(|x| (*x, *u)));
     (rate, register)
 }
 
@@ -107,11 +116,18 @@ setInterval(refresh,5000);
 pub async fn overview(State(state): State<AppState>, Query(q): Query<LangQuery>) -> Markup {
     let lang = Lang::from_query(&q);
     let views: Vec<MeterView> = state.site.meters.iter().map(|m| view(&state, m)).collect();
-    let online = views.iter().filter(|v| v.status == MeterStatus::Online).count();
+    let online = views
+        .iter()
+        .filter(|v| v.status == MeterStatus::Online)
+        .count();
     let total_power: f64 = views
         .iter()
         .filter(|v| v.category == "01000")
-        .filter_map(|v| v.values.get("power_kw").map(|p| p * v.multiplier.parse::<f64>().unwrap_or(1.0)))
+        .filter_map(|v| {
+            v.values
+                .get("power_kw")
+                .map(|p| p * v.multiplier.parse::<f64>().unwrap_or(1.0))
+        })
         .sum();
     let statuses = format!(
         "const TZ='{}';const STATUS={{waiting:'{}',online:'{}',offline:'{}',error:'{}',manual:'{}'}};const CLS={{waiting:'neutral',online:'ok',offline:'bad',error:'bad',manual:'neutral'}};",
