@@ -34,16 +34,14 @@ fn each_broken_config_reports_its_errors_with_file_line_and_column() {
 }
 
 #[test]
-fn example_configs_load() {
-    for name in ["deploy/examples/jieneng.toml"] {
-        let path = root().join(name);
-        let site = Site::load(&path).unwrap_or_else(|e| panic!("{e}"));
-        assert!(site.meters.len() >= 5, "{name}");
-        assert!(
-            site.meters.iter().any(|m| m.id == "dorm-a-water"),
-            "the CSV inventory is read"
-        );
-    }
+fn example_config_loads() {
+    let site =
+        Site::load(&root().join("deploy/examples/jieneng.toml")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(site.meters.len() >= 5);
+    assert!(
+        site.meters.iter().any(|m| m.id == "dorm-a-water"),
+        "the CSV inventory is read"
+    );
 }
 
 #[test]
