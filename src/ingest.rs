@@ -14,6 +14,7 @@ use crate::config::Site;
 use crate::config::site::MeterSource;
 use crate::quantity::Quantity;
 use crate::reading::Reading;
+use crate::store::writer::StoreMsg;
 
 /// Communication state of a meter, as the live API shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -164,11 +165,11 @@ pub fn validate(
 pub struct Ingest {
     known: Arc<HashMap<Arc<str>, ()>>,
     live: Arc<LiveState>,
-    store: mpsc::Sender<Vec<Reading>>,
+    store: mpsc::Sender<StoreMsg>,
 }
 
 impl Ingest {
-    pub fn new(site: &Site, live: Arc<LiveState>, store: mpsc::Sender<Vec<Reading>>) -> Ingest {
+    pub fn new(site: &Site, live: Arc<LiveState>, store: mpsc::Sender<StoreMsg>) -> Ingest {
         let known = site
             .meters
             .iter()
@@ -207,7 +208,7 @@ impl Ingest {
         if !good.is_empty() {
             self.live.record(&good);
             self.store
-                .send(good)
+                .send(StoreMsg::Batch(good))
                 .await
                 .map_err(|_| IngestError::Closed)?;
         }
@@ -223,10 +224,20 @@ impl Ingest {
         let n = readings.len();
         self.live.record(&readings);
         self.store
-            .send(readings)
+            .send(StoreMsg::Batch(readings))
             .await
             .map_err(|_| IngestError::Closed)?;
         Ok(n)
+    }
+
+    /// Waits until every reading accepted before the call is committed to the store.
+    pub async fn flush(&self) -> Result<(), IngestError> {
+        let (done, committed) = tokio::sync::oneshot::channel();
+        self.store
+            .send(StoreMsg::Flush(done))
+            .await
+            .map_err(|_| IngestError::Closed)?;
+        committed.await.map_err(|_| IngestError::Closed)
     }
 }
 

@@ -27,12 +27,16 @@ pub enum What {
         #[arg(long, default_value_t = 1_000_000)]
         readings: usize,
     },
+    /// Demo start-up: time to answer /healthz (target < 5 s) and to have 13 months of history
+    /// in place (target < 30 s).
+    Demo,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.what {
         What::Decode => bench_decode(),
         What::Store { readings } => bench_store(readings),
+        What::Demo => bench_demo().await?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -105,4 +109,59 @@ fn tempfile_dir() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("jieneng-bench-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
     dir
+}
+
+async fn bench_demo() -> anyhow::Result<()> {
+    use std::sync::atomic::Ordering;
+    let dir = tempfile_dir();
+    let t = Instant::now();
+    let args = crate::cli::demo::Args {
+        listen: "127.0.0.1:0".into(),
+        data: dir.join("demo"),
+        live_interval_s: 10,
+    };
+    let demo = crate::cli::demo::start(&args).await?;
+    let health_url = format!("http://{}/healthz", demo.http_addr);
+    // The first answer to /healthz, over a real socket.
+    loop {
+        if healthz_answers(demo.http_addr).await {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let healthz_s = t.elapsed().as_secs_f64();
+    while !demo.runtime.history_ready.load(Ordering::Relaxed) {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let history_s = t.elapsed().as_secs_f64();
+    let store = demo.runtime.store.clone();
+    demo.runtime.shutdown().await;
+    let (registers, telemetry) = store.reader()?.counts()?;
+    println!(
+        "demo: {health_url} listening after {healthz_s:.2} s; history in place after {history_s:.2} s ({registers} register readings, {telemetry} telemetry rows)"
+    );
+    println!(
+        "demo_healthz_s={healthz_s:.2} target=5 ratio={:.2} demo_history_s={history_s:.2} target=30 ratio={:.2}",
+        healthz_s / 5.0,
+        history_s / 30.0
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+async fn healthz_answers(addr: std::net::SocketAddr) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut stream) = tokio::net::TcpStream::connect(addr).await else {
+        return false;
+    };
+    if stream
+        .write_all(b"GET /healthz HTTP/1.0\r\nHost: bench\r\n\r\n")
+        .await
+        .is_err()
+    {
+        return false;
+    }
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer).await;
+    answer.starts_with("HTTP/1.0 200") && answer.contains("\"status\":\"ok\"")
 }

@@ -67,6 +67,8 @@ pub async fn start(args: &Args) -> anyhow::Result<Demo> {
     let site =
         Site::load(&config_path).map_err(|e| anyhow::anyhow!("demo config is invalid:\n{e}"))?;
 
+    // History runs up to this instant; the collectors take over from here.
+    let history_until = chrono::Utc::now();
     let mut runtime = Runtime::start(site)?;
     for (gw, meters) in campus.gateways() {
         let units: HashMap<u8, SimUnit> = meters
@@ -102,7 +104,7 @@ pub async fn start(args: &Args) -> anyhow::Result<Demo> {
         let t = Instant::now();
         tokio::select! {
             _ = cancel.cancelled() => {}
-            result = backfill(&campus, site, &store, &ingest, chrono::Utc::now()) => match result {
+            result = backfill(&campus, site, &store, &ingest, history_until) => match result {
                 Ok(n) => {
                     ready.store(true, Ordering::Relaxed);
                     tracing::info!(readings = n, seconds = format!("{:.1}", t.elapsed().as_secs_f64()), since_start_s = format!("{:.1}", started.elapsed().as_secs_f64()), "history in place");

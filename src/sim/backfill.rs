@@ -107,7 +107,8 @@ fn missing_readings(
     out
 }
 
-/// Fills every demo series up to `now`; returns the number of readings written.
+/// Fills every demo series up to `now` (the moment live collection took over), continuing
+/// each series after its newest reading before `now`; returns the number of readings written.
 pub async fn backfill(
     campus: &DemoCampus,
     site: Arc<Site>,
@@ -125,7 +126,13 @@ pub async fn backfill(
         pending.push(tokio::task::spawn_blocking(
             move || -> anyhow::Result<Vec<Reading>> {
                 let reader = store.reader()?;
-                let last = |q: Quantity| reader.latest(&meter.id, q).ok().flatten().map(|r| r.time);
+                let last = |q: Quantity| {
+                    reader
+                        .latest_before(&meter.id, q, now)
+                        .ok()
+                        .flatten()
+                        .map(|r| r.time)
+                };
                 Ok(missing_readings(&meter, &site, &last, now, telemetry_days))
             },
         ));
@@ -135,10 +142,11 @@ pub async fn backfill(
         total += readings.len();
         let mut readings = readings.into_iter().peekable();
         while readings.peek().is_some() {
-            let chunk: Vec<Reading> = readings.by_ref().take(10_000).collect();
+            let chunk: Vec<Reading> = readings.by_ref().take(2_000).collect();
             ingest.accept_all(chunk).await?;
         }
     }
+    ingest.flush().await?;
     Ok(total)
 }
 

@@ -105,7 +105,8 @@ impl SqliteStore {
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
              PRAGMA busy_timeout = 5000;
-             PRAGMA foreign_keys = ON;",
+             PRAGMA cache_size = -65536;
+             PRAGMA temp_store = MEMORY;",
         )
         .map_err(|e| self.err(e))?;
         Ok(conn)
@@ -184,22 +185,29 @@ impl StoreWriter {
     pub fn write_batch(&mut self, readings: &[Reading]) -> Result<(), StoreError> {
         let result = (|| -> rusqlite::Result<()> {
             let tx = self.conn.transaction()?;
-            {
-                let mut register = tx.prepare_cached(
-                    "INSERT OR IGNORE INTO register_readings (series, ts, value, quality) VALUES (?1, ?2, ?3, ?4)",
-                )?;
-                let mut telemetry = tx.prepare_cached(
-                    "INSERT OR REPLACE INTO telemetry (series, ts, value) VALUES (?1, ?2, ?3)",
-                )?;
-                for r in readings {
-                    let id = Self::series_id(&tx, &mut self.series, &r.meter, r.quantity)?;
-                    if r.quantity.is_cumulative() {
-                        register.execute(params![id, millis(r.time), r.value, r.quality.code()])?;
-                    } else {
-                        telemetry.execute(params![id, millis(r.time), r.value])?;
-                    }
+            let mut registers: Vec<(i64, i64, f64, i64)> = Vec::new();
+            let mut telemetry: Vec<(i64, i64, f64, i64)> = Vec::new();
+            for r in readings {
+                let id = Self::series_id(&tx, &mut self.series, &r.meter, r.quantity)?;
+                let row = (id, millis(r.time), r.value, r.quality.code());
+                if r.quantity.is_cumulative() {
+                    registers.push(row);
+                } else {
+                    telemetry.push(row);
                 }
             }
+            insert_rows(
+                &tx,
+                "INSERT OR IGNORE INTO register_readings (series, ts, value, quality) VALUES ",
+                &registers,
+                true,
+            )?;
+            insert_rows(
+                &tx,
+                "INSERT OR REPLACE INTO telemetry (series, ts, value) VALUES ",
+                &telemetry,
+                false,
+            )?;
             tx.commit()
         })();
         result.map_err(|e| {
@@ -218,6 +226,39 @@ impl StoreWriter {
             )
             .map_err(|e| self.store.err(e))
     }
+}
+
+/// Rows per multi-row INSERT: fewer statement executions, same transaction.
+const ROWS_PER_INSERT: usize = 100;
+
+fn insert_rows(
+    tx: &rusqlite::Transaction<'_>,
+    head: &str,
+    rows: &[(i64, i64, f64, i64)],
+    with_quality: bool,
+) -> rusqlite::Result<()> {
+    let one = if with_quality { "(?,?,?,?)" } else { "(?,?,?)" };
+    let sql = |n: usize| format!("{head}{}", vec![one; n].join(","));
+    let full = sql(ROWS_PER_INSERT);
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let statement = if chunk.len() == ROWS_PER_INSERT {
+            full.clone()
+        } else {
+            sql(chunk.len())
+        };
+        let mut stmt = tx.prepare_cached(&statement)?;
+        let mut values: Vec<rusqlite::types::Value> = Vec::with_capacity(chunk.len() * 4);
+        for (series, ts, value, quality) in chunk {
+            values.push((*series).into());
+            values.push((*ts).into());
+            values.push((*value).into());
+            if with_quality {
+                values.push((*quality).into());
+            }
+        }
+        stmt.execute(rusqlite::params_from_iter(values))?;
+    }
+    Ok(())
 }
 
 /// A read-only view; each HTTP handler or report opens its own (WAL lets them run beside the writer).
@@ -285,16 +326,26 @@ impl StoreReader {
         meter: &str,
         quantity: Quantity,
     ) -> Result<Option<StoredReading>, StoreError> {
+        self.latest_before(meter, quantity, DateTime::<Utc>::MAX_UTC)
+    }
+
+    /// The newest reading of one series taken before `before`.
+    pub fn latest_before(
+        &self,
+        meter: &str,
+        quantity: Quantity,
+        before: DateTime<Utc>,
+    ) -> Result<Option<StoredReading>, StoreError> {
         let Some(series) = self.series(meter, quantity)? else {
             return Ok(None);
         };
         let sql = if quantity.is_cumulative() {
-            "SELECT ts, value, quality FROM register_readings WHERE series = ?1 ORDER BY ts DESC LIMIT 1"
+            "SELECT ts, value, quality FROM register_readings WHERE series = ?1 AND ts < ?2 ORDER BY ts DESC LIMIT 1"
         } else {
-            "SELECT ts, value, 0 FROM telemetry WHERE series = ?1 ORDER BY ts DESC LIMIT 1"
+            "SELECT ts, value, 0 FROM telemetry WHERE series = ?1 AND ts < ?2 ORDER BY ts DESC LIMIT 1"
         };
         self.conn
-            .query_row(sql, params![series], |r| {
+            .query_row(sql, params![series, millis(before)], |r| {
                 Ok(StoredReading {
                     time: from_millis(r.get(0)?),
                     value: r.get(1)?,

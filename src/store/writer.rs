@@ -11,13 +11,21 @@ use tokio::sync::mpsc;
 use super::sqlite::SqliteStore;
 use crate::reading::Reading;
 
+/// What ingest sends the writer.
+#[derive(Debug)]
+pub enum StoreMsg {
+    Batch(Vec<Reading>),
+    /// Answered once everything sent before it is committed.
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
 /// Readings collected into one transaction at most.
 const MAX_BATCH: usize = 20_000;
 
 /// Starts the writer; it ends when every sender of `rx` is gone and the queue is empty.
 pub fn spawn_writer(
     store: SqliteStore,
-    mut rx: mpsc::Receiver<Vec<Reading>>,
+    mut rx: mpsc::Receiver<StoreMsg>,
     retention_days: u32,
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new().name("store-writer".into()).spawn(move || {
@@ -31,19 +39,35 @@ pub fn spawn_writer(
             }
         };
         let mut last_prune = std::time::Instant::now() - Duration::from_secs(3600);
-        while let Some(first) = rx.blocking_recv() {
-            let mut batch = first;
-            while batch.len() < MAX_BATCH {
+        let mut open = true;
+        while open {
+            let mut batch = Vec::new();
+            let mut flushes = Vec::new();
+            match rx.blocking_recv() {
+                Some(StoreMsg::Batch(b)) => batch = b,
+                Some(StoreMsg::Flush(done)) => flushes.push(done),
+                None => open = false,
+            }
+            while batch.len() < MAX_BATCH && open {
                 match rx.try_recv() {
-                    Ok(more) => batch.extend(more),
+                    Ok(StoreMsg::Batch(more)) => batch.extend(more),
+                    Ok(StoreMsg::Flush(done)) => {
+                        flushes.push(done);
+                        break;
+                    }
                     Err(_) => break,
                 }
             }
             let mut delay = Duration::from_millis(100);
-            while let Err(e) = writer.write_batch(&batch) {
+            while !batch.is_empty()
+                && let Err(e) = writer.write_batch(&batch)
+            {
                 tracing::error!(error = %e, readings = batch.len(), "store write failed; keeping the batch and retrying");
                 std::thread::sleep(delay);
                 delay = (delay * 2).min(Duration::from_secs(10));
+            }
+            for done in flushes {
+                let _ = done.send(());
             }
             if last_prune.elapsed() > Duration::from_secs(3600) {
                 last_prune = std::time::Instant::now();
