@@ -87,6 +87,20 @@ tr.group td{background:#f8fafc;font-weight:600}
 small{color:#6b778c}
 "#;
 
+fn category_name(code: &str, lang: Lang) -> &'static str {
+    crate::energy::category::category(code).map_or("", |c| lang.t(c.name_zh, c.name_en))
+}
+
+/// Time of day for today's values, date and time for older ones (a meter read by hand).
+fn seen(t: chrono::DateTime<chrono::Utc>, tz: chrono_tz::Tz) -> String {
+    let local = t.with_timezone(&tz);
+    if chrono::Utc::now() - t < chrono::Duration::hours(24) {
+        local.format("%H:%M:%S").to_string()
+    } else {
+        local.format("%Y-%m-%d %H:%M").to_string()
+    }
+}
+
 const SCRIPT: &str = r#"
 const fmt=(x,d)=>x==null?"—":x.toLocaleString(undefined,{minimumFractionDigits:d,maximumFractionDigits:d});
 async function refresh(){
@@ -104,7 +118,8 @@ async function refresh(){
       row.querySelector('.reg').textContent=fmt(reg,2);
       const st=row.querySelector('.st');st.textContent=STATUS[m.status]||m.status;st.className='st '+CLS[m.status];
       st.title=m.status_detail||'';
-      row.querySelector('.seen').textContent=m.last_seen?new Date(m.last_seen).toLocaleTimeString('zh-CN',{timeZone:TZ,hour12:false}):'—';
+      const seen=m.last_seen?new Date(m.last_seen):null;
+      row.querySelector('.seen').textContent=!seen?'—':(Date.now()-seen<86400000?seen.toLocaleTimeString('zh-CN',{timeZone:TZ,hour12:false}):seen.toLocaleString('zh-CN',{timeZone:TZ,hour12:false}));
     }
     document.getElementById('online').textContent=online;
     document.getElementById('power').textContent=fmt(total,1);
@@ -180,10 +195,10 @@ pub async fn overview(State(state): State<AppState>, Query(q): Query<LangQuery>)
                                         tr id=(format!("m-{}", v.id)) {
                                             td { (v.name) }
                                             td { small { (v.id) } }
-                                            td { (v.category) " " (v.category_name) }
+                                            td { (v.category) " " (category_name(&v.category, lang)) }
                                             td.num { (v.multiplier) }
                                             td { span class=(format!("st {}", status_class(v.status))) title=(v.status_detail.clone().unwrap_or_default()) { (status_label(v.status, lang)) } }
-                                            td.seen { (v.last_seen.map(|t| t.with_timezone(&state.site.timezone).format("%H:%M:%S").to_string()).unwrap_or_else(|| "—".into())) }
+                                            td.seen { (v.last_seen.map(|t| seen(t, state.site.timezone)).unwrap_or_else(|| "—".into())) }
                                             td.num.rate { (rate.map(|r| format!("{:.2}", if v.values.contains_key("power_kw") { r * mult } else { r })).unwrap_or_else(|| "—".into())) }
                                             td.num.reg { (register.map(|(x, u)| format!("{x:.2} {u}")).unwrap_or_else(|| "—".into())) }
                                         }
