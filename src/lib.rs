@@ -4,6 +4,7 @@ pub mod cli;
 pub mod collect;
 pub mod config;
 pub mod energy;
+pub mod health;
 pub mod http;
 pub mod ingest;
 pub mod quantity;

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::collect::modbus::poller;
 use crate::config::Site;
+use crate::health::Health;
 use crate::http::{self, AppState};
 use crate::ingest::{Ingest, LiveState};
 use crate::store::SqliteStore;
@@ -26,6 +27,7 @@ pub struct Runtime {
     pub live: Arc<LiveState>,
     pub cancel: CancellationToken,
     pub history_ready: Arc<AtomicBool>,
+    pub health: Arc<Health>,
     writer: std::thread::JoinHandle<()>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -45,7 +47,8 @@ impl Runtime {
         let live = Arc::new(LiveState::for_site(&site));
         let ingest = Ingest::new(&site, live.clone(), tx);
         let cancel = CancellationToken::new();
-        let tasks = poller::spawn_all(&site, ingest.clone(), cancel.clone());
+        let health = Arc::new(Health::new());
+        let tasks = poller::spawn_all(&site, ingest.clone(), health.clone(), cancel.clone());
         Ok(Runtime {
             site: Arc::new(site),
             store,
@@ -53,6 +56,7 @@ impl Runtime {
             live,
             cancel,
             history_ready: Arc::new(AtomicBool::new(true)),
+            health,
             writer,
             tasks,
         })
@@ -64,6 +68,7 @@ impl Runtime {
             live: self.live.clone(),
             store: self.store.clone(),
             history_ready: self.history_ready.clone(),
+            health: self.health.clone(),
         }
     }
 

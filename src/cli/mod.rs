@@ -4,6 +4,7 @@ pub mod bench;
 pub mod check;
 pub mod demo;
 pub mod probe;
+pub mod scan;
 pub mod serve;
 pub mod simulate;
 
@@ -35,6 +36,8 @@ pub enum Command {
     Check(check::Args),
     /// Read one Modbus device once and print its decoded values.
     Probe(probe::Args),
+    /// List the Modbus unit ids that answer on a bus.
+    Scan(scan::Args),
     /// Run a Modbus meter simulator.
     Simulate(simulate::Args),
     /// Benchmarks: decoding, store writes.
@@ -47,6 +50,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Serve(a) => serve::run(a).await,
         Command::Check(a) => check::run(a),
         Command::Probe(a) => probe::run(a).await,
+        Command::Scan(a) => scan::run(a).await,
         Command::Simulate(a) => simulate::run(a).await,
         Command::Bench(a) => bench::run(a).await,
     }

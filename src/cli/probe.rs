@@ -7,9 +7,10 @@ use std::time::Duration;
 use crate::collect::modbus::decode::decode_block;
 use crate::collect::modbus::plan::{ReadBlock, plan_reads};
 use crate::collect::modbus::poller::describe;
-use crate::collect::modbus::transport::{self, ReadError};
+use crate::collect::modbus::transport::{Bus, ReadError};
 use crate::collect::modbus::url::ModbusUrl;
 use crate::config::ProfileLibrary;
+use crate::config::profile::RegisterSpec;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -36,7 +37,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .resolve(&args.profile)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let timeout = Duration::from_millis(args.timeout_ms.unwrap_or(profile.timeout_ms));
-    let mut ctx = transport::connect(&url, timeout.max(Duration::from_secs(3)))
+    let mut bus = Bus::open(&url, timeout.max(Duration::from_secs(3)), Duration::ZERO)
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
     let plan = plan_reads(
@@ -48,8 +49,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut values: BTreeMap<&'static str, f64> = BTreeMap::new();
     let mut problems = Vec::new();
     for block in &plan {
-        match transport::read_block(&mut ctx, args.unit, block, timeout).await {
-            Ok(words) => collect(
+        match bus.read(args.unit, block, timeout).await {
+            Ok((words, _)) => collect(
                 &words,
                 block,
                 &profile.registers,
@@ -66,8 +67,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                         count: spec.words,
                         registers: vec![i],
                     };
-                    match transport::read_block(&mut ctx, args.unit, &single, timeout).await {
-                        Ok(words) => collect(
+                    match bus.read(args.unit, &single, timeout).await {
+                        Ok((words, _)) => collect(
                             &words,
                             &single,
                             &profile.registers,
@@ -78,10 +79,20 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                     }
                 }
             }
-            Err(e) => problems.push(describe(&e, block, &profile)),
+            Err(e) => {
+                let poisoned = e.poisons_connection();
+                problems.push(describe(&e, block, &profile));
+                if poisoned {
+                    // A late answer would be taken for the next one: start afresh.
+                    bus.close().await;
+                    bus = Bus::open(&url, timeout.max(Duration::from_secs(3)), Duration::ZERO)
+                        .await
+                        .map_err(|e| anyhow::anyhow!(e))?;
+                }
+            }
         }
     }
-    transport::close(ctx).await;
+    bus.close().await;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&values)?);
     } else {
@@ -113,7 +124,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 fn collect(
     words: &[u16],
     block: &ReadBlock,
-    specs: &[crate::config::profile::RegisterSpec],
+    specs: &[RegisterSpec],
     values: &mut BTreeMap<&'static str, f64>,
     problems: &mut Vec<String>,
 ) {

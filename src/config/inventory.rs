@@ -30,6 +30,8 @@ struct Row {
     #[serde(default)]
     energy_interval_min: Option<String>,
     #[serde(default)]
+    timeout_ms: Option<String>,
+    #[serde(default)]
     read_by_hand: Option<String>,
 }
 
@@ -108,6 +110,7 @@ fn read(path: &Path) -> Result<(Vec<MeterDraft>, Vec<ConfigError>), ConfigErrors
         let slave_id = number("slave_id", row.slave_id);
         let live_interval_s = number("live_interval_s", row.live_interval_s);
         let energy_interval_min = number("energy_interval_min", row.energy_interval_min);
+        let timeout_ms = number("timeout_ms", row.timeout_ms);
         let multiplier = match row.multiplier.filter(|s| !s.is_empty()) {
             None => None,
             Some(s) => match s.parse::<Decimal>() {
@@ -133,6 +136,7 @@ fn read(path: &Path) -> Result<(Vec<MeterDraft>, Vec<ConfigError>), ConfigErrors
             multiplier,
             live_interval_s,
             energy_interval_min,
+            timeout_ms,
             read_by_hand: opt(row.read_by_hand),
         });
     }

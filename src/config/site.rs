@@ -79,6 +79,10 @@ pub struct Connection {
     pub timeout_ms: Option<u64>,
     /// Pause between two requests on this bus.
     pub pause_ms: u64,
+    /// Wait after connecting before the first request (devices that ignore it).
+    pub connect_delay_ms: u64,
+    /// Attempts before a device is marked offline (1–3).
+    pub tries: u32,
 }
 
 /// How a meter's values arrive.
@@ -88,6 +92,8 @@ pub enum MeterSource {
         connection: String,
         profile: Arc<Profile>,
         slave_id: u8,
+        /// Overrides the connection's and the profile's timeout for this device.
+        timeout_ms: Option<u64>,
     },
     /// Read by hand: values come from imports and the readings API only.
     Manual { quantity: crate::quantity::Quantity },
@@ -228,12 +234,29 @@ impl Site {
                 errors.push(at(c.id.span()).error(format!("duplicate connection id `{id}`")));
                 continue;
             }
+            let tries = match &c.tries {
+                None => 2,
+                Some(t) if (1..=3).contains(t.get_ref()) => *t.get_ref(),
+                Some(t) => {
+                    errors.push(at(t.span()).error("tries must be 1, 2 or 3"));
+                    2
+                }
+            };
+            if let Some(t) = c
+                .timeout_ms
+                .as_ref()
+                .filter(|t| !(10..=60_000).contains(t.get_ref()))
+            {
+                errors.push(at(t.span()).error("timeout_ms must be between 10 and 60000"));
+            }
             match ModbusUrl::parse(c.url.get_ref()) {
                 Ok(url) => connections.push(Connection {
                     id,
                     url,
-                    timeout_ms: c.timeout_ms,
+                    timeout_ms: c.timeout_ms.as_ref().map(|t| *t.get_ref()),
                     pause_ms: c.pause_ms.unwrap_or(0),
+                    connect_delay_ms: c.connect_delay_ms.unwrap_or(0),
+                    tries,
                 }),
                 Err(e) => errors.push(at(c.url.span()).error(e)),
             }
@@ -266,6 +289,7 @@ impl Site {
                     .energy_interval_min
                     .as_ref()
                     .map(|x| (*x.get_ref(), at(x.span()))),
+                timeout_ms: m.timeout_ms.as_ref().map(|x| (*x.get_ref(), at(x.span()))),
                 read_by_hand: m
                     .read_by_hand
                     .as_ref()
@@ -342,6 +366,7 @@ pub(crate) struct MeterDraft {
     pub multiplier: Option<(Decimal, At)>,
     pub live_interval_s: Option<(i64, At)>,
     pub energy_interval_min: Option<(i64, At)>,
+    pub timeout_ms: Option<(i64, At)>,
     /// The quantity read by hand (`water_m3`, `gas_m3`, ...), for meters without communication.
     pub read_by_hand: Option<(String, At)>,
 }
@@ -437,10 +462,19 @@ impl MeterDraft {
                         s.clamp(0, 255) as u8
                     }
                 };
+                let timeout_ms = match self.timeout_ms {
+                    None => None,
+                    Some((t, at)) if !(10..=60_000).contains(&t) => {
+                        errors.push(at.error("timeout_ms must be between 10 and 60000"));
+                        None
+                    }
+                    Some((t, _)) => Some(t as u64),
+                };
                 profile.map(|profile| MeterSource::Modbus {
                     connection: c,
                     profile,
                     slave_id,
+                    timeout_ms,
                 })
             }
             (None, None, _) => {
@@ -559,8 +593,10 @@ struct UnitFile {
 struct ConnectionFile {
     id: Spanned<String>,
     url: Spanned<String>,
-    timeout_ms: Option<u64>,
+    timeout_ms: Option<Spanned<u64>>,
     pause_ms: Option<u64>,
+    connect_delay_ms: Option<u64>,
+    tries: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize)]
@@ -576,5 +612,6 @@ struct MeterFile {
     multiplier: Option<Spanned<Decimal>>,
     live_interval_s: Option<Spanned<i64>>,
     energy_interval_min: Option<Spanned<i64>>,
+    timeout_ms: Option<Spanned<i64>>,
     read_by_hand: Option<Spanned<String>>,
 }

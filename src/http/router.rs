@@ -3,13 +3,14 @@
 use axum::Router;
 use axum::routing::get;
 
-use super::handlers::{health, meters, pages};
+use super::handlers::{health, meters, metrics, pages};
 use super::state::AppState;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::overview))
         .route("/healthz", get(health::healthz))
+        .route("/metrics", get(metrics::metrics))
         .route("/api/v1/meters", get(meters::list))
         .route("/api/v1/meters/{id}", get(meters::one))
         .with_state(state)

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use crate::config::Site;
+use crate::health::Health;
 use crate::ingest::LiveState;
 use crate::store::SqliteStore;
 
@@ -14,4 +15,5 @@ pub struct AppState {
     pub store: SqliteStore,
     /// False while history is still being written (the demo's backfill).
     pub history_ready: Arc<AtomicBool>,
+    pub health: Arc<Health>,
 }

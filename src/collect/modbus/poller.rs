@@ -16,51 +16,58 @@ use std::time::Duration;
 use chrono::{DateTime, Timelike, Utc};
 use tokio::time::Instant;
 use tokio_modbus::ExceptionCode;
-use tokio_modbus::client::Context;
 use tokio_util::sync::CancellationToken;
 
 use super::decode::decode_block;
 use super::plan::{ReadBlock, plan_reads};
-use super::transport::{self, ReadError};
+use super::transport::{Bus, ReadError};
 use crate::config::Profile;
 use crate::config::site::{Connection, MeterSource, Site};
+use crate::health::Health;
 use crate::ingest::{Ingest, MeterStatus};
 use crate::reading::{Reading, ReadingQuality};
 
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
-const TRIES: u32 = 2;
+/// How long a device that answered "busy" is left alone.
+const BUSY_PAUSE: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum PollKind {
+pub enum PollKind {
     Energy,
     Live,
 }
 
-/// A meter on a bus, with its read plans.
-struct Device {
-    meter: Arc<str>,
-    slave: u8,
-    profile: Arc<Profile>,
+/// A meter on a bus, with its read plans and its failure state.
+pub struct Device {
+    pub meter: Arc<str>,
+    pub slave: u8,
+    pub profile: Arc<Profile>,
     live_plan: Vec<ReadBlock>,
     energy_plan: Vec<ReadBlock>,
-    live_interval: Duration,
+    pub live_interval: Duration,
     energy_interval_min: u32,
     timeout: Duration,
+    /// Attempts before the device is marked offline and left to back-off.
+    tries: u32,
     failures: u32,
+    /// When a device in back-off is probed next.
+    retry_at: Option<Instant>,
     /// Read plans without fill gaps, after the meter refused a read spanning unmapped registers.
     strict: bool,
 }
 
 impl Device {
-    fn new(
+    pub fn new(
         meter: &str,
         slave: u8,
         profile: Arc<Profile>,
         conn: &Connection,
+        timeout_ms: Option<u64>,
         live_interval: Duration,
         energy_interval_min: u32,
     ) -> Device {
-        let timeout = Duration::from_millis(conn.timeout_ms.unwrap_or(profile.timeout_ms));
+        let timeout =
+            Duration::from_millis(timeout_ms.or(conn.timeout_ms).unwrap_or(profile.timeout_ms));
         let mut d = Device {
             meter: Arc::from(meter),
             slave,
@@ -70,7 +77,9 @@ impl Device {
             live_interval,
             energy_interval_min,
             timeout,
+            tries: conn.tries,
             failures: 0,
+            retry_at: None,
             strict: false,
         };
         d.replan();
@@ -98,9 +107,53 @@ impl Device {
         );
     }
 
+    /// Requests one poll of this kind takes.
+    pub fn plan(&self, kind: PollKind) -> &[ReadBlock] {
+        match kind {
+            PollKind::Live => &self.live_plan,
+            PollKind::Energy => &self.energy_plan,
+        }
+    }
+
+    /// Back-off after `tries` failures: the live interval (at least 5 s) doubling per further
+    /// failure, up to 5 minutes.
     fn backoff(&self) -> Duration {
         let base = self.live_interval.max(Duration::from_secs(5));
-        (base * 2u32.saturating_pow(self.failures.saturating_sub(TRIES).min(8))).min(MAX_BACKOFF)
+        let doublings = self.failures.saturating_sub(self.tries).min(8);
+        (base * 2u32.pow(doublings)).min(MAX_BACKOFF)
+    }
+
+    /// Whether the device is left alone right now (offline and waiting for its next probe).
+    pub fn backing_off(&self, now: Instant) -> bool {
+        self.retry_at.is_some_and(|t| t > now)
+    }
+
+    /// Updates the failure state after a poll; returns when to poll this kind again.
+    fn after(&mut self, outcome: &Outcome, kind: PollKind, due: Instant, now: Instant) -> Instant {
+        match outcome {
+            Outcome::Replanned => now,
+            Outcome::Busy => now + BUSY_PAUSE,
+            Outcome::Failed { .. } if self.failures < self.tries => now, // retry at once
+            Outcome::Failed { .. } => {
+                let at = now + self.backoff();
+                self.retry_at = Some(at);
+                match kind {
+                    PollKind::Live => at,
+                    PollKind::Energy => {
+                        instant_at(next_boundary(Utc::now(), self.energy_interval_min)).max(at)
+                    }
+                }
+            }
+            Outcome::Done | Outcome::Skipped => {
+                match kind {
+                    // Keep the cadence; if the bus fell behind, catch up without bursts.
+                    PollKind::Live => (due + self.live_interval).max(now),
+                    PollKind::Energy => {
+                        instant_at(next_boundary(Utc::now(), self.energy_interval_min))
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -120,34 +173,41 @@ fn instant_at(t: DateTime<Utc>) -> Instant {
     Instant::now() + ahead
 }
 
+/// The devices on one connection.
+pub fn devices_of(site: &Site, conn: &Connection) -> Vec<Device> {
+    site.meters
+        .iter()
+        .filter_map(|m| match &m.source {
+            MeterSource::Modbus {
+                connection,
+                profile,
+                slave_id,
+                timeout_ms,
+            } if *connection == conn.id => Some(Device::new(
+                &m.id,
+                *slave_id,
+                profile.clone(),
+                conn,
+                *timeout_ms,
+                m.live_interval,
+                m.energy_interval_min,
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Starts one poller task per connection that has meters.
 pub fn spawn_all(
     site: &Site,
     ingest: Ingest,
+    health: Arc<Health>,
     cancel: CancellationToken,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     site.connections
         .iter()
         .filter_map(|conn| {
-            let devices: Vec<Device> = site
-                .meters
-                .iter()
-                .filter_map(|m| match &m.source {
-                    MeterSource::Modbus {
-                        connection,
-                        profile,
-                        slave_id,
-                    } if *connection == conn.id => Some(Device::new(
-                        &m.id,
-                        *slave_id,
-                        profile.clone(),
-                        conn,
-                        m.live_interval,
-                        m.energy_interval_min,
-                    )),
-                    _ => None,
-                })
-                .collect();
+            let devices = devices_of(site, conn);
             if devices.is_empty() {
                 return None;
             }
@@ -155,16 +215,54 @@ pub fn spawn_all(
                 conn.clone(),
                 devices,
                 ingest.clone(),
+                health.clone(),
                 cancel.clone(),
             )))
         })
         .collect()
 }
 
-async fn run_bus(
+/// Opens the bus if it is closed; on failure every device on it is marked offline.
+async fn ensure_open<'a>(
+    bus: &'a mut Option<Bus>,
+    conn: &Connection,
+    devices: &[Device],
+    ingest: &Ingest,
+    health: &Health,
+) -> Option<&'a mut Bus> {
+    if bus.is_none() {
+        match Bus::open(
+            &conn.url,
+            Duration::from_secs(3),
+            Duration::from_millis(conn.connect_delay_ms),
+        )
+        .await
+        {
+            Ok(b) => {
+                health.connected(&conn.id);
+                *bus = Some(b);
+            }
+            Err(e) => {
+                health.connect_failed(&conn.id);
+                tracing::warn!(connection = %conn.id, error = %e, "bus unreachable");
+                for d in devices {
+                    ingest
+                        .live()
+                        .set_status(&d.meter, MeterStatus::Offline, Some(e.clone()));
+                }
+                return None;
+            }
+        }
+    }
+    bus.as_mut()
+}
+
+/// The scheduler of one bus: polls are taken in due order, one at a time.
+pub async fn run_bus(
     conn: Connection,
     mut devices: Vec<Device>,
     ingest: Ingest,
+    health: Arc<Health>,
     cancel: CancellationToken,
 ) {
     let mut queue: BinaryHeap<Reverse<(Instant, PollKind, usize)>> = BinaryHeap::new();
@@ -182,91 +280,117 @@ async fn run_bus(
             queue.push(Reverse((start, PollKind::Energy, i)));
         }
     }
-    let mut ctx: Option<Context> = None;
+    let mut bus: Option<Bus> = None;
     let mut connect_backoff = Duration::from_millis(500);
     while let Some(Reverse((due, kind, i))) = queue.pop() {
         tokio::select! {
             _ = cancel.cancelled() => break,
             _ = tokio::time::sleep_until(due) => {}
         }
-        if ctx.is_none() {
-            match transport::connect(&conn.url, Duration::from_secs(3)).await {
-                Ok(c) => {
-                    ctx = Some(c);
-                    connect_backoff = Duration::from_millis(500);
-                }
-                Err(e) => {
-                    tracing::warn!(connection = %conn.id, error = %e, "bus unreachable");
-                    for d in &devices {
-                        ingest
-                            .live()
-                            .set_status(&d.meter, MeterStatus::Offline, Some(e.clone()));
-                    }
-                    queue.push(Reverse((Instant::now() + connect_backoff, kind, i)));
-                    connect_backoff = (connect_backoff * 2).min(Duration::from_secs(30));
-                    continue;
-                }
-            }
-        }
-        let device = &mut devices[i];
-        let outcome = poll_device(
-            ctx.as_mut().expect("connected above"),
-            device,
-            kind,
-            &ingest,
-        )
-        .await;
-        if outcome == (Outcome::Failed { reconnect: true })
-            && let Some(c) = ctx.take()
-        {
-            transport::close(c).await;
-        }
-        let next = match kind {
-            _ if outcome == Outcome::Replanned => Instant::now(),
-            PollKind::Live if device.failures >= TRIES => Instant::now() + device.backoff(),
-            PollKind::Live if device.failures > 0 => Instant::now(), // retry at once
-            PollKind::Live => due + device.live_interval,
-            PollKind::Energy if (1..TRIES).contains(&device.failures) => Instant::now(),
-            PollKind::Energy => instant_at(next_boundary(Utc::now(), device.energy_interval_min)),
+        let Some(open) = ensure_open(&mut bus, &conn, &devices, &ingest, &health).await else {
+            queue.push(Reverse((Instant::now() + connect_backoff, kind, i)));
+            connect_backoff = (connect_backoff * 2).min(Duration::from_secs(30));
+            continue;
         };
-        // Catch up without bursts if the bus fell behind.
-        queue.push(Reverse((next.max(Instant::now()), kind, i)));
+        connect_backoff = Duration::from_millis(500);
+        let device = &mut devices[i];
+        let outcome = if kind == PollKind::Energy && device.backing_off(Instant::now()) {
+            Outcome::Skipped // an offline device costs one probe per back-off period, no more
+        } else {
+            poll_device(open, device, kind, &ingest, &health, &conn.id).await
+        };
+        if outcome == (Outcome::Failed { reconnect: true })
+            && let Some(b) = bus.take()
+        {
+            b.close().await;
+        }
+        let next = device.after(&outcome, kind, due, Instant::now());
+        queue.push(Reverse((next, kind, i)));
         if conn.pause_ms > 0 {
             tokio::time::sleep(Duration::from_millis(conn.pause_ms)).await;
         }
     }
-    if let Some(c) = ctx.take() {
-        transport::close(c).await;
+    if let Some(b) = bus.take() {
+        b.close().await;
     }
 }
 
+/// One pass over every device of a bus, live and energy reads, honouring back-off: the
+/// benchmark's poll cycle. Returns the number of requests made.
+pub async fn poll_cycle(
+    conn: &Connection,
+    bus: &mut Option<Bus>,
+    devices: &mut [Device],
+    ingest: &Ingest,
+    health: &Health,
+) -> usize {
+    let mut requests = 0;
+    for i in 0..devices.len() {
+        for kind in [PollKind::Energy, PollKind::Live] {
+            loop {
+                let now = Instant::now();
+                if devices[i].backing_off(now) {
+                    break;
+                }
+                let Some(open) = ensure_open(bus, conn, devices, ingest, health).await else {
+                    return requests;
+                };
+                let d = &mut devices[i];
+                requests += d.plan(kind).len();
+                let outcome = poll_device(open, d, kind, ingest, health, &conn.id).await;
+                if outcome == (Outcome::Failed { reconnect: true })
+                    && let Some(b) = bus.take()
+                {
+                    b.close().await;
+                }
+                let retry_now = d.after(&outcome, kind, now, Instant::now()) <= Instant::now();
+                if !retry_now || outcome == Outcome::Busy {
+                    break;
+                }
+            }
+        }
+    }
+    requests
+}
+
 #[derive(Debug, PartialEq, Eq)]
-enum Outcome {
+pub enum Outcome {
     Done,
+    /// Not polled: the device is offline and waiting for its next probe.
+    Skipped,
     /// The read failed; `reconnect` when the connection may hold a late reply.
     Failed {
         reconnect: bool,
     },
+    /// The device asked to be left alone for a moment.
+    Busy,
     /// The read plan changed; poll again at once with the new one.
     Replanned,
 }
 
-/// Polls one device once.
+/// Polls one device once: every block of the plan, then the readings go to ingest.
 async fn poll_device(
-    ctx: &mut Context,
+    bus: &mut Bus,
     d: &mut Device,
     kind: PollKind,
     ingest: &Ingest,
+    health: &Health,
+    connection: &str,
 ) -> Outcome {
-    let plan = match kind {
-        PollKind::Live => d.live_plan.clone(),
-        PollKind::Energy => d.energy_plan.clone(),
-    };
+    let plan = d.plan(kind).to_vec();
     let mut readings = Vec::new();
     let mut problems = Vec::new();
     for block in &plan {
-        match transport::read_block(ctx, d.slave, block, d.timeout).await {
-            Ok(words) => {
+        let sent = Instant::now();
+        match bus.read(d.slave, block, d.timeout).await {
+            Ok((words, stats)) => {
+                health.request_ok(
+                    &d.meter,
+                    connection,
+                    sent.elapsed().as_secs_f64(),
+                    Utc::now(),
+                );
+                health.garbage_bytes(connection, stats.garbage_bytes);
                 let time = Utc::now();
                 for (quantity, value) in decode_block(&words, block, &d.profile.registers) {
                     match value {
@@ -277,27 +401,41 @@ async fn poll_device(
                             value,
                             quality: ReadingQuality::Measured,
                         }),
-                        Err(e) => problems.push(format!("{quantity}: {e}")),
+                        Err(e) => {
+                            health.error(&d.meter, connection, "decode");
+                            problems.push(format!("{quantity}: {e}"));
+                        }
                     }
                 }
             }
             Err(ReadError::Exception(ExceptionCode::IllegalDataAddress))
                 if block.has_gaps(&d.profile.registers) && !d.strict =>
             {
+                health.request_failed(&d.meter, connection, "exception");
                 // The meter refuses reads across unmapped registers: read mapped ones only.
                 tracing::info!(meter = %d.meter, "meter refuses reads across gaps; reading registers separately");
                 d.strict = true;
                 d.replan();
                 return Outcome::Replanned;
             }
+            Err(ReadError::Exception(
+                ExceptionCode::ServerDeviceBusy | ExceptionCode::Acknowledge,
+            )) => {
+                health.request_failed(&d.meter, connection, "busy");
+                return Outcome::Busy;
+            }
             Err(e) => {
+                health.request_failed(&d.meter, connection, e.kind());
+                if d.failures > 0 {
+                    health.retry(&d.meter, connection);
+                }
                 d.failures += 1;
                 let detail = describe(&e, block, &d.profile);
                 let status = match e {
                     ReadError::Timeout(_) | ReadError::Transport(_) => MeterStatus::Offline,
                     _ => MeterStatus::Error,
                 };
-                if d.failures >= TRIES {
+                if d.failures >= d.tries {
                     tracing::warn!(meter = %d.meter, slave = d.slave, error = %detail, "meter not answering properly");
                     ingest.live().set_status(&d.meter, status, Some(detail));
                 }
@@ -310,7 +448,11 @@ async fn poll_device(
             }
         }
     }
+    if d.failures > 0 {
+        health.retry(&d.meter, connection);
+    }
     d.failures = 0;
+    d.retry_at = None;
     match ingest.accept(readings).await {
         Ok(rejected) => {
             for (r, e) in rejected {

@@ -9,6 +9,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use crate::config::site::{Meter, MeterSource};
+use crate::health::DeviceHealth;
 use crate::http::error::AppError;
 use crate::http::state::AppState;
 use crate::ingest::MeterStatus;
@@ -30,6 +31,8 @@ pub struct MeterView {
     pub multiplier: String,
     pub profile: Option<String>,
     pub connection: Option<String>,
+    /// Communication health: requests, errors by kind, retries, last success, response times.
+    pub comm: Option<DeviceHealth>,
 }
 
 fn rfc3339_opt<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
@@ -67,6 +70,9 @@ pub fn view(state: &AppState, m: &Meter) -> MeterView {
             .map(|l| l.values.iter().map(|(q, v)| (q.name(), *v)).collect())
             .unwrap_or_default(),
         multiplier: m.multiplier.normalize().to_string(),
+        comm: connection
+            .as_ref()
+            .map(|c| state.health.device_health(&m.id, c)),
         profile,
         connection,
     }

@@ -1,3 +1,4 @@
 pub mod health;
 pub mod meters;
+pub mod metrics;
 pub mod pages;
