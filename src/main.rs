@@ -4,7 +4,13 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = jieneng::cli::Cli::parse();
-    jieneng::cli::init_logging(cli.log_json);
+    // Benchmarks print figures; their simulated faults would only drown them in warnings.
+    let level = if matches!(cli.command, jieneng::cli::Command::Bench(_)) {
+        "error"
+    } else {
+        "info"
+    };
+    jieneng::cli::init_logging(cli.log_json, level);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

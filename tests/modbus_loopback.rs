@@ -123,8 +123,15 @@ async fn healthy_meters_keep_their_schedule_next_to_faulty_ones() {
         dead.detail
     );
     let junk = status("junk");
-    assert_ne!(junk.status, MeterStatus::Online);
-    assert!(junk.detail.is_some());
+    assert_eq!(junk.status, MeterStatus::Error, "{:?}", junk.detail);
+    assert!(
+        junk.detail.as_deref().unwrap().contains("garbled answer"),
+        "{:?}",
+        junk.detail
+    );
+    assert!(rt.health.device_health("junk", "junk").errors["garbage"] >= 1);
+    assert!(rt.health.device_health("dead", "gw").errors["timeout"] >= 2);
+    assert!(rt.health.device_health("ok", "gw").requests >= 5);
 
     let store = rt.store.clone();
     rt.shutdown().await;
@@ -161,4 +168,114 @@ async fn healthy_meters_keep_their_schedule_next_to_faulty_ones() {
         )
         .unwrap();
     assert!(!energy.is_empty(), "energy registers are read at start");
+}
+
+/// The same over RTU framing through a simulated RS-485 gateway with a 20 ms turnaround: the
+/// dead unit costs its timeouts, then back-off keeps it out of the way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtu_gateway_with_a_dead_unit_keeps_the_others_on_schedule() {
+    use jieneng::sim::modbus_server::{ServerOptions, serve_with};
+    let lib = ProfileLibrary::builtin();
+    let dtsu = lib.get("chint-dtsu666").unwrap();
+    let mut units = HashMap::new();
+    for u in 1..=4 {
+        units.insert(u, sim_unit(&dtsu, u));
+    }
+    units.get_mut(&2).unwrap().fault = Some(Fault::Silent);
+    let cancel = CancellationToken::new();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let options = ServerOptions {
+        rtu_over_tcp: true,
+        turnaround: Duration::from_millis(20),
+        baud: None,
+    };
+    tokio::spawn(serve_with(listener, units, options, cancel.clone()));
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = format!(
+        "[site]\nname = \"t\"\ndata_dir = \"{}\"\n[[units]]\nid = \"o\"\nname = \"o\"\nkind = \"organisation\"\n\
+         [[connections]]\nid = \"gw\"\nurl = \"rtu-tcp://127.0.0.1:{port}\"\ntimeout_ms = 250\n",
+        dir.path().display()
+    );
+    for u in 1..=4 {
+        config.push_str(&format!(
+            "[[meters]]\nid = \"m{u}\"\nname = \"m{u}\"\nunit = \"o\"\ncategory = \"01000\"\nprofile = \"chint-dtsu666\"\nconnection = \"gw\"\nslave_id = {u}\nlive_interval_s = 1\nmultiplier = 40\n"
+        ));
+    }
+    let path = dir.path().join("jieneng.toml");
+    std::fs::write(&path, config).unwrap();
+    let started = Utc::now();
+    let rt = Runtime::start(Site::load(&path).unwrap()).unwrap();
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    assert_eq!(rt.live.get("m2").unwrap().status, MeterStatus::Offline);
+    // Two tries, then back-off: far fewer than one attempt per second.
+    let dead = rt.health.device_health("m2", "gw");
+    assert!(
+        dead.requests <= 5,
+        "the dead unit was asked {} times in 8 s",
+        dead.requests
+    );
+    let store = rt.store.clone();
+    rt.shutdown().await;
+    cancel.cancel();
+    for m in ["m1", "m3", "m4"] {
+        let times: Vec<_> = store
+            .reader()
+            .unwrap()
+            .readings(m, Quantity::named("power_kw"), started, Utc::now())
+            .unwrap()
+            .into_iter()
+            .map(|r| r.time)
+            .collect();
+        assert!(times.len() >= 6, "{m}: {} polls in 8 s", times.len());
+        let worst = times
+            .windows(2)
+            .map(|w| (w[1] - w[0]).num_milliseconds())
+            .max()
+            .unwrap();
+        assert!(worst < 1_700, "{m}: {worst} ms between polls");
+    }
+}
+
+/// `jieneng scan` lists the units that answer, and not the silent one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_lists_the_units_that_answer() {
+    use jieneng::sim::modbus_server::{ServerOptions, serve_with};
+    let lib = ProfileLibrary::builtin();
+    let sdm = lib.get("eastron-sdm120").unwrap();
+    let mut units = HashMap::new();
+    for u in [1, 3, 7] {
+        units.insert(u, sim_unit(&sdm, u));
+    }
+    units.get_mut(&3).unwrap().fault = Some(Fault::Silent);
+    units.get_mut(&7).unwrap().fault = Some(Fault::Exception(ExceptionCode::IllegalFunction));
+    let cancel = CancellationToken::new();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(serve_with(
+        listener,
+        units,
+        ServerOptions {
+            rtu_over_tcp: true,
+            ..Default::default()
+        },
+        cancel.clone(),
+    ));
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_jieneng"))
+        .args([
+            "scan",
+            "--url",
+            &format!("rtu-tcp://127.0.0.1:{port}"),
+            "--units",
+            "1-8",
+            "--timeout-ms",
+            "150",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n7\n");
+    cancel.cancel();
 }

@@ -11,8 +11,21 @@ use jieneng::config::Site;
 use jieneng::quantity::Quantity;
 use jieneng::runtime::Runtime;
 
-const TCP_UNITS: [&str; 3] = ["eastron-sdm630", "chint-dtsu666", "acrel-adl400"];
-const RTU_UNITS: [&str; 2] = ["dynaflox-ultrad", "chint-ddsu666"];
+/// Every built-in profile: each golden file becomes one unit of the server, so every word and
+/// byte order the profiles use is exercised end to end.
+fn all_profiles() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root().join("devices"))
+        .unwrap()
+        .filter_map(|e| {
+            e.ok()?
+                .path()
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+        })
+        .collect();
+    names.sort();
+    names
+}
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -43,7 +56,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start_server(framing: &str, profiles: &[&str]) -> (Server, u16) {
+fn start_server(framing: &str, profiles: &[String]) -> (Server, u16) {
     let port = free_port();
     let mut cmd = Command::new("python3");
     cmd.arg(root().join("tests/peers/pymodbus_server.py"))
@@ -113,15 +126,16 @@ fn probe(url: &str, unit: usize, profile: &str) -> BTreeMap<String, f64> {
 }
 
 #[test]
-fn probe_decodes_pymodbus_over_tcp_and_rtu_over_tcp() {
+fn probe_decodes_every_profile_from_pymodbus_over_tcp_and_rtu_over_tcp() {
     if !enabled() {
         return;
     }
-    let (_tcp, tcp_port) = start_server("tcp", &TCP_UNITS);
-    let (_rtu, rtu_port) = start_server("rtu", &RTU_UNITS);
-    for (url, profiles) in [
-        (format!("tcp://127.0.0.1:{tcp_port}"), &TCP_UNITS[..]),
-        (format!("rtu-tcp://127.0.0.1:{rtu_port}"), &RTU_UNITS[..]),
+    let profiles = all_profiles();
+    let (_tcp, tcp_port) = start_server("tcp", &profiles);
+    let (_rtu, rtu_port) = start_server("rtu", &profiles);
+    for url in [
+        format!("tcp://127.0.0.1:{tcp_port}"),
+        format!("rtu-tcp://127.0.0.1:{rtu_port}"),
     ] {
         for (i, profile) in profiles.iter().enumerate() {
             let got = probe(&url, i + 1, profile);
@@ -129,12 +143,12 @@ fn probe_decodes_pymodbus_over_tcp_and_rtu_over_tcp() {
             assert_eq!(
                 got.keys().collect::<Vec<_>>(),
                 want.keys().collect::<Vec<_>>(),
-                "{profile}"
+                "{profile} at {url}"
             );
             for (q, v) in &want {
                 assert!(
                     close(got[q], *v),
-                    "{profile} {q}: probe {} vs golden {v}",
+                    "{profile} {q} at {url}: probe {} vs golden {v}",
                     got[q]
                 );
             }
@@ -142,57 +156,121 @@ fn probe_decodes_pymodbus_over_tcp_and_rtu_over_tcp() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn collector_reads_pymodbus_into_the_store() {
+#[test]
+fn scan_finds_the_units_that_answer() {
     if !enabled() {
         return;
     }
-    let (_tcp, tcp_port) = start_server("tcp", &TCP_UNITS);
-    let (_rtu, rtu_port) = start_server("rtu", &RTU_UNITS);
+    let profiles: Vec<String> = all_profiles().into_iter().take(3).collect();
+    let (_rtu, port) = start_server("rtu", &profiles);
+    let out = Command::new(env!("CARGO_BIN_EXE_jieneng"))
+        .args([
+            "scan",
+            "--url",
+            &format!("rtu-tcp://127.0.0.1:{port}"),
+            "--units",
+            "1-6",
+            "--timeout-ms",
+            "200",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n2\n3\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collector_reads_pymodbus_and_a_dead_unit_does_not_stall_the_bus() {
+    if !enabled() {
+        return;
+    }
+    let profiles = all_profiles();
+    let (_tcp, tcp_port) = start_server("tcp", &profiles);
+    let (_rtu, rtu_port) = start_server("rtu", &profiles);
     let dir = tempfile::tempdir().unwrap();
     let mut config = format!(
         "[site]\nname = \"peer\"\ndata_dir = \"{}\"\n[[units]]\nid = \"o\"\nname = \"o\"\nkind = \"organisation\"\n\
-         [[connections]]\nid = \"tcp\"\nurl = \"tcp://127.0.0.1:{tcp_port}\"\n[[connections]]\nid = \"rtu\"\nurl = \"rtu-tcp://127.0.0.1:{rtu_port}\"\n",
+         [[connections]]\nid = \"tcp\"\nurl = \"tcp://127.0.0.1:{tcp_port}\"\ntimeout_ms = 300\n\
+         [[connections]]\nid = \"rtu\"\nurl = \"rtu-tcp://127.0.0.1:{rtu_port}\"\ntimeout_ms = 300\n",
         dir.path().display()
     );
-    for (conn, profiles) in [("tcp", &TCP_UNITS[..]), ("rtu", &RTU_UNITS[..])] {
-        for (i, p) in profiles.iter().enumerate() {
-            config.push_str(&format!(
-                "[[meters]]\nid = \"{p}\"\nname = \"{p}\"\nunit = \"o\"\ncategory = \"01000\"\nprofile = \"{p}\"\nconnection = \"{conn}\"\nslave_id = {}\nlive_interval_s = 1\n",
-                i + 1
-            ));
-        }
+    let meter = |id: &str, p: &str, conn: &str, unit: usize| {
+        format!(
+            "[[meters]]\nid = \"{id}\"\nname = \"{id}\"\nunit = \"o\"\ncategory = \"01000\"\nprofile = \"{p}\"\nconnection = \"{conn}\"\nslave_id = {unit}\nlive_interval_s = 1\n"
+        )
+    };
+    for (i, p) in profiles.iter().enumerate() {
+        config.push_str(&meter(&format!("tcp-{p}"), p, "tcp", i + 1));
+        config.push_str(&meter(&format!("rtu-{p}"), p, "rtu", i + 1));
     }
+    // A unit nobody answers for, on the RTU bus.
+    config.push_str(&meter("rtu-dead", "eastron-sdm630", "rtu", 200));
     let path = dir.path().join("jieneng.toml");
     std::fs::write(&path, config).unwrap();
+    let started = chrono::Utc::now();
     let rt = Runtime::start(Site::load(Path::new(&path)).unwrap()).unwrap();
-    tokio::time::sleep(Duration::from_secs(4)).await;
-    for p in TCP_UNITS.iter().chain(RTU_UNITS.iter()) {
-        let live = rt.live.get(p).unwrap();
-        assert_eq!(
-            format!("{:?}", live.status),
-            "Online",
-            "{p}: {:?}",
-            live.detail
-        );
-        for (q, v) in expected(p) {
-            let got = *live
-                .values
-                .get(&Quantity::named(&q))
-                .unwrap_or_else(|| panic!("{p}: no {q} collected; have {:?}", live.values.keys()));
-            assert!(close(got, v), "{p} {q}: collected {got} vs golden {v}");
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    for p in &profiles {
+        for id in [format!("tcp-{p}"), format!("rtu-{p}")] {
+            let live = rt.live.get(&id).unwrap();
+            assert_eq!(
+                format!("{:?}", live.status),
+                "Online",
+                "{id}: {:?}",
+                live.detail
+            );
+            for (q, v) in expected(p) {
+                let got = *live.values.get(&Quantity::named(&q)).unwrap_or_else(|| {
+                    panic!("{id}: no {q} collected; have {:?}", live.values.keys())
+                });
+                assert!(close(got, v), "{id} {q}: collected {got} vs golden {v}");
+            }
         }
     }
+    let dead = rt.live.get("rtu-dead").unwrap();
+    assert_eq!(format!("{:?}", dead.status), "Offline");
+    assert!(
+        dead.detail
+            .as_deref()
+            .unwrap_or("")
+            .contains("no answer within 300 ms"),
+        "{:?}",
+        dead.detail
+    );
+    let health = rt.health.device_health("rtu-dead", "rtu");
+    assert!(
+        health.errors.get("timeout").copied().unwrap_or(0) >= 2,
+        "{health:?}"
+    );
     let store = rt.store.clone();
     rt.shutdown().await;
-    let latest = store
-        .reader()
-        .unwrap()
-        .latest("acrel-adl400", Quantity::named("energy_import_kwh_valley"))
-        .unwrap()
-        .unwrap();
-    assert!(close(
-        latest.value,
-        expected("acrel-adl400")["energy_import_kwh_valley"]
-    ));
+
+    // The live meters on the RTU bus kept their 1-second schedule despite the dead unit.
+    let reader = store.reader().unwrap();
+    for p in &profiles {
+        let Some(q) = ["power_kw", "voltage_l1_v", "flow_m3h"]
+            .iter()
+            .map(|q| Quantity::named(q))
+            .find(|q| expected(p).contains_key(q.name()))
+        else {
+            continue;
+        };
+        let times: Vec<_> = reader
+            .readings(&format!("rtu-{p}"), q, started, chrono::Utc::now())
+            .unwrap()
+            .into_iter()
+            .map(|r| r.time)
+            .collect();
+        assert!(
+            times.len() >= 4,
+            "rtu-{p}: {} readings of {q} in 6 s",
+            times.len()
+        );
+        let worst = times
+            .windows(2)
+            .map(|w| (w[1] - w[0]).num_milliseconds())
+            .max()
+            .unwrap();
+        assert!(worst < 2_000, "rtu-{p}: {worst} ms between polls");
+    }
 }

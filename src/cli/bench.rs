@@ -27,6 +27,9 @@ pub enum What {
         #[arg(long, default_value_t = 1_000_000)]
         readings: usize,
     },
+    /// Modbus poll cycle of many RTU gateways against the bus-time bound (targets: ratio ≤ 1.05,
+    /// dead_ratio ≤ 1.10).
+    Modbus(super::bench_modbus::Args),
     /// Demo start-up: time to answer /healthz (target < 5 s) and to have 13 months of history
     /// in place (target < 30 s).
     Demo,
@@ -37,6 +40,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         What::Decode => bench_decode(),
         What::Store { readings } => bench_store(readings),
         What::Demo => bench_demo().await?,
+        What::Modbus(a) => super::bench_modbus::bench_modbus(a).await?,
     }
     Ok(ExitCode::SUCCESS)
 }

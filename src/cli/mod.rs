@@ -1,6 +1,7 @@
 //! The `jieneng` command line: one file per subcommand.
 
 pub mod bench;
+pub mod bench_modbus;
 pub mod check;
 pub mod demo;
 pub mod probe;
@@ -56,9 +57,11 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
-pub fn init_logging(json: bool) {
+/// Logging to stderr; `JIENENG_LOG` (e.g. `debug`, `jieneng=trace`) overrides `default_level`.
+pub fn init_logging(json: bool, default_level: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("JIENENG_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_env("JIENENG_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

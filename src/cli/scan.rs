@@ -10,6 +10,7 @@ use crate::collect::modbus::plan::ReadBlock;
 use crate::collect::modbus::transport::{Bus, ReadError};
 use crate::collect::modbus::url::ModbusUrl;
 use crate::config::profile::Function;
+use tokio_modbus::ExceptionCode;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -54,6 +55,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             };
             match bus.read(unit, &block, timeout).await {
                 Ok(_) => answer = Some("registers".to_string()),
+                // A gateway speaking for a device that did not answer: nobody is there.
+                Err(ReadError::Exception(
+                    ExceptionCode::GatewayPathUnavailable | ExceptionCode::GatewayTargetDevice,
+                )) => break,
                 Err(ReadError::Exception(code)) => answer = Some(format!("exception: {code}")),
                 Err(e) => {
                     if e.poisons_connection() {

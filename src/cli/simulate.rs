@@ -11,7 +11,8 @@ use crate::config::{Profile, ProfileLibrary};
 use crate::quantity::Quantity;
 use crate::sim::load::{Component, Shape};
 use crate::sim::meter::{Medium, SimMeter};
-use crate::sim::modbus_server::{SimUnit, serve};
+use crate::sim::modbus_server::{Fault, ServerOptions, SimUnit, serve_with};
+use tokio_modbus::ExceptionCode;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -24,6 +25,24 @@ pub struct Args {
     /// Unit ids to answer, e.g. 1-10 or 1,3,5.
     #[arg(long, default_value = "1")]
     pub units: String,
+    /// Speak RTU frames over TCP, like a transparent RS-485 gateway.
+    #[arg(long)]
+    pub rtu_over_tcp: bool,
+    /// Device turnaround before each answer.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Emulate the wire time of a serial line at this speed (8E1).
+    #[arg(long)]
+    pub baud: Option<u32>,
+    /// Units that never answer, e.g. 3,7.
+    #[arg(long)]
+    pub dead: Option<String>,
+    /// Units that answer every read with a Modbus exception (illegal data address).
+    #[arg(long)]
+    pub exception: Option<String>,
+    /// Units that answer with garbage values (all bits set).
+    #[arg(long)]
+    pub garbage: Option<String>,
 }
 
 /// Parses `1-10`, `1,3,5` or a mix.
@@ -104,17 +123,37 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let listener = TcpListener::bind(&args.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
-    let map: HashMap<u8, SimUnit> = units.iter().map(|&u| (u, sim_unit(&profile, u))).collect();
+    let mut map: HashMap<u8, SimUnit> = units.iter().map(|&u| (u, sim_unit(&profile, u))).collect();
+    for (list, fault) in [
+        (&args.dead, Fault::Silent),
+        (
+            &args.exception,
+            Fault::Exception(ExceptionCode::IllegalDataAddress),
+        ),
+        (&args.garbage, Fault::Garbage),
+    ] {
+        if let Some(list) = list {
+            for u in parse_units(list).map_err(|e| anyhow::anyhow!(e))? {
+                map.entry(u).or_insert_with(|| sim_unit(&profile, u)).fault = Some(fault);
+            }
+        }
+    }
+    let options = ServerOptions {
+        rtu_over_tcp: args.rtu_over_tcp,
+        turnaround: std::time::Duration::from_millis(args.latency_ms),
+        baud: args.baud,
+    };
     println!(
-        "simulating {} {} ({}) as unit(s) {} on tcp://{}",
+        "simulating {} {} ({}) as unit(s) {} on {}://{}",
         profile.manufacturer,
         profile.model,
         profile.name,
         args.units,
+        if args.rtu_over_tcp { "rtu-tcp" } else { "tcp" },
         listener.local_addr()?
     );
     let cancel = CancellationToken::new();
-    let server = tokio::spawn(serve(listener, map, cancel.clone()));
+    let server = tokio::spawn(serve_with(listener, map, options, cancel.clone()));
     crate::runtime::shutdown_signal().await;
     cancel.cancel();
     let _ = server.await;

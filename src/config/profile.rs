@@ -93,6 +93,9 @@ pub struct RegisterSpec {
     pub divisor: Option<f64>,
     /// Modulus at which a cumulative register wraps to 0, in canonical units.
     pub rollover: Option<f64>,
+    /// Integer values with every bit set (unsigned) or the largest value (signed) mean "not
+    /// available" on this meter.
+    pub max_is_unavailable: bool,
 }
 
 impl RegisterSpec {
@@ -148,6 +151,8 @@ struct ModbusDefaults {
     max_block: Spanned<u16>,
     #[serde(default = "default_max_fill")]
     max_fill: u16,
+    #[serde(default)]
+    max_is_unavailable: bool,
 }
 
 impl Default for ModbusDefaults {
@@ -158,6 +163,7 @@ impl Default for ModbusDefaults {
             timeout_ms: default_timeout_ms(),
             max_block: default_max_block(),
             max_fill: default_max_fill(),
+            max_is_unavailable: false,
         }
     }
 }
@@ -336,6 +342,7 @@ pub fn parse_profile(name: &str, file: &Path, text: &str) -> Result<Profile, Con
                 unit_factor,
                 divisor: exact_divisor(scale * unit_factor),
                 rollover,
+                max_is_unavailable: raw.modbus.max_is_unavailable,
             },
             span,
         ));
@@ -469,26 +476,45 @@ impl ProfileLibrary {
         self.profiles.get(name).cloned()
     }
 
+    /// "; did you mean ..." for a mistyped profile name, or the list when nothing is close.
+    pub fn suggest(&self, name: &str) -> String {
+        let mut close: Vec<(f64, &str)> = self
+            .names()
+            .map(|n| (strsim::jaro_winkler(name, n), n))
+            .filter(|(score, n)| *score > 0.8 || n.contains(&name.to_lowercase()))
+            .collect();
+        close.sort_by(|a, b| b.0.total_cmp(&a.0));
+        if close.is_empty() {
+            format!(
+                "; known profiles: {}",
+                self.names().collect::<Vec<_>>().join(", ")
+            )
+        } else {
+            let names: Vec<String> = close
+                .iter()
+                .take(3)
+                .map(|(_, n)| format!("`{n}`"))
+                .collect();
+            format!("; did you mean {}?", names.join(" or "))
+        }
+    }
+
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.profiles.keys().map(String::as_str)
     }
 
     /// `NAME` of a known profile, or a path to a profile file.
-    pub fn resolve(&self, name_or_path: &str) -> Result<Arc<Profile>, ConfigErrors> {
+    pub fn resolve(&self, name_or_path: &str) -> Result<Arc<Profile>, String> {
         if name_or_path.ends_with(".toml") || name_or_path.contains('/') {
-            return load_profile_file(Path::new(name_or_path)).map(Arc::new);
+            return load_profile_file(Path::new(name_or_path))
+                .map(Arc::new)
+                .map_err(|e| e.to_string());
         }
         self.get(name_or_path).ok_or_else(|| {
-            ConfigError {
-                file: PathBuf::from(name_or_path),
-                line: 1,
-                col: None,
-                message: format!(
-                    "no profile named `{name_or_path}`; known profiles: {}",
-                    self.names().collect::<Vec<_>>().join(", ")
-                ),
-            }
-            .into()
+            format!(
+                "no profile named `{name_or_path}`{}",
+                self.suggest(name_or_path)
+            )
         })
     }
 }

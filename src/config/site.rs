@@ -440,10 +440,8 @@ impl MeterDraft {
             (None, Some((p, pat)), Some((c, cat))) => {
                 let profile = profiles.get(&p);
                 if profile.is_none() {
-                    errors.push(pat.error(format!(
-                        "unknown profile `{p}`; known: {}",
-                        profiles.names().collect::<Vec<_>>().join(", ")
-                    )));
+                    errors
+                        .push(pat.error(format!("unknown profile `{p}`{}", profiles.suggest(&p))));
                 }
                 let connection = connections.iter().find(|x| x.id == c);
                 if connection.is_none() {

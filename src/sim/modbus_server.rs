@@ -2,9 +2,12 @@
 //! is one meter; registers hold the profile's encoding of the meter's current values.
 
 use std::collections::HashMap;
-use std::future;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use chrono::Utc;
 use tokio::net::TcpListener;
@@ -78,25 +81,73 @@ pub fn read_registers(
     }
 }
 
+/// How the simulated gateway answers: framing and timing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServerOptions {
+    /// RTU frames over TCP (a transparent RS-485 gateway) instead of Modbus TCP.
+    pub rtu_over_tcp: bool,
+    /// Device turnaround: time from the end of a request to the start of the answer.
+    pub turnaround: Duration,
+    /// Emulate a serial line at this speed (8E1): request and answer bytes take wire time.
+    pub baud: Option<u32>,
+}
+
+/// Wire time of `bytes` RTU bytes on an 8E1 line (11 bits per character).
+pub fn wire_time(bytes: usize, baud: u32) -> Duration {
+    Duration::from_secs_f64(bytes as f64 * 11.0 / baud as f64)
+}
+
+/// Time one read of `count` registers occupies the bus: request and answer on the wire plus
+/// the device's turnaround. The benchmark's bound is the sum of these per bus.
+pub fn exchange_time(count: u16, options: &ServerOptions) -> Duration {
+    let wire = options
+        .baud
+        .map_or(Duration::ZERO, |b| wire_time(8 + 5 + 2 * count as usize, b));
+    options.turnaround + wire
+}
+
 #[derive(Clone)]
 struct SimService {
     units: Arc<HashMap<u8, SimUnit>>,
+    options: ServerOptions,
+    /// Nanoseconds spent in emulated turnaround and wire time, as actually slept.
+    busy_ns: Arc<AtomicU64>,
 }
 
 impl Service for SimService {
     type Request = SlaveRequest<'static>;
     type Response = Option<Response>;
     type Exception = ExceptionCode;
-    type Future = future::Ready<Result<Self::Response, Self::Exception>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Exception>> + Send>>;
 
     fn call(&self, req: Self::Request) -> Self::Future {
+        let count = match req.request {
+            Request::ReadHoldingRegisters(_, n) | Request::ReadInputRegisters(_, n) => n,
+            _ => 0,
+        };
+        let result = self.answer(req);
+        let delay = exchange_time(count, &self.options);
+        let busy_ns = self.busy_ns.clone();
+        Box::pin(async move {
+            if !delay.is_zero() {
+                let t = std::time::Instant::now();
+                tokio::time::sleep(delay).await;
+                busy_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            }
+            result
+        })
+    }
+}
+
+impl SimService {
+    fn answer(&self, req: SlaveRequest<'static>) -> Result<Option<Response>, ExceptionCode> {
         // A unit id nobody answers to stays silent, as on a real bus.
         let Some(unit) = self.units.get(&req.slave) else {
-            return future::ready(Ok(None));
+            return Ok(None);
         };
         match unit.fault {
-            Some(Fault::Silent) => return future::ready(Ok(None)),
-            Some(Fault::Exception(code)) => return future::ready(Err(code)),
+            Some(Fault::Silent) => return Ok(None),
+            Some(Fault::Exception(code)) => return Err(code),
             Some(Fault::Garbage) | None => {}
         }
         let garbage = unit.fault == Some(Fault::Garbage);
@@ -106,33 +157,71 @@ impl Service for SimService {
             }
             w
         };
-        let result = match req.request {
+        match req.request {
             Request::ReadHoldingRegisters(a, n) => read_registers(unit, Function::Holding, a, n)
                 .map(|w| Some(Response::ReadHoldingRegisters(scramble(w)))),
             Request::ReadInputRegisters(a, n) => read_registers(unit, Function::Input, a, n)
                 .map(|w| Some(Response::ReadInputRegisters(scramble(w)))),
             _ => Err(ExceptionCode::IllegalFunction),
-        };
-        future::ready(result)
+        }
     }
 }
 
 /// Serves `units` on `listener` until cancelled.
 pub async fn serve(listener: TcpListener, units: HashMap<u8, SimUnit>, cancel: CancellationToken) {
+    serve_with(listener, units, ServerOptions::default(), cancel).await
+}
+
+/// Serves `units` with the given framing and timing until cancelled.
+pub async fn serve_with(
+    listener: TcpListener,
+    units: HashMap<u8, SimUnit>,
+    options: ServerOptions,
+    cancel: CancellationToken,
+) {
+    serve_measured(
+        listener,
+        units,
+        options,
+        Arc::new(AtomicU64::new(0)),
+        cancel,
+    )
+    .await
+}
+
+/// Like [`serve_with`], adding the time the devices actually took (emulated turnaround and wire
+/// time, as slept) to `busy_ns`: the bus-time bound of a benchmark.
+pub async fn serve_measured(
+    listener: TcpListener,
+    units: HashMap<u8, SimUnit>,
+    options: ServerOptions,
+    busy_ns: Arc<AtomicU64>,
+    cancel: CancellationToken,
+) {
     let service = SimService {
         units: Arc::new(units),
-    };
-    let server = Server::new(listener);
-    let on_connected = move |stream, addr: SocketAddr| {
-        let service = service.clone();
-        async move { accept_tcp_connection(stream, addr, move |_| Ok(Some(service.clone()))) }
+        options,
+        busy_ns,
     };
     let on_error = |e| tracing::debug!(error = %e, "simulator connection ended");
-    let _ = server
-        .serve_until(
-            &on_connected,
-            on_error,
-            async move { cancel.cancelled().await },
-        )
-        .await;
+    let stop = async move { cancel.cancelled().await };
+    if options.rtu_over_tcp {
+        let server = tokio_modbus::server::rtu_over_tcp::Server::new(listener);
+        let on_connected = move |stream, addr: SocketAddr| {
+            let service = service.clone();
+            async move {
+                tokio_modbus::server::rtu_over_tcp::accept_tcp_connection(stream, addr, move |_| {
+                    Ok(Some(service.clone()))
+                })
+            }
+        };
+        let _ = server.serve_until(&on_connected, on_error, stop).await;
+    } else {
+        let server = Server::new(listener);
+        let on_connected = move |stream, addr: SocketAddr| {
+            let service = service.clone();
+            async move { accept_tcp_connection(stream, addr, move |_| Ok(Some(service.clone()))) }
+        };
+        let _ = server.serve_until(&on_connected, on_error, stop).await;
+    }
 }

@@ -5,6 +5,8 @@ Serves the raw register contents of golden device files (tests/devices/<profile>
 unit ids 1, 2, ... so the collector can be checked against a server nobody here wrote.
 
 usage: pymodbus_server.py PORT (tcp|rtu) GOLDEN.toml [GOLDEN.toml ...]
+
+Unit ids that are not served stay silent, like an unpowered meter on a real bus.
 """
 import asyncio
 import sys
@@ -12,7 +14,8 @@ import tomllib
 
 from pymodbus import FramerType
 from pymodbus.datastore import ModbusDeviceContext, ModbusServerContext, ModbusSparseDataBlock
-from pymodbus.server import StartAsyncTcpServer
+from pymodbus.exceptions import NoSuchIdException
+from pymodbus.server import ModbusTcpServer
 
 
 def device(golden_path):
@@ -32,7 +35,19 @@ async def main():
     context = ModbusServerContext(devices=devices, single=False)
     framer = FramerType.RTU if framing == "rtu" else FramerType.SOCKET
     print(f"serving {len(devices)} unit(s) on 127.0.0.1:{port} ({framing})", flush=True)
-    await StartAsyncTcpServer(context, address=("127.0.0.1", port), framer=framer)
+    server = ModbusTcpServer(context, address=("127.0.0.1", port), framer=framer, ignore_missing_devices=True)
+    # pymodbus routes unknown ids to a device 0 and fails with "device failure"; make them
+    # unknown instead, so the server stays silent as an absent meter would.
+    core = server.context
+    get_values = core.async_getValues
+
+    async def known_only(device_id, *args, **kwargs):
+        if device_id not in devices:
+            raise NoSuchIdException(f"no device {device_id}")
+        return await get_values(device_id, *args, **kwargs)
+
+    core.async_getValues = known_only
+    await server.serve_forever()
 
 
 asyncio.run(main())

@@ -15,6 +15,8 @@ pub enum DecodeError {
     NotFinite,
     #[error("invalid BCD digit in {0:#06x}")]
     InvalidBcd(u16),
+    #[error("the meter reports the value as not available")]
+    NotAvailable,
 }
 
 /// The register's raw contents as one big-endian integer of up to 64 bits, bytes put in order.
@@ -72,6 +74,22 @@ pub fn decode_raw(words: &[u16], ty: ValueType, order: ByteOrder) -> Result<f64,
     })
 }
 
+/// All bits set (unsigned types) or the largest value (signed types): "not available".
+fn is_unavailable_marker(words: &[u16], spec: &RegisterSpec) -> bool {
+    let bits = assemble(words, spec.byte_order);
+    let width = 16 * words.len() as u32;
+    let all_ones = if width >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << width) - 1
+    };
+    match spec.value_type {
+        ValueType::U16 | ValueType::U32 | ValueType::U64 => bits == all_ones,
+        ValueType::I16 | ValueType::I32 => bits == all_ones >> 1,
+        _ => false,
+    }
+}
+
 /// Decodes a register into its canonical quantity unit.
 pub fn decode(words: &[u16], spec: &RegisterSpec) -> Result<f64, DecodeError> {
     if words.len() != spec.words as usize {
@@ -79,6 +97,9 @@ pub fn decode(words: &[u16], spec: &RegisterSpec) -> Result<f64, DecodeError> {
             expected: spec.words,
             got: words.len(),
         });
+    }
+    if spec.max_is_unavailable && is_unavailable_marker(words, spec) {
+        return Err(DecodeError::NotAvailable);
     }
     let raw = decode_raw(words, spec.value_type, spec.byte_order)?;
     let value = if spec.offset == 0.0 {
@@ -174,7 +195,26 @@ mod tests {
             unit_factor: 1.0,
             divisor: None,
             rollover: None,
+            max_is_unavailable: false,
         }
+    }
+
+    #[test]
+    fn unavailable_markers_when_the_profile_says_so() {
+        let mut s = spec(ValueType::U32, ByteOrder::ABCD, 2);
+        assert_eq!(decode(&[0xFFFF, 0xFFFF], &s), Ok(4294967295.0));
+        s.max_is_unavailable = true;
+        assert_eq!(
+            decode(&[0xFFFF, 0xFFFF], &s),
+            Err(DecodeError::NotAvailable)
+        );
+        let mut s = spec(ValueType::I32, ByteOrder::ABCD, 2);
+        s.max_is_unavailable = true;
+        assert_eq!(
+            decode(&[0x7FFF, 0xFFFF], &s),
+            Err(DecodeError::NotAvailable)
+        );
+        assert_eq!(decode(&[0xFFFF, 0xFFFF], &s), Ok(-1.0));
     }
 
     /// (type, words, order, register contents, expected raw value)

@@ -79,6 +79,7 @@ mod tests {
             unit_factor: 1.0,
             divisor: None,
             rollover: None,
+            max_is_unavailable: false,
         }
     }
 

@@ -432,7 +432,13 @@ async fn poll_device(
                 d.failures += 1;
                 let detail = describe(&e, block, &d.profile);
                 let status = match e {
-                    ReadError::Timeout(_) | ReadError::Transport(_) => MeterStatus::Offline,
+                    // A gateway answering "target device failed to respond" means the meter
+                    // behind it is silent.
+                    ReadError::Timeout(_)
+                    | ReadError::Transport(_)
+                    | ReadError::Exception(
+                        ExceptionCode::GatewayPathUnavailable | ExceptionCode::GatewayTargetDevice,
+                    ) => MeterStatus::Offline,
                     _ => MeterStatus::Error,
                 };
                 if d.failures >= d.tries {

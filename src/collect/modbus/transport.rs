@@ -247,8 +247,12 @@ impl Bus {
         block: &ReadBlock,
         timeout: Duration,
     ) -> Result<(Vec<u16>, ReadStats), ReadError> {
-        if let Some(last) = self.last_exchange {
-            tokio::time::sleep_until(last + self.gap).await;
+        // Keep the line silent for the inter-frame gap. (Only sleep when there is something
+        // to wait for: a timer, even an expired one, costs up to a tick.)
+        if let Some(quiet_until) = self.last_exchange.map(|t| t + self.gap)
+            && quiet_until > Instant::now()
+        {
+            tokio::time::sleep_until(quiet_until).await;
         }
         self.ctx.set_slave(Slave(slave));
         let before = self.received.load(Ordering::Relaxed);
@@ -270,6 +274,8 @@ impl Bus {
             {
                 return Err(ReadError::Garbage { bytes });
             }
+            // A frame that does not answer this request (wrong transaction, unit or function).
+            Ok(Err(tokio_modbus::Error::Protocol(_))) => return Err(ReadError::Garbage { bytes }),
             Ok(Err(e)) => return Err(ReadError::Transport(e.to_string())),
             Ok(Ok(Err(code))) => return Err(ReadError::Exception(code)),
             Ok(Ok(Ok(words))) => words,
