@@ -274,3 +274,53 @@ async fn collector_reads_pymodbus_and_a_dead_unit_does_not_stall_the_bus() {
         assert!(worst < 2_000, "rtu-{p}: {worst} ms between polls");
     }
 }
+
+/// Serial RTU: pymodbus on one end of a pseudo-terminal pair (socat), jieneng on the other.
+#[test]
+fn probe_reads_pymodbus_over_a_serial_line() {
+    if !enabled() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (ours, theirs) = (dir.path().join("ttyA"), dir.path().join("ttyB"));
+    let socat = Server(
+        Command::new("socat")
+            .arg(format!("pty,raw,echo=0,link={}", ours.display()))
+            .arg(format!("pty,raw,echo=0,link={}", theirs.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("socat"),
+    );
+    let t = Instant::now();
+    while !(ours.exists() && theirs.exists()) {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "socat made no pty pair"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let profiles = vec!["chint-dtsu666".to_string(), "eastron-sdm120".to_string()];
+    let mut cmd = Command::new("python3");
+    cmd.arg(root().join("tests/peers/pymodbus_server.py"))
+        .arg(&theirs)
+        .arg("serial");
+    for p in &profiles {
+        cmd.arg(root().join(format!("tests/devices/{p}.toml")));
+    }
+    let _server = Server(
+        cmd.stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let url = format!("rtu://{}?baud=9600", ours.display());
+    for (i, p) in profiles.iter().enumerate() {
+        let got = probe(&url, i + 1, p);
+        for (q, v) in expected(p) {
+            assert!(close(got[&q], v), "{p} {q} over serial: {} vs {v}", got[&q]);
+        }
+    }
+    drop(socat);
+}

@@ -5,6 +5,7 @@ Serves the raw register contents of golden device files (tests/devices/<profile>
 unit ids 1, 2, ... so the collector can be checked against a server nobody here wrote.
 
 usage: pymodbus_server.py PORT (tcp|rtu) GOLDEN.toml [GOLDEN.toml ...]
+       pymodbus_server.py /dev/pts/N serial GOLDEN.toml [...]   (RTU on a serial port, 9600 8N1)
 
 Unit ids that are not served stay silent, like an unpowered meter on a real bus.
 """
@@ -15,7 +16,7 @@ import tomllib
 from pymodbus import FramerType
 from pymodbus.datastore import ModbusDeviceContext, ModbusServerContext, ModbusSparseDataBlock
 from pymodbus.exceptions import NoSuchIdException
-from pymodbus.server import ModbusTcpServer
+from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 
 
 def device(golden_path):
@@ -30,12 +31,17 @@ def device(golden_path):
 
 
 async def main():
-    port, framing, files = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+    port, framing, files = sys.argv[1], sys.argv[2], sys.argv[3:]
     devices = {unit: device(path) for unit, path in enumerate(files, start=1)}
     context = ModbusServerContext(devices=devices, single=False)
     framer = FramerType.RTU if framing == "rtu" else FramerType.SOCKET
-    print(f"serving {len(devices)} unit(s) on 127.0.0.1:{port} ({framing})", flush=True)
-    server = ModbusTcpServer(context, address=("127.0.0.1", port), framer=framer, ignore_missing_devices=True)
+    if framing == "serial":
+        server = ModbusSerialServer(
+            context, port=port, framer=FramerType.RTU, baudrate=9600, parity="N", bytesize=8, stopbits=1, ignore_missing_devices=True
+        )
+    else:
+        server = ModbusTcpServer(context, address=("127.0.0.1", int(port)), framer=framer, ignore_missing_devices=True)
+    print(f"serving {len(devices)} unit(s) on {port} ({framing})", flush=True)
     # pymodbus routes unknown ids to a device 0 and fails with "device failure"; make them
     # unknown instead, so the server stays silent as an absent meter would.
     core = server.context
