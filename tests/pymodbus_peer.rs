@@ -324,3 +324,32 @@ fn probe_reads_pymodbus_over_a_serial_line() {
     }
     drop(socat);
 }
+
+#[test]
+fn scan_finds_the_pymodbus_units_over_tcp_and_rtu_over_tcp() {
+    if !enabled() {
+        return;
+    }
+    let profiles: Vec<String> = all_profiles().into_iter().take(3).collect();
+    let (_tcp, tcp_port) = start_server("tcp", &profiles);
+    let (_rtu, rtu_port) = start_server("rtu", &profiles);
+    for url in [
+        format!("tcp://127.0.0.1:{tcp_port}"),
+        format!("rtu-tcp://127.0.0.1:{rtu_port}"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_jieneng"))
+            .args([
+                "scan",
+                "--url",
+                &url,
+                "--units",
+                "1-6",
+                "--timeout-ms",
+                "200",
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n2\n3\n", "{url}");
+    }
+}
