@@ -49,9 +49,35 @@ fn response_histogram() -> Histogram {
     ])
 }
 
+/// Messages from one input (an MQTT topic), with the last bad one and why it was bad.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct InputStats {
+    pub connection: String,
+    pub topic: String,
+    pub messages: u64,
+    pub readings: u64,
+    pub bad: u64,
+    pub last_message: Option<DateTime<Utc>>,
+    pub last_bad: Option<BadSample>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BadSample {
+    pub time: DateTime<Utc>,
+    pub reason: String,
+    /// The start of the offending payload, as text.
+    pub sample: String,
+}
+
+/// Distinct topics tracked one by one; beyond this they are summed under one entry.
+const MAX_TOPICS: usize = 10_000;
+
 #[derive(Debug)]
 pub struct Health {
     registry: Registry,
+    inputs: std::sync::Mutex<std::collections::HashMap<(String, String), InputStats>>,
+    input_messages: Family<BusLabels, Counter>,
+    input_bad: Family<BusLabels, Counter>,
     requests: Family<DeviceLabels, Counter>,
     errors: Family<ErrorLabels, Counter>,
     retries: Family<DeviceLabels, Counter>,
@@ -96,8 +122,13 @@ impl Health {
             bus_connects: Family::default(),
             bus_connect_failures: Family::default(),
             bus_garbage_bytes: Family::default(),
+            inputs: Default::default(),
+            input_messages: Family::default(),
+            input_bad: Family::default(),
             registry: Registry::default(),
         };
+        registry.register("input_messages", "Messages received per connection", h.input_messages.clone());
+        registry.register("input_bad_messages", "Messages that could not be used, per connection", h.input_bad.clone());
         registry.register(
             "device_requests",
             "Requests sent to a device",
@@ -200,6 +231,46 @@ impl Health {
                 })
                 .inc_by(bytes);
         }
+    }
+
+    fn input_entry<'a>(
+        map: &'a mut std::collections::HashMap<(String, String), InputStats>,
+        connection: &str,
+        topic: &str,
+    ) -> &'a mut InputStats {
+        let topic = if map.len() >= MAX_TOPICS && !map.contains_key(&(connection.to_string(), topic.to_string())) {
+            "(other topics)"
+        } else {
+            topic
+        };
+        map.entry((connection.to_string(), topic.to_string()))
+            .or_insert_with(|| InputStats { connection: connection.to_string(), topic: topic.to_string(), ..Default::default() })
+    }
+
+    /// A message that yielded readings (and perhaps problems, counted as bad).
+    pub fn input(&self, connection: &str, topic: &str, readings: usize, problem: Option<(&str, &[u8])>) {
+        let now = Utc::now();
+        let labels = BusLabels { connection: connection.to_string() };
+        self.input_messages.get_or_create(&labels).inc();
+        let mut map = self.inputs.lock().unwrap_or_else(|e| e.into_inner());
+        let e = Self::input_entry(&mut map, connection, topic);
+        e.messages += 1;
+        e.readings += readings as u64;
+        e.last_message = Some(now);
+        if let Some((reason, payload)) = problem {
+            self.input_bad.get_or_create(&labels).inc();
+            e.bad += 1;
+            let sample: String = String::from_utf8_lossy(&payload[..payload.len().min(200)]).into_owned();
+            e.last_bad = Some(BadSample { time: now, reason: reason.to_string(), sample });
+        }
+    }
+
+    /// Every input seen, busiest first.
+    pub fn inputs(&self) -> Vec<InputStats> {
+        let map = self.inputs.lock().unwrap_or_else(|e| e.into_inner());
+        let mut v: Vec<InputStats> = map.values().cloned().collect();
+        v.sort_by(|a, b| b.messages.cmp(&a.messages).then(a.topic.cmp(&b.topic)));
+        v
     }
 
     pub fn device_health(&self, meter: &str, connection: &str) -> DeviceHealth {

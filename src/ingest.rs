@@ -55,7 +55,7 @@ impl LiveState {
             .map(|m| {
                 let status = match m.source {
                     MeterSource::Manual { .. } => MeterStatus::Manual,
-                    MeterSource::Modbus { .. } => MeterStatus::Waiting,
+                    MeterSource::Modbus { .. } | MeterSource::Mqtt { .. } => MeterStatus::Waiting,
                 };
                 let live = MeterLive {
                     status,
@@ -228,6 +228,12 @@ impl Ingest {
             .await
             .map_err(|_| IngestError::Closed)?;
         Ok(n)
+    }
+
+    /// Updates the live values only (readings a collector does not store, such as a register
+    /// read between two energy boundaries).
+    pub fn observe(&self, readings: &[Reading]) {
+        self.live.record(readings);
     }
 
     /// Waits until every reading accepted before the call is committed to the store.

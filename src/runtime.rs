@@ -48,7 +48,8 @@ impl Runtime {
         let ingest = Ingest::new(&site, live.clone(), tx);
         let cancel = CancellationToken::new();
         let health = Arc::new(Health::new());
-        let tasks = poller::spawn_all(&site, ingest.clone(), health.clone(), cancel.clone());
+        let mut tasks = poller::spawn_all(&site, ingest.clone(), health.clone(), cancel.clone());
+        tasks.extend(crate::collect::mqtt::client::spawn_all(&site, ingest.clone(), health.clone(), cancel.clone()));
         Ok(Runtime {
             site: Arc::new(site),
             store,

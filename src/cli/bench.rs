@@ -119,11 +119,7 @@ async fn bench_demo() -> anyhow::Result<()> {
     use std::sync::atomic::Ordering;
     let dir = tempfile_dir();
     let t = Instant::now();
-    let args = crate::cli::demo::Args {
-        listen: "127.0.0.1:0".into(),
-        data: dir.join("demo"),
-        live_interval_s: 10,
-    };
+    let args = crate::cli::demo::Args::new("127.0.0.1:0", dir.join("demo"));
     let demo = crate::cli::demo::start(&args).await?;
     let health_url = format!("http://{}/healthz", demo.http_addr);
     // The first answer to /healthz, over a real socket.

@@ -24,9 +24,39 @@ pub struct Args {
     /// the same directory resumes.
     #[arg(long, default_value = "jieneng-demo")]
     pub data: PathBuf,
-    /// Live quantities are polled this often (seconds).
+    /// Live quantities are polled (and MQTT meters publish) this often (seconds).
     #[arg(long, default_value_t = 10)]
     pub live_interval_s: u32,
+    /// Use this MQTT broker (mqtt://HOST:PORT) instead of the embedded one: the simulated MQTT
+    /// meters publish to it and jieneng collects from it.
+    #[arg(long)]
+    pub mqtt_url: Option<String>,
+    /// Also write every reading to this InfluxDB 2 API (InfluxDB, VictoriaMetrics, ...).
+    #[arg(long)]
+    pub influx_url: Option<String>,
+    #[arg(long, default_value = "jieneng")]
+    pub influx_org: String,
+    #[arg(long, default_value = "jieneng")]
+    pub influx_bucket: String,
+    /// File holding the InfluxDB API token.
+    #[arg(long)]
+    pub influx_token_file: Option<PathBuf>,
+}
+
+impl Args {
+    /// Defaults for a demo in `data` listening on `listen`.
+    pub fn new(listen: &str, data: PathBuf) -> Args {
+        Args {
+            listen: listen.to_string(),
+            data,
+            live_interval_s: 10,
+            mqtt_url: None,
+            influx_url: None,
+            influx_org: "jieneng".into(),
+            influx_bucket: "jieneng".into(),
+            influx_token_file: None,
+        }
+    }
 }
 
 /// A running demo: the runtime plus its simulators. Used by the CLI and by tests.
@@ -50,6 +80,21 @@ pub async fn start(args: &Args) -> anyhow::Result<Demo> {
     let http_addr = http.local_addr()?;
     let campus = DemoCampus::new();
 
+    // The MQTT broker: the one given, or an embedded one on a free loopback port.
+    let mqtt_url = match &args.mqtt_url {
+        Some(url) => url.clone(),
+        None => format!("mqtt://127.0.0.1:{}", crate::sim::broker::start_embedded_broker()?),
+    };
+    let (mqtt_host, mqtt_port) = mqtt_host_port(&mqtt_url)?;
+    let influx = args.influx_url.as_ref().map(|url| {
+        let mut s = format!("[influx]\nurl = \"{url}\"\norg = \"{}\"\nbucket = \"{}\"", args.influx_org, args.influx_bucket);
+        if let Some(token) = &args.influx_token_file {
+            let token = std::path::absolute(token).unwrap_or_else(|_| token.clone());
+            s.push_str(&format!("\ntoken_file = \"{}\"", token.display()));
+        }
+        s
+    });
+
     // One simulated gateway per building, each on a free loopback port.
     let mut listeners = BTreeMap::new();
     for gw in campus.gateways().keys() {
@@ -62,7 +107,7 @@ pub async fn start(args: &Args) -> anyhow::Result<Demo> {
     let config_path = args.data.join("jieneng.toml");
     std::fs::write(
         &config_path,
-        campus.config_toml(&ports, args.live_interval_s),
+        campus.config_toml(&ports, args.live_interval_s, &mqtt_url, influx.as_deref()),
     )?;
     let site =
         Site::load(&config_path).map_err(|e| anyhow::anyhow!("demo config is invalid:\n{e}"))?;
@@ -88,6 +133,15 @@ pub async fn start(args: &Args) -> anyhow::Result<Demo> {
         let listener = listeners.remove(gw).expect("bound above");
         runtime.spawn(tokio::spawn(serve(listener, units, runtime.cancel.clone())));
     }
+    let publishers = campus.meters.iter().filter(|m| m.mqtt.is_some()).cloned().collect();
+    runtime.spawn(tokio::spawn(crate::sim::mqtt_publisher::run(
+        publishers,
+        mqtt_host,
+        mqtt_port,
+        std::time::Duration::from_secs(args.live_interval_s.max(1) as u64),
+        campus.tz,
+        runtime.cancel.clone(),
+    )));
     runtime.serve_http(http);
     tracing::info!(url = %format!("http://{http_addr}"), config = %config_path.display(), meters = campus.meters.len(), "demo campus up");
 
@@ -131,4 +185,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     tracing::info!("shutting down");
     demo.runtime.shutdown().await;
     Ok(ExitCode::SUCCESS)
+}
+
+fn mqtt_host_port(url: &str) -> anyhow::Result<(String, u16)> {
+    let rest = url.strip_prefix("mqtt://").ok_or_else(|| anyhow::anyhow!("--mqtt-url must be mqtt://HOST:PORT, not {url}"))?;
+    let (host, port) = rest.trim_end_matches('/').rsplit_once(':').unwrap_or((rest, "1883"));
+    Ok((host.to_string(), port.parse().map_err(|_| anyhow::anyhow!("bad port in {url}"))?))
 }

@@ -2,3 +2,4 @@
 //! Nothing downstream of them knows Modbus or MQTT.
 
 pub mod modbus;
+pub mod mqtt;

@@ -32,6 +32,8 @@ struct Row {
     #[serde(default)]
     timeout_ms: Option<String>,
     #[serde(default)]
+    mqtt_name: Option<String>,
+    #[serde(default)]
     read_by_hand: Option<String>,
 }
 
@@ -137,6 +139,7 @@ fn read(path: &Path) -> Result<(Vec<MeterDraft>, Vec<ConfigError>), ConfigErrors
             live_interval_s,
             energy_interval_min,
             timeout_ms,
+            mqtt_name: opt(row.mqtt_name),
             read_by_hand: opt(row.read_by_hand),
         });
     }

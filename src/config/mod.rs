@@ -3,8 +3,12 @@
 //! meets a half-valid setup.
 
 pub mod error;
+pub mod influx;
 pub mod inventory;
+pub mod mqtt;
+pub mod payload;
 pub mod profile;
+pub mod secret;
 pub mod site;
 
 pub use error::{ConfigError, ConfigErrors};

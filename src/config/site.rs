@@ -14,6 +14,9 @@ use toml::Spanned;
 
 use super::error::{ConfigError, ConfigErrors, Source};
 use super::inventory;
+use super::influx::{InfluxConfig, InfluxFile};
+use super::mqtt::{Broker, MqttKeys, build_broker, is_mqtt_url};
+use super::payload::PayloadLibrary;
 use super::profile::{Profile, ProfileLibrary};
 use crate::collect::modbus::url::ModbusUrl;
 use crate::energy::category::{self, Category};
@@ -95,6 +98,8 @@ pub enum MeterSource {
         /// Overrides the connection's and the profile's timeout for this device.
         timeout_ms: Option<u64>,
     },
+    /// Published to an MQTT broker; `name` is how topics and payloads name the meter.
+    Mqtt { connection: String, name: String },
     /// Read by hand: values come from imports and the readings API only.
     Manual { quantity: crate::quantity::Quantity },
 }
@@ -124,8 +129,11 @@ pub struct Site {
     pub telemetry_retention_days: u32,
     pub units: Vec<Unit>,
     pub connections: Vec<Connection>,
+    pub brokers: Vec<Broker>,
     pub meters: Vec<Meter>,
     pub profiles: ProfileLibrary,
+    pub payloads: PayloadLibrary,
+    pub influx: Option<InfluxConfig>,
 }
 
 impl Site {
@@ -225,14 +233,47 @@ impl Site {
             }
         }
 
-        // Connections.
+        let payload_dirs: Vec<PathBuf> = raw.site.payload_dirs.iter().map(|d| base.join(d)).collect();
+        let payloads = match PayloadLibrary::load(&payload_dirs) {
+            Ok(lib) => lib,
+            Err(e) => {
+                errors.extend(e.0);
+                PayloadLibrary::builtin()
+            }
+        };
+
+        // Connections: Modbus buses and MQTT brokers.
         let mut connections = Vec::new();
+        let mut brokers = Vec::new();
         let mut connection_ids = HashSet::new();
         for c in &raw.connections {
             let id = c.id.get_ref().clone();
             if !connection_ids.insert(id.clone()) {
                 errors.push(at(c.id.span()).error(format!("duplicate connection id `{id}`")));
                 continue;
+            }
+            let mqtt_keys = MqttKeys {
+                mqtt_version: c.mqtt_version.clone(),
+                client_id: c.client_id.clone(),
+                username: c.username.clone(),
+                password_env: c.password_env.clone(),
+                password_file: c.password_file.clone(),
+                ca_file: c.ca_file.clone(),
+                keep_alive_s: c.keep_alive_s,
+                clean_session: c.clean_session,
+                subscriptions: c.subscriptions.clone(),
+            };
+            if is_mqtt_url(c.url.get_ref()) {
+                if c.timeout_ms.is_some() || c.pause_ms.is_some() || c.connect_delay_ms.is_some() || c.tries.is_some() {
+                    errors.push(at(c.url.span()).error("timeout_ms, pause_ms, connect_delay_ms and tries apply to Modbus connections, not MQTT"));
+                }
+                if let Some(b) = build_broker(&id, &c.url, &mqtt_keys, &payloads, &raw.site.name, base, &at, &mut errors) {
+                    brokers.push(b);
+                }
+                continue;
+            }
+            if mqtt_keys.any() {
+                errors.push(at(c.url.span()).error(format!("connection `{id}` is Modbus: MQTT keys (subscriptions, username ...) need an mqtt:// URL")));
             }
             let tries = match &c.tries {
                 None => 2,
@@ -290,6 +331,7 @@ impl Site {
                     .as_ref()
                     .map(|x| (*x.get_ref(), at(x.span()))),
                 timeout_ms: m.timeout_ms.as_ref().map(|x| (*x.get_ref(), at(x.span()))),
+                mqtt_name: m.mqtt_name.as_ref().map(|x| (x.get_ref().clone(), at(x.span()))),
                 read_by_hand: m
                     .read_by_hand
                     .as_ref()
@@ -315,7 +357,7 @@ impl Site {
                 continue;
             }
             meter_ids.insert(d.id.0.clone(), d.id.1.clone());
-            match d.build(&unit_at, &connections, &profiles) {
+            match d.build(&unit_at, &connections, &brokers, &profiles) {
                 Ok(m) => meters.push(m),
                 Err(e) => errors.extend(e),
             }
@@ -325,12 +367,20 @@ impl Site {
             errors.sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
             return Err(ConfigErrors(errors));
         }
+        let data_dir = base.join(raw.site.data_dir.clone().unwrap_or_else(|| "data".into()));
+        let influx = raw.influx.as_ref().map(|i| i.build(base, &data_dir, &at, &mut errors));
+        if !errors.is_empty() {
+            return Err(ConfigErrors(errors));
+        }
         Ok(Site {
             config_file: path.to_path_buf(),
+            brokers,
+            influx,
+            payloads,
             name: raw.site.name,
             timezone,
             climate_zone: raw.site.climate_zone,
-            data_dir: base.join(raw.site.data_dir.unwrap_or_else(|| "data".into())),
+            data_dir,
             http_listen: raw.http.listen,
             telemetry_retention_days: raw.store.telemetry_retention_days,
             units,
@@ -367,6 +417,8 @@ pub(crate) struct MeterDraft {
     pub live_interval_s: Option<(i64, At)>,
     pub energy_interval_min: Option<(i64, At)>,
     pub timeout_ms: Option<(i64, At)>,
+    /// How MQTT topics and payloads name the meter, when not by its id.
+    pub mqtt_name: Option<(String, At)>,
     /// The quantity read by hand (`water_m3`, `gas_m3`, ...), for meters without communication.
     pub read_by_hand: Option<(String, At)>,
 }
@@ -376,6 +428,7 @@ impl MeterDraft {
         self,
         units: &HashMap<String, At>,
         connections: &[Connection],
+        brokers: &[Broker],
         profiles: &ProfileLibrary,
     ) -> Result<Meter, Vec<ConfigError>> {
         let mut errors = Vec::new();
@@ -422,7 +475,18 @@ impl MeterDraft {
             Some((m, _)) => m as u32,
         };
 
+        let broker = self.connection.as_ref().and_then(|(c, _)| brokers.iter().find(|b| b.id == *c));
+        if let Some((_, at)) = self.mqtt_name.as_ref().filter(|_| broker.is_none()) {
+            errors.push(at.error("mqtt_name applies to meters on an MQTT connection"));
+        }
         let source = match (self.read_by_hand, self.profile, self.connection) {
+            (None, profile, Some((c, _))) if broker.is_some() => {
+                if let Some((_, pat)) = profile {
+                    errors.push(pat.error("meters on an MQTT connection have no `profile`: the subscription's `format` decodes them"));
+                }
+                let name = self.mqtt_name.map_or_else(|| id.clone(), |(n, _)| n);
+                Some(MeterSource::Mqtt { connection: c, name })
+            }
             (Some((q, at)), profile, connection) => {
                 if let Some((_, pat)) = profile.or(connection) {
                     errors.push(pat.error("a meter read by hand has no `profile` or `connection`"));
@@ -517,6 +581,7 @@ struct SiteFile {
     connections: Vec<ConnectionFile>,
     #[serde(default)]
     meters: Vec<MeterFile>,
+    influx: Option<InfluxFile>,
 }
 
 #[derive(Deserialize)]
@@ -531,6 +596,8 @@ struct SiteSection {
     profile_dirs: Vec<PathBuf>,
     #[serde(default)]
     meters_csv: Vec<Spanned<PathBuf>>,
+    #[serde(default)]
+    payload_dirs: Vec<PathBuf>,
 }
 
 fn default_tz() -> Spanned<String> {
@@ -595,6 +662,17 @@ struct ConnectionFile {
     pause_ms: Option<u64>,
     connect_delay_ms: Option<u64>,
     tries: Option<Spanned<u32>>,
+    // MQTT brokers (mqtt:// and mqtts:// URLs); see config/mqtt.rs.
+    mqtt_version: Option<Spanned<String>>,
+    client_id: Option<String>,
+    username: Option<String>,
+    password_env: Option<String>,
+    password_file: Option<String>,
+    ca_file: Option<PathBuf>,
+    keep_alive_s: Option<u64>,
+    clean_session: Option<bool>,
+    #[serde(default)]
+    subscriptions: Vec<super::mqtt::SubscriptionFile>,
 }
 
 #[derive(Deserialize)]
@@ -612,4 +690,5 @@ struct MeterFile {
     energy_interval_min: Option<Spanned<i64>>,
     timeout_ms: Option<Spanned<i64>>,
     read_by_hand: Option<Spanned<String>>,
+    mqtt_name: Option<Spanned<String>>,
 }

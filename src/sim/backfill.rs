@@ -53,7 +53,13 @@ fn missing_readings(
             quality,
         })
     };
-    let Some(profile) = m.profile.and_then(|p| site.profiles.get(p)) else {
+    // What the meter reports, each value as its registers or payload carry it.
+    type Quantize = Box<dyn Fn(f64) -> f64>;
+    let series: Vec<(Quantity, Quantize)> = if let Some(mq) = &m.mqtt {
+        mq.quantities.iter().map(|q| (Quantity::named(q), Box::new(|v: f64| (v * 1000.0).round() / 1000.0) as Quantize)).collect()
+    } else if let Some(profile) = m.profile.and_then(|p| site.profiles.get(p)) {
+        profile.registers.iter().map(|spec| { let spec = spec.clone(); (spec.quantity, Box::new(move |v: f64| as_registered(v, &spec)) as Quantize) }).collect()
+    } else {
         // Read by hand: the first of every month at 09:00.
         let q = Quantity::named("gas_m3");
         let from = last(q).map_or(start, |t| t + Duration::seconds(1));
@@ -78,30 +84,22 @@ fn missing_readings(
         }
         return out;
     };
-    let (cumulative, live): (Vec<&RegisterSpec>, Vec<&RegisterSpec>) = profile
-        .registers
-        .iter()
-        .partition(|s| s.quantity.is_cumulative());
     let now_slot = now.timestamp().div_euclid(SLOT_SECS);
-    for spec in cumulative {
-        let first = last(spec.quantity).map_or(start.timestamp().div_euclid(SLOT_SECS), |t| {
-            t.timestamp().div_euclid(SLOT_SECS) + 1
-        });
-        for slot in first..=now_slot {
-            let t = DateTime::from_timestamp(slot * SLOT_SECS, 0).unwrap_or(now);
-            let v = as_registered(m.sim.value(spec.quantity, t), spec);
-            push(&mut out, spec.quantity, t, v, ReadingQuality::Measured);
-        }
-    }
     let live_start = now - Duration::days(telemetry_days);
-    for spec in live {
-        let from = last(spec.quantity).map_or(live_start, |t| t.max(live_start));
-        let mut t = DateTime::from_timestamp((from.timestamp().div_euclid(300) + 1) * 300, 0)
-            .unwrap_or(now);
-        while t <= now {
-            let v = as_registered(m.sim.value(spec.quantity, t), spec);
-            push(&mut out, spec.quantity, t, v, ReadingQuality::Measured);
-            t += Duration::minutes(5);
+    for (quantity, quantize) in &series {
+        if quantity.is_cumulative() {
+            let first = last(*quantity).map_or(start.timestamp().div_euclid(SLOT_SECS), |t| t.timestamp().div_euclid(SLOT_SECS) + 1);
+            for slot in first..=now_slot {
+                let t = DateTime::from_timestamp(slot * SLOT_SECS, 0).unwrap_or(now);
+                push(&mut out, *quantity, t, quantize(m.sim.value(*quantity, t)), ReadingQuality::Measured);
+            }
+        } else {
+            let from = last(*quantity).map_or(live_start, |t| t.max(live_start));
+            let mut t = DateTime::from_timestamp((from.timestamp().div_euclid(300) + 1) * 300, 0).unwrap_or(now);
+            while t <= now {
+                push(&mut out, *quantity, t, quantize(m.sim.value(*quantity, t)), ReadingQuality::Measured);
+                t += Duration::minutes(5);
+            }
         }
     }
     out

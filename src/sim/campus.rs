@@ -32,7 +32,41 @@ pub struct DemoMeter {
     pub slave_id: u8,
     pub multiplier: u32,
     pub sim: Arc<SimMeter>,
+    /// For meters that publish over MQTT.
+    pub mqtt: Option<DemoMqtt>,
 }
+
+/// How a demo meter publishes: its payload format, its name in topics, what it sends.
+#[derive(Clone, Debug)]
+pub struct DemoMqtt {
+    pub format: &'static str,
+    pub name: String,
+    pub quantities: &'static [&'static str],
+}
+
+/// What each demo MQTT format carries.
+pub const TASMOTA_QUANTITIES: &[&str] =
+    &["energy_import_kwh", "power_kw", "apparent_power_kva", "reactive_power_kvar", "power_factor", "voltage_l1_v", "current_l1_a"];
+pub const SHELLY_QUANTITIES: &[&str] = &[
+    "energy_import_kwh",
+    "energy_export_kwh",
+    "power_kw",
+    "apparent_power_kva",
+    "power_l1_kw",
+    "power_l2_kw",
+    "power_l3_kw",
+    "voltage_l1_v",
+    "voltage_l2_v",
+    "voltage_l3_v",
+    "current_l1_a",
+    "current_l2_a",
+    "current_l3_a",
+];
+pub const ZIGBEE_QUANTITIES: &[&str] = &["energy_import_kwh", "power_kw", "voltage_l1_v", "current_l1_a"];
+pub const BATCH_WATER_QUANTITIES: &[&str] = &["water_m3", "flow_m3h"];
+
+/// The broker connection of the demo, in its config.
+pub const MQTT_CONNECTION: &str = "campus-mqtt";
 
 pub struct DemoCampus {
     pub units: Vec<DemoUnit>,
@@ -78,7 +112,11 @@ impl Builder {
         let seed = seed_of(id);
         let initial = match medium {
             Medium::Water | Medium::Gas => 800.0 + (seed % 4000) as f64,
-            _ => (10_000 + seed % 50_000) as f64 / multiplier as f64,
+            // A few thousand hours of the meter's peak load since it was installed.
+            _ => {
+                let peak: f64 = components.iter().map(|c| c.peak).sum();
+                (peak * (2_000 + seed % 6_000) as f64 / multiplier as f64).round()
+            }
         };
         let slave_id = self.meters.iter().filter(|m| m.gateway == gateway).count() as u8 + 1;
         let sim =
@@ -93,7 +131,28 @@ impl Builder {
             slave_id,
             multiplier,
             sim: Arc::new(sim),
+            mqtt: None,
         });
+    }
+
+    /// A meter publishing over MQTT.
+    #[allow(clippy::too_many_arguments)]
+    fn mqtt_meter(
+        &mut self,
+        id: &str,
+        name: &str,
+        unit: &'static str,
+        category: &'static str,
+        medium: Medium,
+        components: Vec<Component>,
+        format: &'static str,
+        mqtt_name: &str,
+        quantities: &'static [&'static str],
+    ) {
+        self.meter(id, name, unit, category, None, MQTT_CONNECTION, medium, components, 1);
+        if let Some(m) = self.meters.last_mut() {
+            m.mqtt = Some(DemoMqtt { format, name: mqtt_name.to_string(), quantities });
+        }
     }
 
     /// A building: sub-meters for lighting, HVAC and other loads, a main meter that sees all of
@@ -252,6 +311,14 @@ impl DemoCampus {
                 parent: Some("univ"),
                 floor_area_m2: 400.0,
                 occupants: 8,
+            },
+            DemoUnit {
+                id: "gym",
+                name: "体育馆",
+                kind: "building",
+                parent: Some("univ"),
+                floor_area_m2: 6_500.0,
+                occupants: 40,
             },
         ];
         let mut b = Builder { meters: vec![] };
@@ -485,6 +552,19 @@ impl DemoCampus {
             vec![comp(Canteen, 0.5, 38.0, "canteen1-gas")],
             1,
         );
+        // Meters on the campus MQTT broker: a Shelly Pro 3EM at the gym, a Tasmota plug on the
+        // shop's freezer, Zigbee plugs in dormitory rooms, and a gateway sending water meters
+        // in batches.
+        b.mqtt_meter("gym-main", "体育馆总表", "gym", "01000", Medium::Electricity3, vec![comp(Teaching, 4.0, 60.0, "gym-main")], "shelly-pro3em", "shellypro3em-gym", SHELLY_QUANTITIES);
+        b.mqtt_meter("shop-freezer", "校园超市冷柜", "shop", "01D00", Medium::Electricity1, vec![comp(Constant, 0.45, 0.45, "shop-freezer")], "tasmota", "shop_freezer", TASMOTA_QUANTITIES);
+        for room in ["101", "102", "103", "104"] {
+            let id = format!("dorm1-r{room}");
+            b.mqtt_meter(&id, &format!("1号学生宿舍{room}室"), "dorm1", "01A00", Medium::Electricity1, vec![comp(Dormitory, 0.03, 1.2, &id)], "zigbee2mqtt-plug", &format!("dorm1_r{room}"), ZIGBEE_QUANTITIES);
+        }
+        for floor in ["1", "2"] {
+            let id = format!("library-f{floor}-water");
+            b.mqtt_meter(&id, &format!("图书馆{floor}层水表"), "library", "02000", Medium::Water, vec![comp(Library, 0.02, 0.6, &id)], "jieneng-batch", &id, BATCH_WATER_QUANTITIES);
+        }
         DemoCampus {
             units,
             meters: b.meters,
@@ -495,14 +575,15 @@ impl DemoCampus {
     /// The gateways and the meters behind each.
     pub fn gateways(&self) -> BTreeMap<&'static str, Vec<&DemoMeter>> {
         let mut g: BTreeMap<&'static str, Vec<&DemoMeter>> = BTreeMap::new();
-        for m in self.meters.iter().filter(|m| m.profile.is_some()) {
+        for m in self.meters.iter().filter(|m| m.profile.is_some() && m.mqtt.is_none()) {
             g.entry(m.gateway).or_default().push(m);
         }
         g
     }
 
-    /// The site config, with each gateway at the given loopback port.
-    pub fn config_toml(&self, ports: &BTreeMap<&str, u16>, live_interval_s: u32) -> String {
+    /// The site config, with each gateway at the given loopback port, the MQTT broker and, if
+    /// given, the InfluxDB sink (`[influx]` text).
+    pub fn config_toml(&self, ports: &BTreeMap<&str, u16>, live_interval_s: u32, mqtt_url: &str, influx: Option<&str>) -> String {
         let mut s = String::new();
         let _ = writeln!(
             s,
@@ -537,12 +618,29 @@ impl DemoCampus {
                 "\n[[connections]]\nid = \"{gw}\"\nurl = \"tcp://127.0.0.1:{port}\"\ntimeout_ms = 1000"
             );
         }
+        let _ = writeln!(
+            s,
+            "\n[[connections]]\nid = \"{MQTT_CONNECTION}\"\nurl = \"{mqtt_url}\"\nclient_id = \"jieneng-demo-{}\"\n\n\
+             [[connections.subscriptions]]\ntopic = \"{{meter}}/status/em:0\"\nformat = \"shelly-pro3em\"\n\n\
+             [[connections.subscriptions]]\ntopic = \"{{meter}}/status/emdata:0\"\nformat = \"shelly-pro3em\"\n\n\
+             [[connections.subscriptions]]\ntopic = \"tele/{{meter}}/SENSOR\"\nformat = \"tasmota\"\n\n\
+             [[connections.subscriptions]]\ntopic = \"zigbee2mqtt/{{meter}}\"\nformat = \"zigbee2mqtt-plug\"\n\n\
+             [[connections.subscriptions]]\ntopic = \"gateways/{{gateway}}/readings\"\nformat = \"jieneng-batch\"",
+            std::process::id()
+        );
+        if let Some(influx) = influx {
+            let _ = writeln!(s, "\n{influx}");
+        }
         for m in &self.meters {
             let _ = writeln!(
                 s,
                 "\n[[meters]]\nid = \"{}\"\nname = \"{}\"\nunit = \"{}\"\ncategory = \"{}\"",
                 m.id, m.name, m.unit, m.category
             );
+            if let Some(mq) = &m.mqtt {
+                let _ = writeln!(s, "connection = \"{MQTT_CONNECTION}\"\nmqtt_name = \"{}\"", mq.name);
+                continue;
+            }
             match m.profile {
                 Some(p) => {
                     let _ = writeln!(
@@ -583,7 +681,7 @@ mod tests {
             .enumerate()
             .map(|(i, g)| (*g, 20000 + i as u16))
             .collect();
-        let text = campus.config_toml(&ports, 10);
+        let text = campus.config_toml(&ports, 10, "mqtt://127.0.0.1:1", None);
         let site = crate::config::Site::from_str(std::path::Path::new("demo.toml"), &text)
             .unwrap_or_else(|e| panic!("{e}\n{text}"));
         assert!(site.meters.len() >= 30);

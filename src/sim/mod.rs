@@ -2,6 +2,8 @@
 //! their profiles, the demo campus and its history.
 
 pub mod backfill;
+pub mod broker;
+pub mod mqtt_publisher;
 pub mod campus;
 pub mod load;
 pub mod meter;

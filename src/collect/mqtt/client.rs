@@ -1,0 +1,283 @@
+//! The MQTT client: one task per broker. It subscribes with a persistent session at QoS 1,
+//! decodes each message with its subscription's payload format, hands the readings to ingest,
+//! and only then acknowledges the message, so the broker redelivers anything not taken in.
+//!
+//! Cumulative registers arrive with every message (every few seconds); they are stored once
+//! per energy interval — the first reading after each boundary — like the Modbus collector
+//! does, while the live values follow every message.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio_util::sync::CancellationToken;
+
+use super::payload::decode;
+use super::topic::fill;
+use crate::config::mqtt::Broker;
+use crate::config::payload::PayloadKind;
+use crate::config::site::{MeterSource, Site};
+use crate::health::Health;
+use crate::ingest::{Ingest, MeterStatus};
+use crate::quantity::Quantity;
+use crate::reading::{Reading, ReadingQuality};
+
+/// Turns messages into readings. Pure apart from the clock; shared by the v3.1.1 and v5 paths.
+pub struct Processor {
+    broker: Broker,
+    /// MQTT name → meter id, for this broker's meters.
+    meters: HashMap<String, (Arc<str>, u32)>,
+    tz: chrono_tz::Tz,
+    /// Energy interval index of the last stored register reading, per meter and quantity.
+    stored_slot: HashMap<(Arc<str>, Quantity), i64>,
+}
+
+/// What one message gave.
+#[derive(Debug, Default)]
+pub struct Processed {
+    /// To store (and show).
+    pub store: Vec<Reading>,
+    /// To show only (registers between two energy boundaries).
+    pub live_only: Vec<Reading>,
+    pub problem: Option<String>,
+}
+
+impl Processor {
+    pub fn new(site: &Site, broker: &Broker) -> Processor {
+        let meters = site
+            .meters
+            .iter()
+            .filter_map(|m| match &m.source {
+                MeterSource::Mqtt { connection, name } if *connection == broker.id => {
+                    Some((name.clone(), (Arc::from(m.id.as_str()), m.energy_interval_min)))
+                }
+                _ => None,
+            })
+            .collect();
+        Processor { broker: broker.clone(), meters, tz: site.timezone, stored_slot: HashMap::new() }
+    }
+
+    pub fn process(&mut self, topic: &str, payload: &[u8]) -> Processed {
+        let mut out = Processed::default();
+        let Some((sub, captures)) = self.broker.subscriptions.iter().find_map(|s| s.topic.matches(topic).map(|c| (s, c))) else {
+            out.problem = Some("topic matches no subscription".into());
+            return out;
+        };
+        let decoded = decode(&sub.format, payload, &captures, self.tz);
+        let mut problems = decoded.problems;
+        let topic_meter = if matches!(sub.format.kind, PayloadKind::Batch(_)) {
+            None
+        } else {
+            match fill(&sub.meter, &captures) {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    out.problem = Some(e);
+                    return out;
+                }
+            }
+        };
+        let now = Utc::now();
+        for d in decoded.values {
+            let Some(name) = d.meter.as_ref().or(topic_meter.as_ref()) else { continue };
+            let Some((meter, interval_min)) = self.meters.get(name) else {
+                problems.push(format!("unknown meter `{name}` (not in the config)"));
+                continue;
+            };
+            let time = d.time.unwrap_or(now);
+            let reading = Reading { meter: meter.clone(), quantity: d.quantity, time, value: d.value, quality: ReadingQuality::Measured };
+            if d.quantity.is_cumulative() {
+                let slot = time.timestamp().div_euclid(*interval_min as i64 * 60);
+                let key = (meter.clone(), d.quantity);
+                if self.stored_slot.get(&key).is_some_and(|s| *s >= slot) {
+                    out.live_only.push(reading);
+                    continue;
+                }
+                self.stored_slot.insert(key, slot);
+            }
+            out.store.push(reading);
+        }
+        problems.dedup();
+        if !problems.is_empty() {
+            out.problem = Some(problems.join("; "));
+        }
+        out
+    }
+}
+
+/// Starts one task per broker.
+pub fn spawn_all(site: &Site, ingest: Ingest, health: Arc<Health>, cancel: CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
+    site.brokers
+        .iter()
+        .map(|b| {
+            let processor = Processor::new(site, b);
+            let task = run(b.clone(), processor, ingest.clone(), health.clone(), cancel.clone());
+            tokio::spawn(task)
+        })
+        .collect()
+}
+
+/// Hands a message's readings to ingest and updates statuses; returns false when ingest closed.
+async fn take_in(topic: &str, payload: &[u8], processor: &mut Processor, ingest: &Ingest, health: &Health, broker: &str) -> bool {
+    let p = processor.process(topic, payload);
+    let count = p.store.len() + p.live_only.len();
+    health.input(broker, topic, count, p.problem.as_deref().map(|r| (r, payload)));
+    if let Some(problem) = &p.problem {
+        tracing::debug!(broker, topic, problem = %problem, "bad MQTT message");
+    }
+    let mut seen: Vec<Arc<str>> = p.store.iter().chain(&p.live_only).map(|r| r.meter.clone()).collect();
+    seen.dedup();
+    ingest.observe(&p.live_only);
+    if !p.store.is_empty() {
+        match ingest.accept(p.store).await {
+            Ok(rejected) => {
+                for (r, e) in rejected {
+                    tracing::warn!(meter = %r.meter, error = %e, "reading rejected");
+                }
+            }
+            Err(_) => return false,
+        }
+    }
+    for m in seen {
+        ingest.live().set_status(&m, MeterStatus::Online, None);
+    }
+    true
+}
+
+fn tls_config(broker: &Broker) -> Result<rumqttc::TlsConfiguration, String> {
+    match &broker.ca_file {
+        Some(path) => {
+            let ca = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            Ok(rumqttc::TlsConfiguration::Simple { ca, alpn: None, client_auth: None })
+        }
+        None => Ok(rumqttc::TlsConfiguration::default()),
+    }
+}
+
+async fn run(broker: Broker, mut processor: Processor, ingest: Ingest, health: Arc<Health>, cancel: CancellationToken) {
+    if broker.v5 {
+        run_v5(broker, processor, ingest, health, cancel).await;
+        return;
+    }
+    use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS, Transport};
+    let mut opts = MqttOptions::new(&broker.client_id, &broker.host, broker.port);
+    opts.set_keep_alive(broker.keep_alive).set_clean_session(broker.clean_session).set_manual_acks(true);
+    opts.set_max_packet_size(1 << 20, 1 << 20).set_inflight(100);
+    if let Some(user) = &broker.username {
+        opts.set_credentials(user, broker.password.as_ref().map_or("", |p| p.expose()));
+    }
+    if broker.tls {
+        match tls_config(&broker) {
+            Ok(c) => {
+                opts.set_transport(Transport::tls_with_config(c));
+            }
+            Err(e) => {
+                tracing::error!(broker = %broker.id, error = %e, "MQTT TLS setup failed");
+                return;
+            }
+        }
+    }
+    let (client, mut events) = AsyncClient::new(opts, 1024);
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        let event = tokio::select! {
+            _ = cancel.cancelled() => break,
+            e = events.poll() => e,
+        };
+        match event {
+            Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                backoff = Duration::from_millis(500);
+                health.connected(&broker.id);
+                tracing::info!(broker = %broker.id, session_present = ack.session_present, "MQTT connected");
+                for s in &broker.subscriptions {
+                    let qos = if s.qos == 0 { QoS::AtMostOnce } else { QoS::AtLeastOnce };
+                    if let Err(e) = client.subscribe(s.filter(), qos).await {
+                        tracing::error!(broker = %broker.id, error = %e, "MQTT subscribe failed");
+                    }
+                }
+            }
+            Ok(Event::Incoming(Packet::Publish(p))) => {
+                if !take_in(&p.topic, &p.payload, &mut processor, &ingest, &health, &broker.id).await {
+                    break;
+                }
+                let _ = client.ack(&p).await;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                health.connect_failed(&broker.id);
+                tracing::warn!(broker = %broker.id, error = %e, retry_in_ms = backoff.as_millis() as u64, "MQTT connection lost");
+                tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(1), client.disconnect()).await;
+}
+
+async fn run_v5(broker: Broker, mut processor: Processor, ingest: Ingest, health: Arc<Health>, cancel: CancellationToken) {
+    use rumqttc::v5::mqttbytes::QoS;
+    use rumqttc::v5::mqttbytes::v5::Packet;
+    use rumqttc::v5::{AsyncClient, Event, MqttOptions};
+    let mut opts = MqttOptions::new(&broker.client_id, &broker.host, broker.port);
+    opts.set_keep_alive(broker.keep_alive).set_clean_start(broker.clean_session).set_manual_acks(true);
+    if !broker.clean_session {
+        // A persistent session in MQTT 5 also needs an expiry; a week covers long outages.
+        opts.set_session_expiry_interval(Some(7 * 24 * 3600));
+    }
+    if let Some(user) = &broker.username {
+        opts.set_credentials(user, broker.password.as_ref().map_or("", |p| p.expose()));
+    }
+    if broker.tls {
+        match tls_config(&broker) {
+            Ok(c) => {
+                opts.set_transport(rumqttc::Transport::tls_with_config(c));
+            }
+            Err(e) => {
+                tracing::error!(broker = %broker.id, error = %e, "MQTT TLS setup failed");
+                return;
+            }
+        }
+    }
+    let (client, mut events) = AsyncClient::new(opts, 1024);
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        let event = tokio::select! {
+            _ = cancel.cancelled() => break,
+            e = events.poll() => e,
+        };
+        match event {
+            Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                backoff = Duration::from_millis(500);
+                health.connected(&broker.id);
+                tracing::info!(broker = %broker.id, session_present = ack.session_present, "MQTT 5 connected");
+                for s in &broker.subscriptions {
+                    let qos = if s.qos == 0 { QoS::AtMostOnce } else { QoS::AtLeastOnce };
+                    if let Err(e) = client.subscribe(s.filter(), qos).await {
+                        tracing::error!(broker = %broker.id, error = %e, "MQTT subscribe failed");
+                    }
+                }
+            }
+            Ok(Event::Incoming(Packet::Publish(p))) => {
+                let topic = String::from_utf8_lossy(&p.topic).into_owned();
+                if !take_in(&topic, &p.payload, &mut processor, &ingest, &health, &broker.id).await {
+                    break;
+                }
+                let _ = client.ack(&p).await;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                health.connect_failed(&broker.id);
+                tracing::warn!(broker = %broker.id, error = %e, retry_in_ms = backoff.as_millis() as u64, "MQTT connection lost");
+                tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(1), client.disconnect()).await;
+}

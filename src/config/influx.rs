@@ -1,0 +1,73 @@
+//! `[influx]`: the optional InfluxDB 2 API sink (InfluxDB 2.x/3.x/Cloud, VictoriaMetrics,
+//! GreptimeDB).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::ConfigError;
+use super::secret::Secret;
+use super::site::At;
+
+#[derive(Debug, Clone)]
+pub struct InfluxConfig {
+    /// Base URL, e.g. http://127.0.0.1:8086 (the sink posts to /api/v2/write).
+    pub url: String,
+    pub org: String,
+    pub bucket: String,
+    pub token: Option<Secret>,
+    /// Lines per request at most.
+    pub batch_lines: usize,
+    /// A partly filled batch is sent after this long.
+    pub flush_interval: Duration,
+    /// Where batches wait while the server is unreachable.
+    pub spool_dir: PathBuf,
+    pub spool_max_bytes: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct InfluxFile {
+    url: Spanned<String>,
+    org: String,
+    bucket: String,
+    token_env: Option<String>,
+    token_file: Option<String>,
+    batch_lines: Option<Spanned<usize>>,
+    flush_ms: Option<u64>,
+    spool_dir: Option<PathBuf>,
+    spool_max_mb: Option<u64>,
+}
+
+impl InfluxFile {
+    pub(crate) fn build(&self, base: &Path, data_dir: &Path, at: &dyn Fn(std::ops::Range<usize>) -> At, errors: &mut Vec<ConfigError>) -> InfluxConfig {
+        let url = self.url.get_ref().trim_end_matches('/').to_string();
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            errors.push(at(self.url.span()).error(format!("`{url}` is not an http:// or https:// URL")));
+        }
+        let token = Secret::from_env_or_file(self.token_env.as_deref(), self.token_file.as_deref(), base).unwrap_or_else(|e| {
+            errors.push(at(self.url.span()).error(format!("influx token: {e}")));
+            None
+        });
+        let batch_lines = match &self.batch_lines {
+            None => 5000,
+            Some(b) if (1..=5000).contains(b.get_ref()) => *b.get_ref(),
+            Some(b) => {
+                errors.push(at(b.span()).error("batch_lines must be between 1 and 5000"));
+                5000
+            }
+        };
+        InfluxConfig {
+            url,
+            org: self.org.clone(),
+            bucket: self.bucket.clone(),
+            token,
+            batch_lines,
+            flush_interval: Duration::from_millis(self.flush_ms.unwrap_or(1000).clamp(10, 60_000)),
+            spool_dir: data_dir.join(self.spool_dir.clone().unwrap_or_else(|| "influx-spool".into())),
+            spool_max_bytes: self.spool_max_mb.unwrap_or(1024).max(1) * 1024 * 1024,
+        }
+    }
+}
