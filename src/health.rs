@@ -78,6 +78,14 @@ pub struct Health {
     inputs: std::sync::Mutex<std::collections::HashMap<(String, String), InputStats>>,
     input_messages: Family<BusLabels, Counter>,
     input_bad: Family<BusLabels, Counter>,
+    influx_bytes: Counter,
+    influx_batches: Counter,
+    influx_failures: Counter,
+    influx_rejected: Counter,
+    influx_dropped_lines: Counter,
+    influx_spool_bytes: Gauge,
+    influx_spool_max_bytes: Gauge,
+    influx_write_seconds: Histogram,
     requests: Family<DeviceLabels, Counter>,
     errors: Family<ErrorLabels, Counter>,
     retries: Family<DeviceLabels, Counter>,
@@ -125,10 +133,66 @@ impl Health {
             inputs: Default::default(),
             input_messages: Family::default(),
             input_bad: Family::default(),
+            influx_bytes: Counter::default(),
+            influx_batches: Counter::default(),
+            influx_failures: Counter::default(),
+            influx_rejected: Counter::default(),
+            influx_dropped_lines: Counter::default(),
+            influx_spool_bytes: Gauge::default(),
+            influx_spool_max_bytes: Gauge::default(),
+            influx_write_seconds: response_histogram(),
             registry: Registry::default(),
         };
-        registry.register("input_messages", "Messages received per connection", h.input_messages.clone());
-        registry.register("input_bad_messages", "Messages that could not be used, per connection", h.input_bad.clone());
+        registry.register(
+            "influx_written_bytes",
+            "Compressed bytes written to the InfluxDB API",
+            h.influx_bytes.clone(),
+        );
+        registry.register(
+            "influx_written_batches",
+            "Batches written to the InfluxDB API",
+            h.influx_batches.clone(),
+        );
+        registry.register(
+            "influx_write_failures",
+            "Failed writes (kept and retried)",
+            h.influx_failures.clone(),
+        );
+        registry.register(
+            "influx_rejected_batches",
+            "Batches the server refused (kept in spool/rejected)",
+            h.influx_rejected.clone(),
+        );
+        registry.register(
+            "influx_dropped_lines",
+            "Lines not sent because the spool was full",
+            h.influx_dropped_lines.clone(),
+        );
+        registry.register(
+            "influx_spool_bytes",
+            "Bytes waiting in the InfluxDB spool",
+            h.influx_spool_bytes.clone(),
+        );
+        registry.register(
+            "influx_spool_max_bytes",
+            "Size limit of the InfluxDB spool",
+            h.influx_spool_max_bytes.clone(),
+        );
+        registry.register(
+            "influx_write_seconds",
+            "Time per write to the InfluxDB API",
+            h.influx_write_seconds.clone(),
+        );
+        registry.register(
+            "input_messages",
+            "Messages received per connection",
+            h.input_messages.clone(),
+        );
+        registry.register(
+            "input_bad_messages",
+            "Messages that could not be used, per connection",
+            h.input_bad.clone(),
+        );
         registry.register(
             "device_requests",
             "Requests sent to a device",
@@ -238,19 +302,33 @@ impl Health {
         connection: &str,
         topic: &str,
     ) -> &'a mut InputStats {
-        let topic = if map.len() >= MAX_TOPICS && !map.contains_key(&(connection.to_string(), topic.to_string())) {
+        let topic = if map.len() >= MAX_TOPICS
+            && !map.contains_key(&(connection.to_string(), topic.to_string()))
+        {
             "(other topics)"
         } else {
             topic
         };
         map.entry((connection.to_string(), topic.to_string()))
-            .or_insert_with(|| InputStats { connection: connection.to_string(), topic: topic.to_string(), ..Default::default() })
+            .or_insert_with(|| InputStats {
+                connection: connection.to_string(),
+                topic: topic.to_string(),
+                ..Default::default()
+            })
     }
 
     /// A message that yielded readings (and perhaps problems, counted as bad).
-    pub fn input(&self, connection: &str, topic: &str, readings: usize, problem: Option<(&str, &[u8])>) {
+    pub fn input(
+        &self,
+        connection: &str,
+        topic: &str,
+        readings: usize,
+        problem: Option<(&str, &[u8])>,
+    ) {
         let now = Utc::now();
-        let labels = BusLabels { connection: connection.to_string() };
+        let labels = BusLabels {
+            connection: connection.to_string(),
+        };
         self.input_messages.get_or_create(&labels).inc();
         let mut map = self.inputs.lock().unwrap_or_else(|e| e.into_inner());
         let e = Self::input_entry(&mut map, connection, topic);
@@ -260,9 +338,33 @@ impl Health {
         if let Some((reason, payload)) = problem {
             self.input_bad.get_or_create(&labels).inc();
             e.bad += 1;
-            let sample: String = String::from_utf8_lossy(&payload[..payload.len().min(200)]).into_owned();
-            e.last_bad = Some(BadSample { time: now, reason: reason.to_string(), sample });
+            let sample: String =
+                String::from_utf8_lossy(&payload[..payload.len().min(200)]).into_owned();
+            e.last_bad = Some(BadSample {
+                time: now,
+                reason: reason.to_string(),
+                sample,
+            });
         }
+    }
+
+    pub fn influx_written(&self, bytes: u64, seconds: f64) {
+        self.influx_bytes.inc_by(bytes);
+        self.influx_batches.inc();
+        self.influx_write_seconds.observe(seconds);
+    }
+    pub fn influx_failed(&self) {
+        self.influx_failures.inc();
+    }
+    pub fn influx_rejected(&self) {
+        self.influx_rejected.inc();
+    }
+    pub fn influx_dropped(&self, lines: u64) {
+        self.influx_dropped_lines.inc_by(lines);
+    }
+    pub fn influx_spool(&self, pending: u64, max: u64) {
+        self.influx_spool_bytes.set(pending as i64);
+        self.influx_spool_max_bytes.set(max as i64);
     }
 
     /// Every input seen, busiest first.

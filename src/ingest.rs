@@ -166,10 +166,21 @@ pub struct Ingest {
     known: Arc<HashMap<Arc<str>, ()>>,
     live: Arc<LiveState>,
     store: mpsc::Sender<StoreMsg>,
+    /// Further consumers of every accepted reading (the InfluxDB sink).
+    sinks: Vec<mpsc::Sender<Arc<Vec<Reading>>>>,
 }
 
 impl Ingest {
     pub fn new(site: &Site, live: Arc<LiveState>, store: mpsc::Sender<StoreMsg>) -> Ingest {
+        Self::with_sinks(site, live, store, Vec::new())
+    }
+
+    pub fn with_sinks(
+        site: &Site,
+        live: Arc<LiveState>,
+        store: mpsc::Sender<StoreMsg>,
+        sinks: Vec<mpsc::Sender<Arc<Vec<Reading>>>>,
+    ) -> Ingest {
         let known = site
             .meters
             .iter()
@@ -179,7 +190,24 @@ impl Ingest {
             known: Arc::new(known),
             live,
             store,
+            sinks,
         }
+    }
+
+    /// Queues accepted readings for the store, then for every other sink.
+    async fn send(&self, readings: Vec<Reading>) -> Result<(), IngestError> {
+        let copy = (!self.sinks.is_empty()).then(|| Arc::new(readings.clone()));
+        self.store
+            .send(StoreMsg::Batch(readings))
+            .await
+            .map_err(|_| IngestError::Closed)?;
+        if let Some(copy) = copy {
+            for sink in &self.sinks {
+                // A closed sink (shutting down) must not stop the store path.
+                let _ = sink.send(copy.clone()).await;
+            }
+        }
+        Ok(())
     }
 
     pub fn live(&self) -> &Arc<LiveState> {
@@ -207,10 +235,7 @@ impl Ingest {
             .collect();
         if !good.is_empty() {
             self.live.record(&good);
-            self.store
-                .send(StoreMsg::Batch(good))
-                .await
-                .map_err(|_| IngestError::Closed)?;
+            self.send(good).await?;
         }
         Ok(rejected)
     }
@@ -223,10 +248,7 @@ impl Ingest {
         }
         let n = readings.len();
         self.live.record(&readings);
-        self.store
-            .send(StoreMsg::Batch(readings))
-            .await
-            .map_err(|_| IngestError::Closed)?;
+        self.send(readings).await?;
         Ok(n)
     }
 

@@ -29,6 +29,8 @@ pub struct Runtime {
     pub history_ready: Arc<AtomicBool>,
     pub health: Arc<Health>,
     writer: std::thread::JoinHandle<()>,
+    /// The InfluxDB sink's task: it ends once ingest is gone and its spool is written.
+    influx: Option<JoinHandle<()>>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -45,11 +47,24 @@ impl Runtime {
         let (tx, rx) = mpsc::channel(QUEUE_BATCHES);
         let writer = spawn_writer(store.clone(), rx, site.telemetry_retention_days)?;
         let live = Arc::new(LiveState::for_site(&site));
-        let ingest = Ingest::new(&site, live.clone(), tx);
-        let cancel = CancellationToken::new();
         let health = Arc::new(Health::new());
+        let mut sinks = Vec::new();
+        let mut influx = None;
+        if let Some(config) = &site.influx {
+            let (sink, task) = crate::store::influx::sink::spawn(config, &site, health.clone())?;
+            sinks.push(sink);
+            influx = Some(task);
+            tracing::info!(url = %config.url, bucket = %config.bucket, "writing readings to the InfluxDB API");
+        }
+        let ingest = Ingest::with_sinks(&site, live.clone(), tx, sinks);
+        let cancel = CancellationToken::new();
         let mut tasks = poller::spawn_all(&site, ingest.clone(), health.clone(), cancel.clone());
-        tasks.extend(crate::collect::mqtt::client::spawn_all(&site, ingest.clone(), health.clone(), cancel.clone()));
+        tasks.extend(crate::collect::mqtt::client::spawn_all(
+            &site,
+            ingest.clone(),
+            health.clone(),
+            cancel.clone(),
+        ));
         Ok(Runtime {
             site: Arc::new(site),
             store,
@@ -58,6 +73,7 @@ impl Runtime {
             cancel,
             history_ready: Arc::new(AtomicBool::new(true)),
             health,
+            influx,
             writer,
             tasks,
         })
@@ -99,6 +115,9 @@ impl Runtime {
             let _ = t.await;
         }
         drop(self.ingest);
+        if let Some(influx) = self.influx {
+            let _ = influx.await;
+        }
         let _ = tokio::task::spawn_blocking(move || self.writer.join()).await;
     }
 }

@@ -22,7 +22,10 @@ async fn get(url: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_serves_live_meters_and_history() {
     let dir = tempfile::tempdir().unwrap();
-    let args = Args { live_interval_s: 2, ..Args::new("127.0.0.1:0", dir.path().join("demo")) };
+    let args = Args {
+        live_interval_s: 2,
+        ..Args::new("127.0.0.1:0", dir.path().join("demo"))
+    };
     let demo = start(&args).await.unwrap();
     let base = format!("http://{}", demo.http_addr);
 

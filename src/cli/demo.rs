@@ -83,11 +83,17 @@ pub async fn start(args: &Args) -> anyhow::Result<Demo> {
     // The MQTT broker: the one given, or an embedded one on a free loopback port.
     let mqtt_url = match &args.mqtt_url {
         Some(url) => url.clone(),
-        None => format!("mqtt://127.0.0.1:{}", crate::sim::broker::start_embedded_broker()?),
+        None => format!(
+            "mqtt://127.0.0.1:{}",
+            crate::sim::broker::start_embedded_broker()?
+        ),
     };
     let (mqtt_host, mqtt_port) = mqtt_host_port(&mqtt_url)?;
     let influx = args.influx_url.as_ref().map(|url| {
-        let mut s = format!("[influx]\nurl = \"{url}\"\norg = \"{}\"\nbucket = \"{}\"", args.influx_org, args.influx_bucket);
+        let mut s = format!(
+            "[influx]\nurl = \"{url}\"\norg = \"{}\"\nbucket = \"{}\"",
+            args.influx_org, args.influx_bucket
+        );
         if let Some(token) = &args.influx_token_file {
             let token = std::path::absolute(token).unwrap_or_else(|_| token.clone());
             s.push_str(&format!("\ntoken_file = \"{}\"", token.display()));
@@ -133,7 +139,12 @@ pub async fn start(args: &Args) -> anyhow::Result<Demo> {
         let listener = listeners.remove(gw).expect("bound above");
         runtime.spawn(tokio::spawn(serve(listener, units, runtime.cancel.clone())));
     }
-    let publishers = campus.meters.iter().filter(|m| m.mqtt.is_some()).cloned().collect();
+    let publishers = campus
+        .meters
+        .iter()
+        .filter(|m| m.mqtt.is_some())
+        .cloned()
+        .collect();
     runtime.spawn(tokio::spawn(crate::sim::mqtt_publisher::run(
         publishers,
         mqtt_host,
@@ -188,7 +199,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn mqtt_host_port(url: &str) -> anyhow::Result<(String, u16)> {
-    let rest = url.strip_prefix("mqtt://").ok_or_else(|| anyhow::anyhow!("--mqtt-url must be mqtt://HOST:PORT, not {url}"))?;
-    let (host, port) = rest.trim_end_matches('/').rsplit_once(':').unwrap_or((rest, "1883"));
-    Ok((host.to_string(), port.parse().map_err(|_| anyhow::anyhow!("bad port in {url}"))?))
+    let rest = url
+        .strip_prefix("mqtt://")
+        .ok_or_else(|| anyhow::anyhow!("--mqtt-url must be mqtt://HOST:PORT, not {url}"))?;
+    let (host, port) = rest
+        .trim_end_matches('/')
+        .rsplit_once(':')
+        .unwrap_or((rest, "1883"));
+    Ok((
+        host.to_string(),
+        port.parse()
+            .map_err(|_| anyhow::anyhow!("bad port in {url}"))?,
+    ))
 }

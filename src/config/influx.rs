@@ -42,15 +42,25 @@ pub(crate) struct InfluxFile {
 }
 
 impl InfluxFile {
-    pub(crate) fn build(&self, base: &Path, data_dir: &Path, at: &dyn Fn(std::ops::Range<usize>) -> At, errors: &mut Vec<ConfigError>) -> InfluxConfig {
+    pub(crate) fn build(
+        &self,
+        base: &Path,
+        data_dir: &Path,
+        at: &dyn Fn(std::ops::Range<usize>) -> At,
+        errors: &mut Vec<ConfigError>,
+    ) -> InfluxConfig {
         let url = self.url.get_ref().trim_end_matches('/').to_string();
         if !(url.starts_with("http://") || url.starts_with("https://")) {
-            errors.push(at(self.url.span()).error(format!("`{url}` is not an http:// or https:// URL")));
+            errors.push(
+                at(self.url.span()).error(format!("`{url}` is not an http:// or https:// URL")),
+            );
         }
-        let token = Secret::from_env_or_file(self.token_env.as_deref(), self.token_file.as_deref(), base).unwrap_or_else(|e| {
-            errors.push(at(self.url.span()).error(format!("influx token: {e}")));
-            None
-        });
+        let token =
+            Secret::from_env_or_file(self.token_env.as_deref(), self.token_file.as_deref(), base)
+                .unwrap_or_else(|e| {
+                    errors.push(at(self.url.span()).error(format!("influx token: {e}")));
+                    None
+                });
         let batch_lines = match &self.batch_lines {
             None => 5000,
             Some(b) if (1..=5000).contains(b.get_ref()) => *b.get_ref(),
@@ -66,7 +76,11 @@ impl InfluxFile {
             token,
             batch_lines,
             flush_interval: Duration::from_millis(self.flush_ms.unwrap_or(1000).clamp(10, 60_000)),
-            spool_dir: data_dir.join(self.spool_dir.clone().unwrap_or_else(|| "influx-spool".into())),
+            spool_dir: data_dir.join(
+                self.spool_dir
+                    .clone()
+                    .unwrap_or_else(|| "influx-spool".into()),
+            ),
             spool_max_bytes: self.spool_max_mb.unwrap_or(1024).max(1) * 1024 * 1024,
         }
     }

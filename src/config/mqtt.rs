@@ -8,10 +8,10 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::ConfigError;
 use super::payload::{PayloadFormat, PayloadKind, PayloadLibrary};
 use super::secret::Secret;
 use super::site::At;
-use super::ConfigError;
 use crate::collect::mqtt::topic::TopicTemplate;
 
 #[derive(Debug, Clone)]
@@ -117,13 +117,19 @@ pub(crate) fn build_broker(
         Some((h, p)) => match p.parse::<u16>() {
             Ok(p) if p > 0 && !h.is_empty() => (h.to_string(), p),
             _ => {
-                errors.push(at(url.span()).error(format!("`{p}` in `{}` is not a port number", url.get_ref())));
+                errors.push(
+                    at(url.span())
+                        .error(format!("`{p}` in `{}` is not a port number", url.get_ref())),
+                );
                 return None;
             }
         },
         None if !rest.is_empty() => (rest.to_string(), if tls { 8883 } else { 1883 }),
         None => {
-            errors.push(at(url.span()).error(format!("`{}` needs a host, e.g. mqtt://broker.campus:1883", url.get_ref())));
+            errors.push(at(url.span()).error(format!(
+                "`{}` needs a host, e.g. mqtt://broker.campus:1883",
+                url.get_ref()
+            )));
             return None;
         }
     };
@@ -131,12 +137,22 @@ pub(crate) fn build_broker(
         None | Some("3.1.1") => false,
         Some("5") => true,
         Some(other) => {
-            let span = keys.mqtt_version.as_ref().map(|v| v.span()).unwrap_or(url.span());
-            errors.push(at(span).error(format!("mqtt_version must be \"3.1.1\" or \"5\", not \"{other}\"")));
+            let span = keys
+                .mqtt_version
+                .as_ref()
+                .map(|v| v.span())
+                .unwrap_or(url.span());
+            errors.push(at(span).error(format!(
+                "mqtt_version must be \"3.1.1\" or \"5\", not \"{other}\""
+            )));
             false
         }
     };
-    let password = match Secret::from_env_or_file(keys.password_env.as_deref(), keys.password_file.as_deref(), base) {
+    let password = match Secret::from_env_or_file(
+        keys.password_env.as_deref(),
+        keys.password_file.as_deref(),
+        base,
+    ) {
         Ok(p) => p,
         Err(e) => {
             errors.push(at(url.span()).error(format!("connection `{id}` password: {e}")));
@@ -144,7 +160,9 @@ pub(crate) fn build_broker(
         }
     };
     if password.is_some() && keys.username.is_none() {
-        errors.push(at(url.span()).error(format!("connection `{id}` has a password but no `username`")));
+        errors.push(at(url.span()).error(format!(
+            "connection `{id}` has a password but no `username`"
+        )));
     }
     let mut subscriptions = Vec::new();
     for s in &keys.subscriptions {
@@ -163,7 +181,10 @@ pub(crate) fn build_broker(
             )));
             continue;
         };
-        let meter = s.meter.as_ref().map_or_else(|| "{meter}".to_string(), |m| m.get_ref().clone());
+        let meter = s
+            .meter
+            .as_ref()
+            .map_or_else(|| "{meter}".to_string(), |m| m.get_ref().clone());
         let batch = matches!(format.kind, PayloadKind::Batch(_));
         if !batch {
             let mut rest = meter.as_str();
@@ -180,7 +201,9 @@ pub(crate) fn build_broker(
                 rest = &rest[(end + 1).min(rest.len())..];
             }
         }
-        if matches!(format.kind, PayloadKind::Number { quantity: None, .. }) && !topic.captures_name("quantity") {
+        if matches!(format.kind, PayloadKind::Number { quantity: None, .. })
+            && !topic.captures_name("quantity")
+        {
             errors.push(at(s.topic.span()).error(format!(
                 "format `{}` takes the quantity from the topic: add a {{quantity}} level",
                 format.name
@@ -190,14 +213,25 @@ pub(crate) fn build_broker(
             None => 1,
             Some(q) if *q.get_ref() <= 1 => *q.get_ref(),
             Some(q) => {
-                errors.push(at(q.span()).error("qos must be 0 or 1 (QoS 1 is what keeps readings from being lost)"));
+                errors
+                    .push(at(q.span()).error(
+                        "qos must be 0 or 1 (QoS 1 is what keeps readings from being lost)",
+                    ));
                 1
             }
         };
-        subscriptions.push(Subscription { topic, format, share_group: s.share_group.clone(), qos, meter });
+        subscriptions.push(Subscription {
+            topic,
+            format,
+            share_group: s.share_group.clone(),
+            qos,
+            meter,
+        });
     }
     if subscriptions.is_empty() && keys.subscriptions.is_empty() {
-        errors.push(at(url.span()).error(format!("MQTT connection `{id}` has no [[connections.subscriptions]]")));
+        errors.push(at(url.span()).error(format!(
+            "MQTT connection `{id}` has no [[connections.subscriptions]]"
+        )));
     }
     Some(Broker {
         id: id.to_string(),
@@ -205,7 +239,10 @@ pub(crate) fn build_broker(
         port,
         tls,
         v5,
-        client_id: keys.client_id.clone().unwrap_or_else(|| format!("jieneng-{}", slug(site_name))),
+        client_id: keys
+            .client_id
+            .clone()
+            .unwrap_or_else(|| format!("jieneng-{}", slug(site_name))),
         username: keys.username.clone(),
         password,
         ca_file: keys.ca_file.as_ref().map(|p| base.join(p)),
@@ -217,6 +254,13 @@ pub(crate) fn build_broker(
 
 /// An ASCII client id from the site name (MQTT 3.1.1 brokers may reject other characters).
 fn slug(name: &str) -> String {
-    let s: String = name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
-    if s.is_empty() { format!("{:08x}", crc32fast::hash(name.as_bytes())) } else { s }
+    let s: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    if s.is_empty() {
+        format!("{:08x}", crc32fast::hash(name.as_bytes()))
+    } else {
+        s
+    }
 }

@@ -20,7 +20,10 @@ pub enum PayloadKind {
     Json(Vec<PointerValue>),
     /// The whole payload is one number; the quantity comes from the topic (`{quantity}`) or
     /// from the format.
-    Number { quantity: Option<Quantity>, unit_factor: f64 },
+    Number {
+        quantity: Option<Quantity>,
+        unit_factor: f64,
+    },
     /// A JSON object whose keys are canonical quantity names, plus an optional `time`.
     Canonical,
     /// Many readings in one message: an array of objects, each naming its meter and quantity.
@@ -119,23 +122,45 @@ struct BatchFile {
 fn check_pointer(src: &Source<'_>, p: &Spanned<String>, errors: &mut Vec<ConfigError>) {
     let s = p.get_ref();
     if !s.is_empty() && !s.starts_with('/') {
-        errors.push(src.error_at(p.span(), format!("`{s}` is not a JSON pointer (they start with `/`, e.g. /ENERGY/Total)")));
+        errors.push(src.error_at(
+            p.span(),
+            format!("`{s}` is not a JSON pointer (they start with `/`, e.g. /ENERGY/Total)"),
+        ));
     }
 }
 
-fn quantity(src: &Source<'_>, q: &Spanned<String>, errors: &mut Vec<ConfigError>) -> Option<Quantity> {
+fn quantity(
+    src: &Source<'_>,
+    q: &Spanned<String>,
+    errors: &mut Vec<ConfigError>,
+) -> Option<Quantity> {
     let found = Quantity::parse(q.get_ref());
     if found.is_none() {
-        errors.push(src.error_at(q.span(), format!("unknown quantity `{}` (see docs/devices.md)", q.get_ref())));
+        errors.push(src.error_at(
+            q.span(),
+            format!("unknown quantity `{}` (see docs/devices.md)", q.get_ref()),
+        ));
     }
     found
 }
 
-fn unit_factor(src: &Source<'_>, q: Quantity, unit: &Option<Spanned<String>>, errors: &mut Vec<ConfigError>) -> f64 {
+fn unit_factor(
+    src: &Source<'_>,
+    q: Quantity,
+    unit: &Option<Spanned<String>>,
+    errors: &mut Vec<ConfigError>,
+) -> f64 {
     match unit {
         None => 1.0,
         Some(u) => q.conversion_from(u.get_ref()).unwrap_or_else(|| {
-            errors.push(src.error_at(u.span(), format!("unit `{}` cannot be converted to {} for {q}", u.get_ref(), q.unit())));
+            errors.push(src.error_at(
+                u.span(),
+                format!(
+                    "unit `{}` cannot be converted to {} for {q}",
+                    u.get_ref(),
+                    q.unit()
+                ),
+            ));
             1.0
         }),
     }
@@ -155,31 +180,51 @@ pub fn parse_format(name: &str, file: &Path, text: &str) -> Result<PayloadFormat
                 check_pointer(&src, &v.pointer, &mut errors);
                 if let Some(q) = quantity(&src, &v.quantity, &mut errors) {
                     let unit_factor = unit_factor(&src, q, &v.unit, &mut errors);
-                    values.push(PointerValue { quantity: q, pointer: v.pointer.get_ref().clone(), unit_factor });
+                    values.push(PointerValue {
+                        quantity: q,
+                        pointer: v.pointer.get_ref().clone(),
+                        unit_factor,
+                    });
                 }
             }
             PayloadKind::Json(values)
         }
         "number" => {
             let (q, factor) = match &raw.number {
-                Some(NumberFile { quantity: Some(qs), unit }) => match quantity(&src, qs, &mut errors) {
+                Some(NumberFile {
+                    quantity: Some(qs),
+                    unit,
+                }) => match quantity(&src, qs, &mut errors) {
                     Some(q) => (Some(q), unit_factor(&src, q, unit, &mut errors)),
                     None => (None, 1.0),
                 },
                 _ => (None, 1.0),
             };
-            PayloadKind::Number { quantity: q, unit_factor: factor }
+            PayloadKind::Number {
+                quantity: q,
+                unit_factor: factor,
+            }
         }
         "canonical" => PayloadKind::Canonical,
         "batch" => match raw.batch {
-            Some(b) => PayloadKind::Batch(BatchFields { items: b.items, meter: b.meter, quantity: b.quantity, value: b.value, time: b.time, unit: b.unit }),
+            Some(b) => PayloadKind::Batch(BatchFields {
+                items: b.items,
+                meter: b.meter,
+                quantity: b.quantity,
+                value: b.value,
+                time: b.time,
+                unit: b.unit,
+            }),
             None => {
                 errors.push(src.error_at(raw.kind.span(), "a batch format needs a [batch] table"));
                 PayloadKind::Canonical
             }
         },
         other => {
-            errors.push(src.error_at(raw.kind.span(), format!("unknown kind `{other}`: json, number, canonical or batch")));
+            errors.push(src.error_at(
+                raw.kind.span(),
+                format!("unknown kind `{other}`: json, number, canonical or batch"),
+            ));
             PayloadKind::Canonical
         }
     };
@@ -213,7 +258,9 @@ impl PayloadLibrary {
                 Ok(f) => {
                     lib.formats.insert(name.to_string(), Arc::new(f));
                 }
-                Err(e) => tracing::error!(format = name, error = %e, "built-in payload format is invalid"),
+                Err(e) => {
+                    tracing::error!(format = name, error = %e, "built-in payload format is invalid")
+                }
             }
         }
         lib
@@ -223,7 +270,9 @@ impl PayloadLibrary {
         let mut lib = Self::builtin();
         let mut errors = Vec::new();
         for dir in dirs {
-            let Ok(entries) = std::fs::read_dir(dir) else { continue };
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
             let mut paths: Vec<PathBuf> = entries
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|x| x == "toml"))
@@ -237,7 +286,10 @@ impl PayloadLibrary {
                         continue;
                     }
                 };
-                let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                let name = path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
                 match parse_format(&name, &path, &text) {
                     Ok(f) => {
                         lib.formats.insert(name, Arc::new(f));
@@ -246,7 +298,11 @@ impl PayloadLibrary {
                 }
             }
         }
-        if errors.is_empty() { Ok(lib) } else { Err(ConfigErrors(errors)) }
+        if errors.is_empty() {
+            Ok(lib)
+        } else {
+            Err(ConfigErrors(errors))
+        }
     }
 
     pub fn get(&self, name: &str) -> Option<Arc<PayloadFormat>> {
@@ -273,7 +329,9 @@ mod tests {
     #[test]
     fn explains_bad_formats() {
         let text = "title = \"x\"\nsource = \"y\"\nkind = \"json\"\n[[values]]\nquantity = \"power\"\npointer = \"ENERGY/Power\"\n";
-        let err = parse_format("x", Path::new("x.toml"), text).unwrap_err().to_string();
+        let err = parse_format("x", Path::new("x.toml"), text)
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             err,
             "x.toml:5:12: unknown quantity `power` (see docs/devices.md)\nx.toml:6:11: `ENERGY/Power` is not a JSON pointer (they start with `/`, e.g. /ENERGY/Total)"

@@ -17,9 +17,15 @@ impl Secret {
 
     /// Reads a secret from `env` (a variable name) or `file` (a path, relative to `base`).
     /// Trailing newlines of a file are dropped.
-    pub fn from_env_or_file(env: Option<&str>, file: Option<&str>, base: &Path) -> Result<Option<Secret>, String> {
+    pub fn from_env_or_file(
+        env: Option<&str>,
+        file: Option<&str>,
+        base: &Path,
+    ) -> Result<Option<Secret>, String> {
         match (env, file) {
-            (Some(_), Some(_)) => Err("give the secret as an environment variable or a file, not both".into()),
+            (Some(_), Some(_)) => {
+                Err("give the secret as an environment variable or a file, not both".into())
+            }
             (Some(var), None) => std::env::var(var)
                 .map(|v| Some(Secret(v)))
                 .map_err(|_| format!("environment variable `{var}` is not set")),
@@ -50,8 +56,14 @@ mod tests {
         assert_eq!(format!("{s:?}"), "Secret(***)");
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("token"), "abc\n").unwrap();
-        let read = Secret::from_env_or_file(None, Some("token"), dir.path()).unwrap().unwrap();
+        let read = Secret::from_env_or_file(None, Some("token"), dir.path())
+            .unwrap()
+            .unwrap();
         assert_eq!(read.expose(), "abc");
-        assert!(Secret::from_env_or_file(Some("JIENENG_TEST_SURELY_UNSET"), None, dir.path()).unwrap_err().contains("is not set"));
+        assert!(
+            Secret::from_env_or_file(Some("JIENENG_TEST_SURELY_UNSET"), None, dir.path())
+                .unwrap_err()
+                .contains("is not set")
+        );
     }
 }

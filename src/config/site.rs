@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::error::{ConfigError, ConfigErrors, Source};
-use super::inventory;
 use super::influx::{InfluxConfig, InfluxFile};
+use super::inventory;
 use super::mqtt::{Broker, MqttKeys, build_broker, is_mqtt_url};
 use super::payload::PayloadLibrary;
 use super::profile::{Profile, ProfileLibrary};
@@ -233,7 +233,8 @@ impl Site {
             }
         }
 
-        let payload_dirs: Vec<PathBuf> = raw.site.payload_dirs.iter().map(|d| base.join(d)).collect();
+        let payload_dirs: Vec<PathBuf> =
+            raw.site.payload_dirs.iter().map(|d| base.join(d)).collect();
         let payloads = match PayloadLibrary::load(&payload_dirs) {
             Ok(lib) => lib,
             Err(e) => {
@@ -264,10 +265,23 @@ impl Site {
                 subscriptions: c.subscriptions.clone(),
             };
             if is_mqtt_url(c.url.get_ref()) {
-                if c.timeout_ms.is_some() || c.pause_ms.is_some() || c.connect_delay_ms.is_some() || c.tries.is_some() {
+                if c.timeout_ms.is_some()
+                    || c.pause_ms.is_some()
+                    || c.connect_delay_ms.is_some()
+                    || c.tries.is_some()
+                {
                     errors.push(at(c.url.span()).error("timeout_ms, pause_ms, connect_delay_ms and tries apply to Modbus connections, not MQTT"));
                 }
-                if let Some(b) = build_broker(&id, &c.url, &mqtt_keys, &payloads, &raw.site.name, base, &at, &mut errors) {
+                if let Some(b) = build_broker(
+                    &id,
+                    &c.url,
+                    &mqtt_keys,
+                    &payloads,
+                    &raw.site.name,
+                    base,
+                    &at,
+                    &mut errors,
+                ) {
                     brokers.push(b);
                 }
                 continue;
@@ -331,7 +345,10 @@ impl Site {
                     .as_ref()
                     .map(|x| (*x.get_ref(), at(x.span()))),
                 timeout_ms: m.timeout_ms.as_ref().map(|x| (*x.get_ref(), at(x.span()))),
-                mqtt_name: m.mqtt_name.as_ref().map(|x| (x.get_ref().clone(), at(x.span()))),
+                mqtt_name: m
+                    .mqtt_name
+                    .as_ref()
+                    .map(|x| (x.get_ref().clone(), at(x.span()))),
                 read_by_hand: m
                     .read_by_hand
                     .as_ref()
@@ -368,7 +385,10 @@ impl Site {
             return Err(ConfigErrors(errors));
         }
         let data_dir = base.join(raw.site.data_dir.clone().unwrap_or_else(|| "data".into()));
-        let influx = raw.influx.as_ref().map(|i| i.build(base, &data_dir, &at, &mut errors));
+        let influx = raw
+            .influx
+            .as_ref()
+            .map(|i| i.build(base, &data_dir, &at, &mut errors));
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
         }
@@ -475,7 +495,10 @@ impl MeterDraft {
             Some((m, _)) => m as u32,
         };
 
-        let broker = self.connection.as_ref().and_then(|(c, _)| brokers.iter().find(|b| b.id == *c));
+        let broker = self
+            .connection
+            .as_ref()
+            .and_then(|(c, _)| brokers.iter().find(|b| b.id == *c));
         if let Some((_, at)) = self.mqtt_name.as_ref().filter(|_| broker.is_none()) {
             errors.push(at.error("mqtt_name applies to meters on an MQTT connection"));
         }
@@ -485,7 +508,10 @@ impl MeterDraft {
                     errors.push(pat.error("meters on an MQTT connection have no `profile`: the subscription's `format` decodes them"));
                 }
                 let name = self.mqtt_name.map_or_else(|| id.clone(), |(n, _)| n);
-                Some(MeterSource::Mqtt { connection: c, name })
+                Some(MeterSource::Mqtt {
+                    connection: c,
+                    name,
+                })
             }
             (Some((q, at)), profile, connection) => {
                 if let Some((_, pat)) = profile.or(connection) {

@@ -56,9 +56,27 @@ fn missing_readings(
     // What the meter reports, each value as its registers or payload carry it.
     type Quantize = Box<dyn Fn(f64) -> f64>;
     let series: Vec<(Quantity, Quantize)> = if let Some(mq) = &m.mqtt {
-        mq.quantities.iter().map(|q| (Quantity::named(q), Box::new(|v: f64| (v * 1000.0).round() / 1000.0) as Quantize)).collect()
+        mq.quantities
+            .iter()
+            .map(|q| {
+                (
+                    Quantity::named(q),
+                    Box::new(|v: f64| (v * 1000.0).round() / 1000.0) as Quantize,
+                )
+            })
+            .collect()
     } else if let Some(profile) = m.profile.and_then(|p| site.profiles.get(p)) {
-        profile.registers.iter().map(|spec| { let spec = spec.clone(); (spec.quantity, Box::new(move |v: f64| as_registered(v, &spec)) as Quantize) }).collect()
+        profile
+            .registers
+            .iter()
+            .map(|spec| {
+                let spec = spec.clone();
+                (
+                    spec.quantity,
+                    Box::new(move |v: f64| as_registered(v, &spec)) as Quantize,
+                )
+            })
+            .collect()
     } else {
         // Read by hand: the first of every month at 09:00.
         let q = Quantity::named("gas_m3");
@@ -88,16 +106,31 @@ fn missing_readings(
     let live_start = now - Duration::days(telemetry_days);
     for (quantity, quantize) in &series {
         if quantity.is_cumulative() {
-            let first = last(*quantity).map_or(start.timestamp().div_euclid(SLOT_SECS), |t| t.timestamp().div_euclid(SLOT_SECS) + 1);
+            let first = last(*quantity).map_or(start.timestamp().div_euclid(SLOT_SECS), |t| {
+                t.timestamp().div_euclid(SLOT_SECS) + 1
+            });
             for slot in first..=now_slot {
                 let t = DateTime::from_timestamp(slot * SLOT_SECS, 0).unwrap_or(now);
-                push(&mut out, *quantity, t, quantize(m.sim.value(*quantity, t)), ReadingQuality::Measured);
+                push(
+                    &mut out,
+                    *quantity,
+                    t,
+                    quantize(m.sim.value(*quantity, t)),
+                    ReadingQuality::Measured,
+                );
             }
         } else {
             let from = last(*quantity).map_or(live_start, |t| t.max(live_start));
-            let mut t = DateTime::from_timestamp((from.timestamp().div_euclid(300) + 1) * 300, 0).unwrap_or(now);
+            let mut t = DateTime::from_timestamp((from.timestamp().div_euclid(300) + 1) * 300, 0)
+                .unwrap_or(now);
             while t <= now {
-                push(&mut out, *quantity, t, quantize(m.sim.value(*quantity, t)), ReadingQuality::Measured);
+                push(
+                    &mut out,
+                    *quantity,
+                    t,
+                    quantize(m.sim.value(*quantity, t)),
+                    ReadingQuality::Measured,
+                );
                 t += Duration::minutes(5);
             }
         }

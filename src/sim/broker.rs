@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 /// Starts a broker on 127.0.0.1 and returns its port once it accepts connections. The broker
 /// runs on its own threads until the process ends.
 pub fn start_embedded_broker() -> anyhow::Result<u16> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let config = format!(
         r#"
 id = 0
@@ -29,12 +31,14 @@ next_connection_delay_ms = 1
 "#
     );
     let config: rumqttd::Config = toml::from_str(&config)?;
-    std::thread::Builder::new().name("mqtt-broker".into()).spawn(move || {
-        let mut broker = rumqttd::Broker::new(config);
-        if let Err(e) = broker.start() {
-            tracing::error!(error = %e, "embedded MQTT broker stopped");
-        }
-    })?;
+    std::thread::Builder::new()
+        .name("mqtt-broker".into())
+        .spawn(move || {
+            let mut broker = rumqttd::Broker::new(config);
+            if let Err(e) = broker.start() {
+                tracing::error!(error = %e, "embedded MQTT broker stopped");
+            }
+        })?;
     let t = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         if t.elapsed() > Duration::from_secs(10) {

@@ -45,8 +45,15 @@ pub struct DemoMqtt {
 }
 
 /// What each demo MQTT format carries.
-pub const TASMOTA_QUANTITIES: &[&str] =
-    &["energy_import_kwh", "power_kw", "apparent_power_kva", "reactive_power_kvar", "power_factor", "voltage_l1_v", "current_l1_a"];
+pub const TASMOTA_QUANTITIES: &[&str] = &[
+    "energy_import_kwh",
+    "power_kw",
+    "apparent_power_kva",
+    "reactive_power_kvar",
+    "power_factor",
+    "voltage_l1_v",
+    "current_l1_a",
+];
 pub const SHELLY_QUANTITIES: &[&str] = &[
     "energy_import_kwh",
     "energy_export_kwh",
@@ -62,7 +69,12 @@ pub const SHELLY_QUANTITIES: &[&str] = &[
     "current_l2_a",
     "current_l3_a",
 ];
-pub const ZIGBEE_QUANTITIES: &[&str] = &["energy_import_kwh", "power_kw", "voltage_l1_v", "current_l1_a"];
+pub const ZIGBEE_QUANTITIES: &[&str] = &[
+    "energy_import_kwh",
+    "power_kw",
+    "voltage_l1_v",
+    "current_l1_a",
+];
 pub const BATCH_WATER_QUANTITIES: &[&str] = &["water_m3", "flow_m3h"];
 
 /// The broker connection of the demo, in its config.
@@ -149,9 +161,23 @@ impl Builder {
         mqtt_name: &str,
         quantities: &'static [&'static str],
     ) {
-        self.meter(id, name, unit, category, None, MQTT_CONNECTION, medium, components, 1);
+        self.meter(
+            id,
+            name,
+            unit,
+            category,
+            None,
+            MQTT_CONNECTION,
+            medium,
+            components,
+            1,
+        );
         if let Some(m) = self.meters.last_mut() {
-            m.mqtt = Some(DemoMqtt { format, name: mqtt_name.to_string(), quantities });
+            m.mqtt = Some(DemoMqtt {
+                format,
+                name: mqtt_name.to_string(),
+                quantities,
+            });
         }
     }
 
@@ -555,15 +581,55 @@ impl DemoCampus {
         // Meters on the campus MQTT broker: a Shelly Pro 3EM at the gym, a Tasmota plug on the
         // shop's freezer, Zigbee plugs in dormitory rooms, and a gateway sending water meters
         // in batches.
-        b.mqtt_meter("gym-main", "体育馆总表", "gym", "01000", Medium::Electricity3, vec![comp(Teaching, 4.0, 60.0, "gym-main")], "shelly-pro3em", "shellypro3em-gym", SHELLY_QUANTITIES);
-        b.mqtt_meter("shop-freezer", "校园超市冷柜", "shop", "01D00", Medium::Electricity1, vec![comp(Constant, 0.45, 0.45, "shop-freezer")], "tasmota", "shop_freezer", TASMOTA_QUANTITIES);
+        b.mqtt_meter(
+            "gym-main",
+            "体育馆总表",
+            "gym",
+            "01000",
+            Medium::Electricity3,
+            vec![comp(Teaching, 4.0, 60.0, "gym-main")],
+            "shelly-pro3em",
+            "shellypro3em-gym",
+            SHELLY_QUANTITIES,
+        );
+        b.mqtt_meter(
+            "shop-freezer",
+            "校园超市冷柜",
+            "shop",
+            "01D00",
+            Medium::Electricity1,
+            vec![comp(Constant, 0.45, 0.45, "shop-freezer")],
+            "tasmota",
+            "shop_freezer",
+            TASMOTA_QUANTITIES,
+        );
         for room in ["101", "102", "103", "104"] {
             let id = format!("dorm1-r{room}");
-            b.mqtt_meter(&id, &format!("1号学生宿舍{room}室"), "dorm1", "01A00", Medium::Electricity1, vec![comp(Dormitory, 0.03, 1.2, &id)], "zigbee2mqtt-plug", &format!("dorm1_r{room}"), ZIGBEE_QUANTITIES);
+            b.mqtt_meter(
+                &id,
+                &format!("1号学生宿舍{room}室"),
+                "dorm1",
+                "01A00",
+                Medium::Electricity1,
+                vec![comp(Dormitory, 0.03, 1.2, &id)],
+                "zigbee2mqtt-plug",
+                &format!("dorm1_r{room}"),
+                ZIGBEE_QUANTITIES,
+            );
         }
         for floor in ["1", "2"] {
             let id = format!("library-f{floor}-water");
-            b.mqtt_meter(&id, &format!("图书馆{floor}层水表"), "library", "02000", Medium::Water, vec![comp(Library, 0.02, 0.6, &id)], "jieneng-batch", &id, BATCH_WATER_QUANTITIES);
+            b.mqtt_meter(
+                &id,
+                &format!("图书馆{floor}层水表"),
+                "library",
+                "02000",
+                Medium::Water,
+                vec![comp(Library, 0.02, 0.6, &id)],
+                "jieneng-batch",
+                &id,
+                BATCH_WATER_QUANTITIES,
+            );
         }
         DemoCampus {
             units,
@@ -575,7 +641,11 @@ impl DemoCampus {
     /// The gateways and the meters behind each.
     pub fn gateways(&self) -> BTreeMap<&'static str, Vec<&DemoMeter>> {
         let mut g: BTreeMap<&'static str, Vec<&DemoMeter>> = BTreeMap::new();
-        for m in self.meters.iter().filter(|m| m.profile.is_some() && m.mqtt.is_none()) {
+        for m in self
+            .meters
+            .iter()
+            .filter(|m| m.profile.is_some() && m.mqtt.is_none())
+        {
             g.entry(m.gateway).or_default().push(m);
         }
         g
@@ -583,7 +653,13 @@ impl DemoCampus {
 
     /// The site config, with each gateway at the given loopback port, the MQTT broker and, if
     /// given, the InfluxDB sink (`[influx]` text).
-    pub fn config_toml(&self, ports: &BTreeMap<&str, u16>, live_interval_s: u32, mqtt_url: &str, influx: Option<&str>) -> String {
+    pub fn config_toml(
+        &self,
+        ports: &BTreeMap<&str, u16>,
+        live_interval_s: u32,
+        mqtt_url: &str,
+        influx: Option<&str>,
+    ) -> String {
         let mut s = String::new();
         let _ = writeln!(
             s,
@@ -638,7 +714,11 @@ impl DemoCampus {
                 m.id, m.name, m.unit, m.category
             );
             if let Some(mq) = &m.mqtt {
-                let _ = writeln!(s, "connection = \"{MQTT_CONNECTION}\"\nmqtt_name = \"{}\"", mq.name);
+                let _ = writeln!(
+                    s,
+                    "connection = \"{MQTT_CONNECTION}\"\nmqtt_name = \"{}\"",
+                    mq.name
+                );
                 continue;
             }
             match m.profile {

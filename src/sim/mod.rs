@@ -3,8 +3,8 @@
 
 pub mod backfill;
 pub mod broker;
-pub mod mqtt_publisher;
 pub mod campus;
 pub mod load;
 pub mod meter;
 pub mod modbus_server;
+pub mod mqtt_publisher;

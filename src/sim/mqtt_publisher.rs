@@ -86,8 +86,19 @@ pub fn messages(m: &DemoMeter, t: DateTime<Utc>, tz: Tz) -> Vec<(String, Value)>
 }
 
 /// Publishes every `interval` until cancelled.
-pub async fn run(meters: Vec<DemoMeter>, host: String, port: u16, interval: Duration, tz: Tz, cancel: CancellationToken) {
-    let mut opts = MqttOptions::new(format!("jieneng-demo-meters-{}", std::process::id()), host, port);
+pub async fn run(
+    meters: Vec<DemoMeter>,
+    host: String,
+    port: u16,
+    interval: Duration,
+    tz: Tz,
+    cancel: CancellationToken,
+) {
+    let mut opts = MqttOptions::new(
+        format!("jieneng-demo-meters-{}", std::process::id()),
+        host,
+        port,
+    );
     opts.set_keep_alive(Duration::from_secs(30));
     let (client, mut events) = AsyncClient::new(opts, 1024);
     let loop_cancel = cancel.clone();
@@ -115,12 +126,21 @@ pub async fn run(meters: Vec<DemoMeter>, host: String, port: u16, interval: Dura
                     }
                     continue;
                 }
-                let _ = client.publish(topic, QoS::AtLeastOnce, false, payload.to_string()).await;
+                let _ = client
+                    .publish(topic, QoS::AtLeastOnce, false, payload.to_string())
+                    .await;
             }
         }
         if !batch.is_empty() {
             let payload = json!({ "readings": batch }).to_string();
-            let _ = client.publish("gateways/water-gw-1/readings", QoS::AtLeastOnce, false, payload).await;
+            let _ = client
+                .publish(
+                    "gateways/water-gw-1/readings",
+                    QoS::AtLeastOnce,
+                    false,
+                    payload,
+                )
+                .await;
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Storage. The embedded SQLite store is the default and always present; the InfluxDB 2 sink
 //! joins it as a second consumer of accepted readings.
 
+pub mod influx;
 pub mod sqlite;
 pub mod writer;
 

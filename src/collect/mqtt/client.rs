@@ -49,18 +49,29 @@ impl Processor {
             .meters
             .iter()
             .filter_map(|m| match &m.source {
-                MeterSource::Mqtt { connection, name } if *connection == broker.id => {
-                    Some((name.clone(), (Arc::from(m.id.as_str()), m.energy_interval_min)))
-                }
+                MeterSource::Mqtt { connection, name } if *connection == broker.id => Some((
+                    name.clone(),
+                    (Arc::from(m.id.as_str()), m.energy_interval_min),
+                )),
                 _ => None,
             })
             .collect();
-        Processor { broker: broker.clone(), meters, tz: site.timezone, stored_slot: HashMap::new() }
+        Processor {
+            broker: broker.clone(),
+            meters,
+            tz: site.timezone,
+            stored_slot: HashMap::new(),
+        }
     }
 
     pub fn process(&mut self, topic: &str, payload: &[u8]) -> Processed {
         let mut out = Processed::default();
-        let Some((sub, captures)) = self.broker.subscriptions.iter().find_map(|s| s.topic.matches(topic).map(|c| (s, c))) else {
+        let Some((sub, captures)) = self
+            .broker
+            .subscriptions
+            .iter()
+            .find_map(|s| s.topic.matches(topic).map(|c| (s, c)))
+        else {
             out.problem = Some("topic matches no subscription".into());
             return out;
         };
@@ -79,13 +90,21 @@ impl Processor {
         };
         let now = Utc::now();
         for d in decoded.values {
-            let Some(name) = d.meter.as_ref().or(topic_meter.as_ref()) else { continue };
+            let Some(name) = d.meter.as_ref().or(topic_meter.as_ref()) else {
+                continue;
+            };
             let Some((meter, interval_min)) = self.meters.get(name) else {
                 problems.push(format!("unknown meter `{name}` (not in the config)"));
                 continue;
             };
             let time = d.time.unwrap_or(now);
-            let reading = Reading { meter: meter.clone(), quantity: d.quantity, time, value: d.value, quality: ReadingQuality::Measured };
+            let reading = Reading {
+                meter: meter.clone(),
+                quantity: d.quantity,
+                time,
+                value: d.value,
+                quality: ReadingQuality::Measured,
+            };
             if d.quantity.is_cumulative() {
                 let slot = time.timestamp().div_euclid(*interval_min as i64 * 60);
                 let key = (meter.clone(), d.quantity);
@@ -106,26 +125,54 @@ impl Processor {
 }
 
 /// Starts one task per broker.
-pub fn spawn_all(site: &Site, ingest: Ingest, health: Arc<Health>, cancel: CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
+pub fn spawn_all(
+    site: &Site,
+    ingest: Ingest,
+    health: Arc<Health>,
+    cancel: CancellationToken,
+) -> Vec<tokio::task::JoinHandle<()>> {
     site.brokers
         .iter()
         .map(|b| {
             let processor = Processor::new(site, b);
-            let task = run(b.clone(), processor, ingest.clone(), health.clone(), cancel.clone());
+            let task = run(
+                b.clone(),
+                processor,
+                ingest.clone(),
+                health.clone(),
+                cancel.clone(),
+            );
             tokio::spawn(task)
         })
         .collect()
 }
 
 /// Hands a message's readings to ingest and updates statuses; returns false when ingest closed.
-async fn take_in(topic: &str, payload: &[u8], processor: &mut Processor, ingest: &Ingest, health: &Health, broker: &str) -> bool {
+async fn take_in(
+    topic: &str,
+    payload: &[u8],
+    processor: &mut Processor,
+    ingest: &Ingest,
+    health: &Health,
+    broker: &str,
+) -> bool {
     let p = processor.process(topic, payload);
     let count = p.store.len() + p.live_only.len();
-    health.input(broker, topic, count, p.problem.as_deref().map(|r| (r, payload)));
+    health.input(
+        broker,
+        topic,
+        count,
+        p.problem.as_deref().map(|r| (r, payload)),
+    );
     if let Some(problem) = &p.problem {
         tracing::debug!(broker, topic, problem = %problem, "bad MQTT message");
     }
-    let mut seen: Vec<Arc<str>> = p.store.iter().chain(&p.live_only).map(|r| r.meter.clone()).collect();
+    let mut seen: Vec<Arc<str>> = p
+        .store
+        .iter()
+        .chain(&p.live_only)
+        .map(|r| r.meter.clone())
+        .collect();
     seen.dedup();
     ingest.observe(&p.live_only);
     if !p.store.is_empty() {
@@ -147,21 +194,34 @@ async fn take_in(topic: &str, payload: &[u8], processor: &mut Processor, ingest:
 fn tls_config(broker: &Broker) -> Result<rumqttc::TlsConfiguration, String> {
     match &broker.ca_file {
         Some(path) => {
-            let ca = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            Ok(rumqttc::TlsConfiguration::Simple { ca, alpn: None, client_auth: None })
+            let ca =
+                std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            Ok(rumqttc::TlsConfiguration::Simple {
+                ca,
+                alpn: None,
+                client_auth: None,
+            })
         }
         None => Ok(rumqttc::TlsConfiguration::default()),
     }
 }
 
-async fn run(broker: Broker, mut processor: Processor, ingest: Ingest, health: Arc<Health>, cancel: CancellationToken) {
+async fn run(
+    broker: Broker,
+    mut processor: Processor,
+    ingest: Ingest,
+    health: Arc<Health>,
+    cancel: CancellationToken,
+) {
     if broker.v5 {
         run_v5(broker, processor, ingest, health, cancel).await;
         return;
     }
     use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS, Transport};
     let mut opts = MqttOptions::new(&broker.client_id, &broker.host, broker.port);
-    opts.set_keep_alive(broker.keep_alive).set_clean_session(broker.clean_session).set_manual_acks(true);
+    opts.set_keep_alive(broker.keep_alive)
+        .set_clean_session(broker.clean_session)
+        .set_manual_acks(true);
     opts.set_max_packet_size(1 << 20, 1 << 20).set_inflight(100);
     if let Some(user) = &broker.username {
         opts.set_credentials(user, broker.password.as_ref().map_or("", |p| p.expose()));
@@ -190,14 +250,27 @@ async fn run(broker: Broker, mut processor: Processor, ingest: Ingest, health: A
                 health.connected(&broker.id);
                 tracing::info!(broker = %broker.id, session_present = ack.session_present, "MQTT connected");
                 for s in &broker.subscriptions {
-                    let qos = if s.qos == 0 { QoS::AtMostOnce } else { QoS::AtLeastOnce };
+                    let qos = if s.qos == 0 {
+                        QoS::AtMostOnce
+                    } else {
+                        QoS::AtLeastOnce
+                    };
                     if let Err(e) = client.subscribe(s.filter(), qos).await {
                         tracing::error!(broker = %broker.id, error = %e, "MQTT subscribe failed");
                     }
                 }
             }
             Ok(Event::Incoming(Packet::Publish(p))) => {
-                if !take_in(&p.topic, &p.payload, &mut processor, &ingest, &health, &broker.id).await {
+                if !take_in(
+                    &p.topic,
+                    &p.payload,
+                    &mut processor,
+                    &ingest,
+                    &health,
+                    &broker.id,
+                )
+                .await
+                {
                     break;
                 }
                 let _ = client.ack(&p).await;
@@ -217,12 +290,20 @@ async fn run(broker: Broker, mut processor: Processor, ingest: Ingest, health: A
     let _ = tokio::time::timeout(Duration::from_secs(1), client.disconnect()).await;
 }
 
-async fn run_v5(broker: Broker, mut processor: Processor, ingest: Ingest, health: Arc<Health>, cancel: CancellationToken) {
+async fn run_v5(
+    broker: Broker,
+    mut processor: Processor,
+    ingest: Ingest,
+    health: Arc<Health>,
+    cancel: CancellationToken,
+) {
     use rumqttc::v5::mqttbytes::QoS;
     use rumqttc::v5::mqttbytes::v5::Packet;
     use rumqttc::v5::{AsyncClient, Event, MqttOptions};
     let mut opts = MqttOptions::new(&broker.client_id, &broker.host, broker.port);
-    opts.set_keep_alive(broker.keep_alive).set_clean_start(broker.clean_session).set_manual_acks(true);
+    opts.set_keep_alive(broker.keep_alive)
+        .set_clean_start(broker.clean_session)
+        .set_manual_acks(true);
     if !broker.clean_session {
         // A persistent session in MQTT 5 also needs an expiry; a week covers long outages.
         opts.set_session_expiry_interval(Some(7 * 24 * 3600));
@@ -254,7 +335,11 @@ async fn run_v5(broker: Broker, mut processor: Processor, ingest: Ingest, health
                 health.connected(&broker.id);
                 tracing::info!(broker = %broker.id, session_present = ack.session_present, "MQTT 5 connected");
                 for s in &broker.subscriptions {
-                    let qos = if s.qos == 0 { QoS::AtMostOnce } else { QoS::AtLeastOnce };
+                    let qos = if s.qos == 0 {
+                        QoS::AtMostOnce
+                    } else {
+                        QoS::AtLeastOnce
+                    };
                     if let Err(e) = client.subscribe(s.filter(), qos).await {
                         tracing::error!(broker = %broker.id, error = %e, "MQTT subscribe failed");
                     }
@@ -262,7 +347,16 @@ async fn run_v5(broker: Broker, mut processor: Processor, ingest: Ingest, health
             }
             Ok(Event::Incoming(Packet::Publish(p))) => {
                 let topic = String::from_utf8_lossy(&p.topic).into_owned();
-                if !take_in(&topic, &p.payload, &mut processor, &ingest, &health, &broker.id).await {
+                if !take_in(
+                    &topic,
+                    &p.payload,
+                    &mut processor,
+                    &ingest,
+                    &health,
+                    &broker.id,
+                )
+                .await
+                {
                     break;
                 }
                 let _ = client.ack(&p).await;

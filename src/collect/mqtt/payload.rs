@@ -48,7 +48,9 @@ pub fn parse_time(v: &Value, format: TimeFormat, tz: Tz) -> Result<DateTime<Utc>
         TimeFormat::UnixS => number(v)
             .and_then(|s| DateTime::from_timestamp_millis((s * 1000.0).round() as i64))
             .ok_or_else(bad),
-        TimeFormat::UnixMs => number(v).and_then(|ms| DateTime::from_timestamp_millis(ms as i64)).ok_or_else(bad),
+        TimeFormat::UnixMs => number(v)
+            .and_then(|ms| DateTime::from_timestamp_millis(ms as i64))
+            .ok_or_else(bad),
         TimeFormat::Local => v
             .as_str()
             .and_then(|s| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S").ok())
@@ -67,25 +69,45 @@ fn flexible_time(v: &Value, tz: Tz) -> Result<DateTime<Utc>, String> {
     }
 }
 
-pub fn decode(format: &PayloadFormat, payload: &[u8], captures: &Captures, tz: Tz) -> DecodeOutcome {
+pub fn decode(
+    format: &PayloadFormat,
+    payload: &[u8],
+    captures: &Captures,
+    tz: Tz,
+) -> DecodeOutcome {
     let mut out = DecodeOutcome::default();
-    if let PayloadKind::Number { quantity, unit_factor } = &format.kind {
+    if let PayloadKind::Number {
+        quantity,
+        unit_factor,
+    } = &format.kind
+    {
         let quantity = match (quantity, captures.get("quantity")) {
             (Some(q), _) => *q,
             (None, Some(name)) => match Quantity::parse(name) {
                 Some(q) => q,
                 None => {
-                    out.problems.push(format!("topic names unknown quantity `{name}`"));
+                    out.problems
+                        .push(format!("topic names unknown quantity `{name}`"));
                     return out;
                 }
             },
             (None, None) => {
-                out.problems.push("the topic has no {quantity} and the format names none".into());
+                out.problems
+                    .push("the topic has no {quantity} and the format names none".into());
                 return out;
             }
         };
-        match std::str::from_utf8(payload).ok().and_then(|s| s.trim().parse::<f64>().ok()).filter(|v| v.is_finite()) {
-            Some(v) => out.values.push(Decoded { meter: None, quantity, time: None, value: v * unit_factor }),
+        match std::str::from_utf8(payload)
+            .ok()
+            .and_then(|s| s.trim().parse::<f64>().ok())
+            .filter(|v| v.is_finite())
+        {
+            Some(v) => out.values.push(Decoded {
+                meter: None,
+                quantity,
+                time: None,
+                value: v * unit_factor,
+            }),
             None => out.problems.push("payload is not a number".into()),
         }
         return out;
@@ -116,14 +138,24 @@ pub fn decode(format: &PayloadFormat, payload: &[u8], captures: &Captures, tz: T
                 match json.pointer(&pv.pointer) {
                     None | Some(Value::Null) => {}
                     Some(v) => match number(v) {
-                        Some(x) => out.values.push(Decoded { meter: None, quantity: pv.quantity, time, value: x * pv.unit_factor }),
-                        None => out.problems.push(format!("{} is not a number: {v}", pv.pointer)),
+                        Some(x) => out.values.push(Decoded {
+                            meter: None,
+                            quantity: pv.quantity,
+                            time,
+                            value: x * pv.unit_factor,
+                        }),
+                        None => out
+                            .problems
+                            .push(format!("{} is not a number: {v}", pv.pointer)),
                     },
                 }
             }
             if out.values.is_empty() && out.problems.is_empty() {
                 let expected: Vec<&str> = values.iter().map(|v| v.pointer.as_str()).collect();
-                out.problems.push(format!("no known value in the message (looked for {})", expected.join(", ")));
+                out.problems.push(format!(
+                    "no known value in the message (looked for {})",
+                    expected.join(", ")
+                ));
             }
         }
         PayloadKind::Canonical => {
@@ -143,14 +175,23 @@ pub fn decode(format: &PayloadFormat, payload: &[u8], captures: &Captures, tz: T
             };
             for (key, v) in object.iter().filter(|(k, _)| k.as_str() != "time") {
                 match (Quantity::parse(key), number(v)) {
-                    (Some(q), Some(x)) => out.values.push(Decoded { meter: None, quantity: q, time, value: x }),
+                    (Some(q), Some(x)) => out.values.push(Decoded {
+                        meter: None,
+                        quantity: q,
+                        time,
+                        value: x,
+                    }),
                     (None, _) => out.problems.push(format!("unknown quantity `{key}`")),
                     (Some(_), None) => out.problems.push(format!("{key} is not a number: {v}")),
                 }
             }
         }
         PayloadKind::Batch(b) => {
-            let items = if b.items.is_empty() { Some(&json) } else { json.pointer(&b.items) };
+            let items = if b.items.is_empty() {
+                Some(&json)
+            } else {
+                json.pointer(&b.items)
+            };
             let Some(items) = items.and_then(Value::as_array) else {
                 out.problems.push(format!("no array at `{}`", b.items));
                 return out;
@@ -160,19 +201,31 @@ pub fn decode(format: &PayloadFormat, payload: &[u8], captures: &Captures, tz: T
                 let quantity = item.pointer(&b.quantity).and_then(Value::as_str);
                 let value = item.pointer(&b.value).and_then(number);
                 let (Some(meter), Some(qname), Some(value)) = (meter, quantity, value) else {
-                    out.problems.push(format!("item {i}: needs {}, {} and a numeric {}", b.meter, b.quantity, b.value));
+                    out.problems.push(format!(
+                        "item {i}: needs {}, {} and a numeric {}",
+                        b.meter, b.quantity, b.value
+                    ));
                     continue;
                 };
                 let Some(q) = Quantity::parse(qname) else {
-                    out.problems.push(format!("item {i}: unknown quantity `{qname}`"));
+                    out.problems
+                        .push(format!("item {i}: unknown quantity `{qname}`"));
                     continue;
                 };
-                let factor = match b.unit.as_ref().and_then(|p| item.pointer(p)).and_then(Value::as_str) {
+                let factor = match b
+                    .unit
+                    .as_ref()
+                    .and_then(|p| item.pointer(p))
+                    .and_then(Value::as_str)
+                {
                     None => 1.0,
                     Some(u) => match q.conversion_from(u) {
                         Some(f) => f,
                         None => {
-                            out.problems.push(format!("item {i}: unit `{u}` cannot be converted to {}", q.unit()));
+                            out.problems.push(format!(
+                                "item {i}: unit `{u}` cannot be converted to {}",
+                                q.unit()
+                            ));
                             continue;
                         }
                     },
@@ -187,7 +240,12 @@ pub fn decode(format: &PayloadFormat, payload: &[u8], captures: &Captures, tz: T
                         }
                     },
                 };
-                out.values.push(Decoded { meter: Some(meter.to_string()), quantity: q, time: item_time, value: value * factor });
+                out.values.push(Decoded {
+                    meter: Some(meter.to_string()),
+                    quantity: q,
+                    time: item_time,
+                    value: value * factor,
+                });
             }
         }
         PayloadKind::Number { .. } => unreachable!("handled above"),
@@ -204,12 +262,18 @@ mod tests {
     fn run(format: &str, payload: &str, captures: &[(&str, &str)]) -> DecodeOutcome {
         let lib = PayloadLibrary::builtin();
         let f = lib.get(format).unwrap();
-        let c: Captures = captures.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let c: Captures = captures
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         decode(&f, payload.as_bytes(), &c, chrono_tz::Asia::Shanghai)
     }
 
     fn values(o: &DecodeOutcome) -> Vec<(&'static str, f64)> {
-        o.values.iter().map(|d| (d.quantity.name(), d.value)).collect()
+        o.values
+            .iter()
+            .map(|d| (d.quantity.name(), d.value))
+            .collect()
     }
 
     #[test]
@@ -220,33 +284,66 @@ mod tests {
             &[],
         );
         assert!(o.problems.is_empty(), "{:?}", o.problems);
-        assert_eq!(values(&o)[..2], [("energy_import_kwh", 123.456), ("power_kw", 1.5)]);
-        assert_eq!(o.values[0].time, Some(Utc.with_ymd_and_hms(2026, 11, 28, 4, 0, 5).unwrap()));
+        assert_eq!(
+            values(&o)[..2],
+            [("energy_import_kwh", 123.456), ("power_kw", 1.5)]
+        );
+        assert_eq!(
+            o.values[0].time,
+            Some(Utc.with_ymd_and_hms(2026, 11, 28, 4, 0, 5).unwrap())
+        );
     }
 
     #[test]
     fn shelly_messages_carry_either_power_or_energy() {
-        let em = run("shelly-pro3em", r#"{"id":0,"a_current":4.1,"a_voltage":230.1,"a_act_power":900.5,"b_act_power":300,"c_act_power":-50,"total_act_power":1150.5}"#, &[]);
+        let em = run(
+            "shelly-pro3em",
+            r#"{"id":0,"a_current":4.1,"a_voltage":230.1,"a_act_power":900.5,"b_act_power":300,"c_act_power":-50,"total_act_power":1150.5}"#,
+            &[],
+        );
         assert!(o_has(&em, "power_kw", 1.1505) && o_has(&em, "power_l3_kw", -0.05));
-        let data = run("shelly-pro3em", r#"{"id":0,"total_act":1234567.8,"total_act_ret":1000}"#, &[]);
-        assert_eq!(values(&data), vec![("energy_import_kwh", 1234.5678), ("energy_export_kwh", 1.0)]);
+        let data = run(
+            "shelly-pro3em",
+            r#"{"id":0,"total_act":1234567.8,"total_act_ret":1000}"#,
+            &[],
+        );
+        assert_eq!(
+            values(&data),
+            vec![("energy_import_kwh", 1234.5678), ("energy_export_kwh", 1.0)]
+        );
         let nothing = run("shelly-pro3em", r#"{"id":0,"foo":1}"#, &[]);
         assert!(nothing.values.is_empty());
         assert!(nothing.problems[0].starts_with("no known value"));
     }
 
     fn o_has(o: &DecodeOutcome, q: &str, v: f64) -> bool {
-        o.values.iter().any(|d| d.quantity.name() == q && (d.value - v).abs() < 1e-9)
+        o.values
+            .iter()
+            .any(|d| d.quantity.name() == q && (d.value - v).abs() < 1e-9)
     }
 
     #[test]
     fn zigbee_number_canonical_and_batch() {
-        let z = run("zigbee2mqtt-plug", r#"{"power":"45.5","energy":12.3,"state":"ON","linkquality":80,"voltage":null}"#, &[]);
-        assert_eq!(values(&z), vec![("power_kw", 0.0455), ("energy_import_kwh", 12.3)]);
+        let z = run(
+            "zigbee2mqtt-plug",
+            r#"{"power":"45.5","energy":12.3,"state":"ON","linkquality":80,"voltage":null}"#,
+            &[],
+        );
+        assert_eq!(
+            values(&z),
+            vec![("power_kw", 0.0455), ("energy_import_kwh", 12.3)]
+        );
         let n = run("number", " 42.5\n", &[("quantity", "water_m3")]);
         assert_eq!(values(&n), vec![("water_m3", 42.5)]);
-        assert_eq!(run("number", "4x", &[("quantity", "water_m3")]).problems, vec!["payload is not a number"]);
-        let c = run("jieneng-json", r#"{"time":1764302400000,"power_kw":3.5,"volts":1}"#, &[]);
+        assert_eq!(
+            run("number", "4x", &[("quantity", "water_m3")]).problems,
+            vec!["payload is not a number"]
+        );
+        let c = run(
+            "jieneng-json",
+            r#"{"time":1764302400000,"power_kw":3.5,"volts":1}"#,
+            &[],
+        );
         assert_eq!(values(&c), vec![("power_kw", 3.5)]);
         assert_eq!(c.problems, vec!["unknown quantity `volts`"]);
         let b = run(
@@ -257,12 +354,18 @@ mod tests {
         assert_eq!(b.values.len(), 2);
         assert_eq!(b.values[1].value, 0.7);
         assert_eq!(b.values[0].meter.as_deref(), Some("w1"));
-        assert_eq!(b.problems, vec!["item 2: needs /meter, /quantity and a numeric /value"]);
+        assert_eq!(
+            b.problems,
+            vec!["item 2: needs /meter, /quantity and a numeric /value"]
+        );
     }
 
     #[test]
     fn garbage_is_reported_not_fatal() {
         assert!(run("tasmota", "\u{0}\u{1}garbage", &[]).problems[0].starts_with("not JSON"));
-        assert!(run("tasmota", r#"{"ENERGY":{"Power":"lots"}}"#, &[]).problems[0].contains("/ENERGY/Power is not a number"));
+        assert!(
+            run("tasmota", r#"{"ENERGY":{"Power":"lots"}}"#, &[]).problems[0]
+                .contains("/ENERGY/Power is not a number")
+        );
     }
 }

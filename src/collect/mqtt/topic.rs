@@ -25,7 +25,9 @@ impl TopicTemplate {
             return Err("empty topic".into());
         }
         if text.starts_with("$share/") {
-            return Err(format!("`{text}`: write the group as `share_group`, and the topic without `$share/...`"));
+            return Err(format!(
+                "`{text}`: write the group as `share_group`, and the topic without `$share/...`"
+            ));
         }
         let parts: Vec<&str> = text.split('/').collect();
         let mut segments = Vec::new();
@@ -37,18 +39,25 @@ impl TopicTemplate {
                 s if s.starts_with('{') && s.ends_with('}') && s.len() > 2 => {
                     let name = &s[1..s.len() - 1];
                     if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                        return Err(format!("`{text}`: placeholder `{s}` must be a plain name like {{meter}}"));
+                        return Err(format!(
+                            "`{text}`: placeholder `{s}` must be a plain name like {{meter}}"
+                        ));
                     }
                     Segment::Capture(name.to_string())
                 }
                 s if s.contains(['+', '#', '{', '}']) => {
-                    return Err(format!("`{text}`: `{s}`: wildcards and placeholders must fill a whole level"));
+                    return Err(format!(
+                        "`{text}`: `{s}`: wildcards and placeholders must fill a whole level"
+                    ));
                 }
                 s => Segment::Literal(s.to_string()),
             };
             segments.push(seg);
         }
-        Ok(TopicTemplate { text: text.to_string(), segments })
+        Ok(TopicTemplate {
+            text: text.to_string(),
+            segments,
+        })
     }
 
     /// The MQTT subscription filter.
@@ -65,7 +74,9 @@ impl TopicTemplate {
     }
 
     pub fn captures_name(&self, name: &str) -> bool {
-        self.segments.iter().any(|s| matches!(s, Segment::Capture(n) if n == name))
+        self.segments
+            .iter()
+            .any(|s| matches!(s, Segment::Capture(n) if n == name))
     }
 
     /// The captured levels if `topic` matches.
@@ -93,9 +104,16 @@ pub fn fill(template: &str, captures: &Captures) -> Result<String, String> {
     let mut rest = template;
     while let Some(start) = rest.find('{') {
         out.push_str(&rest[..start]);
-        let end = rest[start..].find('}').ok_or_else(|| format!("unclosed `{{` in `{template}`"))? + start;
+        let end = rest[start..]
+            .find('}')
+            .ok_or_else(|| format!("unclosed `{{` in `{template}`"))?
+            + start;
         let name = &rest[start + 1..end];
-        out.push_str(captures.get(name).ok_or_else(|| format!("the topic has no {{{name}}}"))?);
+        out.push_str(
+            captures
+                .get(name)
+                .ok_or_else(|| format!("the topic has no {{{name}}}"))?,
+        );
         rest = &rest[end + 1..];
     }
     out.push_str(rest);
@@ -123,9 +141,24 @@ mod tests {
 
     #[test]
     fn rejects_bad_templates() {
-        assert!(TopicTemplate::parse("a/#/b").unwrap_err().contains("last level"));
-        assert!(TopicTemplate::parse("a/x{meter}").unwrap_err().contains("whole level"));
-        assert!(TopicTemplate::parse("$share/g/a/+").unwrap_err().contains("share_group"));
-        assert_eq!(fill("{room}", &Captures::new()).unwrap_err(), "the topic has no {room}");
+        assert!(
+            TopicTemplate::parse("a/#/b")
+                .unwrap_err()
+                .contains("last level")
+        );
+        assert!(
+            TopicTemplate::parse("a/x{meter}")
+                .unwrap_err()
+                .contains("whole level")
+        );
+        assert!(
+            TopicTemplate::parse("$share/g/a/+")
+                .unwrap_err()
+                .contains("share_group")
+        );
+        assert_eq!(
+            fill("{room}", &Captures::new()).unwrap_err(),
+            "the topic has no {room}"
+        );
     }
 }
