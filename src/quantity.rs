@@ -122,6 +122,17 @@ impl Quantity {
     }
 }
 
+/// `value × factor`, dividing when the factor is 1/n so decimal values stay exact
+/// (700 L × 0.001 would be 0.7000000000000001 m³; 700 / 1000 is 0.7).
+pub fn scale(value: f64, factor: f64) -> f64 {
+    let inverse = 1.0 / factor;
+    if factor < 1.0 && (inverse - inverse.round()).abs() < 1e-9 * inverse {
+        value / inverse.round()
+    } else {
+        value * factor
+    }
+}
+
 impl fmt::Debug for Quantity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

@@ -229,6 +229,7 @@ pub fn parse_format(name: &str, file: &Path, text: &str) -> Result<PayloadFormat
         }
     };
     if !errors.is_empty() {
+        errors.sort_by_key(|e| (e.line, e.col));
         return Err(ConfigErrors(errors));
     }
     Ok(PayloadFormat {

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::topic::Captures;
 use crate::config::payload::{PayloadFormat, PayloadKind, TimeFormat};
-use crate::quantity::Quantity;
+use crate::quantity::{Quantity, scale};
 
 /// One value found in a message.
 #[derive(Debug, Clone, PartialEq)]
@@ -106,7 +106,7 @@ pub fn decode(
                 meter: None,
                 quantity,
                 time: None,
-                value: v * unit_factor,
+                value: scale(v, *unit_factor),
             }),
             None => out.problems.push("payload is not a number".into()),
         }
@@ -142,7 +142,7 @@ pub fn decode(
                             meter: None,
                             quantity: pv.quantity,
                             time,
-                            value: x * pv.unit_factor,
+                            value: scale(x, pv.unit_factor),
                         }),
                         None => out
                             .problems
@@ -244,7 +244,7 @@ pub fn decode(
                     meter: Some(meter.to_string()),
                     quantity: q,
                     time: item_time,
-                    value: value * factor,
+                    value: scale(value, factor),
                 });
             }
         }

@@ -163,8 +163,8 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         assert_eq!(
             text,
-            "electricity,building=library,category=01000,meter=lib\\ main,unit=library energy_import_kwh=100.5,power_kw=12 1764302400000\n\
-             water,building=library,category=01000,meter=lib\\ main,unit=library water_m3=3 1764302400000\n"
+            "electricity,building=library,category=01000,meter=lib\\ main,unit=library energy_import_kwh=100.5,power_kw=12 1795838400000\n\
+             water,building=library,category=01000,meter=lib\\ main,unit=library water_m3=3 1795838400000\n"
         );
     }
 }

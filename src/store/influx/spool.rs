@@ -95,7 +95,7 @@ impl Spool {
         if let Some(&last) = spool.segments.last() {
             let valid = spool.valid_length(last).map_err(io)?;
             let file = OpenOptions::new()
-                .write(true)
+                .append(true)
                 .open(segment_path(dir, last))
                 .map_err(io)?;
             file.set_len(valid).map_err(io)?;
