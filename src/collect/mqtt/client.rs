@@ -31,6 +31,10 @@ pub struct Processor {
     tz: chrono_tz::Tz,
     /// Energy interval index of the last stored register reading, per meter and quantity.
     stored_slot: HashMap<(Arc<str>, Quantity), i64>,
+    /// Receive time given to the last message without a timestamp, per meter: messages
+    /// delivered in a burst (a broker replaying its queue) get distinct, increasing times
+    /// instead of collapsing into one.
+    last_receive_time: HashMap<Arc<str>, chrono::DateTime<Utc>>,
 }
 
 /// What one message gave.
@@ -61,6 +65,7 @@ impl Processor {
             meters,
             tz: site.timezone,
             stored_slot: HashMap::new(),
+            last_receive_time: HashMap::new(),
         }
     }
 
@@ -89,6 +94,7 @@ impl Processor {
             }
         };
         let now = Utc::now();
+        let mut stamped: HashMap<Arc<str>, chrono::DateTime<Utc>> = HashMap::new();
         for d in decoded.values {
             let Some(name) = d.meter.as_ref().or(topic_meter.as_ref()) else {
                 continue;
@@ -97,7 +103,16 @@ impl Processor {
                 problems.push(format!("unknown meter `{name}` (not in the config)"));
                 continue;
             };
-            let time = d.time.unwrap_or(now);
+            let time = match d.time {
+                Some(t) => t,
+                None => *stamped.entry(meter.clone()).or_insert_with(|| {
+                    let t = self.last_receive_time.get(meter).map_or(now, |last| {
+                        now.max(*last + chrono::Duration::milliseconds(1))
+                    });
+                    self.last_receive_time.insert(meter.clone(), t);
+                    t
+                }),
+            };
             let reading = Reading {
                 meter: meter.clone(),
                 quantity: d.quantity,
