@@ -160,6 +160,9 @@ pub fn validate(
     Ok(())
 }
 
+/// A consumer of accepted readings besides the store (the InfluxDB sink).
+pub type ReadingSink = mpsc::Sender<Arc<Vec<Reading>>>;
+
 /// The entry point for every reading. Cheap to clone.
 #[derive(Clone)]
 pub struct Ingest {
@@ -167,7 +170,7 @@ pub struct Ingest {
     live: Arc<LiveState>,
     store: mpsc::Sender<StoreMsg>,
     /// Further consumers of every accepted reading (the InfluxDB sink).
-    sinks: Vec<mpsc::Sender<Arc<Vec<Reading>>>>,
+    sinks: Vec<ReadingSink>,
 }
 
 impl Ingest {
@@ -179,7 +182,7 @@ impl Ingest {
         site: &Site,
         live: Arc<LiveState>,
         store: mpsc::Sender<StoreMsg>,
-        sinks: Vec<mpsc::Sender<Arc<Vec<Reading>>>>,
+        sinks: Vec<ReadingSink>,
     ) -> Ingest {
         let known = site
             .meters

@@ -97,6 +97,7 @@ pub fn is_mqtt_url(url: &str) -> bool {
     url.starts_with("mqtt://") || url.starts_with("mqtts://")
 }
 
+#[allow(clippy::too_many_arguments)] // the parts of a site a broker is validated against
 pub(crate) fn build_broker(
     id: &str,
     url: &Spanned<String>,

@@ -254,6 +254,7 @@ async fn run(
     }
     let (client, mut events) = AsyncClient::new(opts, 1024);
     let mut backoff = Duration::from_millis(500);
+    let mut unacked = std::collections::VecDeque::new();
     loop {
         let event = tokio::select! {
             _ = cancel.cancelled() => break,
@@ -288,10 +289,27 @@ async fn run(
                 {
                     break;
                 }
-                let _ = client.ack(&p).await;
+                // Never wait on the client's request queue here: only this task drains it
+                // (by polling the event loop), so waiting could stall forever.
+                unacked.push_back(p);
+                while let Some(p) = unacked.front() {
+                    if client.try_ack(p).is_err() {
+                        break;
+                    }
+                    unacked.pop_front();
+                }
             }
-            Ok(_) => {}
+            Ok(_) => {
+                while let Some(p) = unacked.front() {
+                    if client.try_ack(p).is_err() {
+                        break;
+                    }
+                    unacked.pop_front();
+                }
+            }
             Err(e) => {
+                // Messages not acknowledged before the connection broke are redelivered.
+                unacked.clear();
                 health.connect_failed(&broker.id);
                 tracing::warn!(broker = %broker.id, error = %e, retry_in_ms = backoff.as_millis() as u64, "MQTT connection lost");
                 tokio::select! {
@@ -339,6 +357,7 @@ async fn run_v5(
     }
     let (client, mut events) = AsyncClient::new(opts, 1024);
     let mut backoff = Duration::from_millis(500);
+    let mut unacked = std::collections::VecDeque::new();
     loop {
         let event = tokio::select! {
             _ = cancel.cancelled() => break,
@@ -374,10 +393,27 @@ async fn run_v5(
                 {
                     break;
                 }
-                let _ = client.ack(&p).await;
+                // Never wait on the client's request queue here: only this task drains it
+                // (by polling the event loop), so waiting could stall forever.
+                unacked.push_back(p);
+                while let Some(p) = unacked.front() {
+                    if client.try_ack(p).is_err() {
+                        break;
+                    }
+                    unacked.pop_front();
+                }
             }
-            Ok(_) => {}
+            Ok(_) => {
+                while let Some(p) = unacked.front() {
+                    if client.try_ack(p).is_err() {
+                        break;
+                    }
+                    unacked.pop_front();
+                }
+            }
             Err(e) => {
+                // Messages not acknowledged before the connection broke are redelivered.
+                unacked.clear();
                 health.connect_failed(&broker.id);
                 tracing::warn!(broker = %broker.id, error = %e, retry_in_ms = backoff.as_millis() as u64, "MQTT connection lost");
                 tokio::select! {

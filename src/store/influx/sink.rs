@@ -17,6 +17,7 @@ use super::spool::{Spool, SpoolError};
 use crate::config::Site;
 use crate::config::influx::InfluxConfig;
 use crate::health::Health;
+use crate::ingest::ReadingSink;
 use crate::reading::Reading;
 
 /// Why a write failed, and whether trying again can help.
@@ -207,7 +208,7 @@ pub fn spawn(
     config: &InfluxConfig,
     site: &Site,
     health: Arc<Health>,
-) -> anyhow::Result<(mpsc::Sender<Arc<Vec<Reading>>>, tokio::task::JoinHandle<()>)> {
+) -> anyhow::Result<(ReadingSink, tokio::task::JoinHandle<()>)> {
     let spool = Spool::open(&config.spool_dir, config.spool_max_bytes)?;
     let writer = Writer::new(config).map_err(|e| anyhow::anyhow!(e))?;
     let (tx, mut rx) = mpsc::channel::<Arc<Vec<Reading>>>(256);
