@@ -1,4 +1,5 @@
 pub mod health;
+pub mod inputs;
 pub mod meters;
 pub mod metrics;
 pub mod pages;
