@@ -30,6 +30,9 @@ pub enum What {
     /// Modbus poll cycle of many RTU gateways against the bus-time bound (targets: ratio ≤ 1.05,
     /// dead_ratio ≤ 1.10).
     Modbus(super::bench_modbus::Args),
+    /// MQTT messages per second into the store against the broker's ceiling (target ≥ 30,000
+    /// and ≥ 0.8 of the ceiling); line-protocol encoding; spool write and replay.
+    Mqtt(super::bench_mqtt::Args),
     /// Demo start-up: time to answer /healthz (target < 5 s) and to have 13 months of history
     /// in place (target < 30 s).
     Demo,
@@ -41,6 +44,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         What::Store { readings } => bench_store(readings),
         What::Demo => bench_demo().await?,
         What::Modbus(a) => super::bench_modbus::bench_modbus(a).await?,
+        What::Mqtt(a) => super::bench_mqtt::bench_mqtt(a).await?,
     }
     Ok(ExitCode::SUCCESS)
 }

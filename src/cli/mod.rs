@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod bench_modbus;
+pub mod bench_mqtt;
 pub mod check;
 pub mod demo;
 pub mod probe;
