@@ -5,6 +5,7 @@
 pub mod error;
 pub mod influx;
 pub mod inventory;
+pub mod library;
 pub mod mqtt;
 pub mod payload;
 pub mod profile;

@@ -2,14 +2,13 @@
 //! `devices/mqtt/`. A format says where each quantity sits in a message (a JSON pointer), its
 //! unit, and where the timestamp is, if anywhere.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use serde::Deserialize;
 use toml::Spanned;
 
 use super::error::{ConfigError, ConfigErrors, Source};
+use super::library::Library;
 use crate::quantity::Quantity;
 
 /// How a payload carries its values.
@@ -245,73 +244,15 @@ include!(concat!(env!("OUT_DIR"), "/builtin_payloads.rs"));
 
 /// Payload formats by name: built-in (`devices/mqtt/`) plus `*.toml` in the configured
 /// `payload_dirs`.
-#[derive(Debug, Default, Clone)]
-pub struct PayloadLibrary {
-    formats: BTreeMap<String, Arc<PayloadFormat>>,
-}
+pub type PayloadLibrary = Library<PayloadFormat>;
 
-impl PayloadLibrary {
+impl Library<PayloadFormat> {
     pub fn builtin() -> PayloadLibrary {
-        let mut lib = PayloadLibrary::default();
-        for (name, text) in BUILTIN_PAYLOADS {
-            let path = PathBuf::from(format!("devices/mqtt/{name}.toml"));
-            match parse_format(name, &path, text) {
-                Ok(f) => {
-                    lib.formats.insert(name.to_string(), Arc::new(f));
-                }
-                Err(e) => {
-                    tracing::error!(format = name, error = %e, "built-in payload format is invalid")
-                }
-            }
-        }
-        lib
+        Library::from_builtin(BUILTIN_PAYLOADS, "devices/mqtt", parse_format)
     }
 
     pub fn load(dirs: &[PathBuf]) -> Result<PayloadLibrary, ConfigErrors> {
-        let mut lib = Self::builtin();
-        let mut errors = Vec::new();
-        for dir in dirs {
-            let Ok(entries) = std::fs::read_dir(dir) else {
-                continue;
-            };
-            let mut paths: Vec<PathBuf> = entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-                .collect();
-            paths.sort();
-            for path in paths {
-                let text = match std::fs::read_to_string(&path) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        errors.push(super::profile::io_error(&path, &e));
-                        continue;
-                    }
-                };
-                let name = path
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                match parse_format(&name, &path, &text) {
-                    Ok(f) => {
-                        lib.formats.insert(name, Arc::new(f));
-                    }
-                    Err(e) => errors.extend(e.0),
-                }
-            }
-        }
-        if errors.is_empty() {
-            Ok(lib)
-        } else {
-            Err(ConfigErrors(errors))
-        }
-    }
-
-    pub fn get(&self, name: &str) -> Option<Arc<PayloadFormat>> {
-        self.formats.get(name).cloned()
-    }
-
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.formats.keys().map(String::as_str)
+        Self::builtin().with_dirs(dirs, parse_format)
     }
 }
 

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::error::{ConfigError, ConfigErrors, Source};
+use super::error::{ConfigErrors, Source};
+pub(crate) use super::library::io_error;
+use super::library::{Library, load_file};
 use crate::quantity::Quantity;
 
 /// Modbus function code of a register read.
@@ -416,64 +418,16 @@ include!(concat!(env!("OUT_DIR"), "/builtin_profiles.rs"));
 
 /// Profiles by name: the ones built into the binary (from `devices/`), then those found in the
 /// configured directories, which may add models or override a built-in one.
-#[derive(Debug, Default, Clone)]
-pub struct ProfileLibrary {
-    profiles: BTreeMap<String, Arc<Profile>>,
-}
+pub type ProfileLibrary = Library<Profile>;
 
-impl ProfileLibrary {
-    /// The built-in profiles. They are validated by the test suite, so an error here is a bug.
+impl Library<Profile> {
     pub fn builtin() -> ProfileLibrary {
-        let mut lib = ProfileLibrary::default();
-        for (name, text) in BUILTIN_PROFILES {
-            let path = PathBuf::from(format!("devices/{name}.toml"));
-            match parse_profile(name, &path, text) {
-                Ok(p) => {
-                    lib.profiles.insert(name.to_string(), Arc::new(p));
-                }
-                Err(e) => {
-                    tracing::error!(profile = name, error = %e, "built-in profile is invalid")
-                }
-            }
-        }
-        lib
+        Library::from_builtin(BUILTIN_PROFILES, "devices", parse_profile)
     }
 
     /// Built-ins plus every `*.toml` in `dirs`.
     pub fn load(dirs: &[PathBuf]) -> Result<ProfileLibrary, ConfigErrors> {
-        let mut lib = Self::builtin();
-        let mut errors = Vec::new();
-        for dir in dirs {
-            let entries = match std::fs::read_dir(dir) {
-                Ok(e) => e,
-                Err(e) => {
-                    errors.push(io_error(dir, &e));
-                    continue;
-                }
-            };
-            let mut paths: Vec<PathBuf> = entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-                .collect();
-            paths.sort();
-            for path in paths {
-                match load_profile_file(&path) {
-                    Ok(p) => {
-                        lib.profiles.insert(p.name.clone(), Arc::new(p));
-                    }
-                    Err(e) => errors.extend(e.0),
-                }
-            }
-        }
-        if errors.is_empty() {
-            Ok(lib)
-        } else {
-            Err(ConfigErrors(errors))
-        }
-    }
-
-    pub fn get(&self, name: &str) -> Option<Arc<Profile>> {
-        self.profiles.get(name).cloned()
+        Self::builtin().with_dirs(dirs, parse_profile)
     }
 
     /// "; did you mean ..." for a mistyped profile name, or the list when nothing is close.
@@ -499,15 +453,11 @@ impl ProfileLibrary {
         }
     }
 
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.profiles.keys().map(String::as_str)
-    }
-
     /// `NAME` of a known profile, or a path to a profile file.
     pub fn resolve(&self, name_or_path: &str) -> Result<Arc<Profile>, String> {
         if name_or_path.ends_with(".toml") || name_or_path.contains('/') {
-            return load_profile_file(Path::new(name_or_path))
-                .map(Arc::new)
+            return load_file(Path::new(name_or_path), parse_profile)
+                .map(|(_, p)| Arc::new(p))
                 .map_err(|e| e.to_string());
         }
         self.get(name_or_path).ok_or_else(|| {
@@ -516,24 +466,6 @@ impl ProfileLibrary {
                 self.suggest(name_or_path)
             )
         })
-    }
-}
-
-pub fn load_profile_file(path: &Path) -> Result<Profile, ConfigErrors> {
-    let text = std::fs::read_to_string(path).map_err(|e| io_error(path, &e))?;
-    let name = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    parse_profile(&name, path, &text)
-}
-
-pub(crate) fn io_error(path: &Path, e: &std::io::Error) -> ConfigError {
-    ConfigError {
-        file: path.to_path_buf(),
-        line: 1,
-        col: None,
-        message: format!("cannot read: {e}"),
     }
 }
 

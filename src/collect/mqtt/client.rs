@@ -206,6 +206,63 @@ async fn take_in(
     true
 }
 
+/// The session loop, the same for MQTT 3.1.1 and 5 (whose client types differ): poll events,
+/// subscribe on every connection, take messages in and acknowledge them afterwards, reconnect
+/// with back-off. `Event`, `Packet` and `QoS` are the caller's imports.
+macro_rules! session_loop {
+    ($client:ident, $events:ident, $broker:ident, $processor:ident, $ingest:ident, $health:ident, $cancel:ident, $topic_of:expr) => {{
+        let mut backoff = Duration::from_millis(500);
+        let mut unacked = std::collections::VecDeque::new();
+        loop {
+            let event = tokio::select! {
+                _ = $cancel.cancelled() => break,
+                e = $events.poll() => e,
+            };
+            match event {
+                Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                    backoff = Duration::from_millis(500);
+                    $health.connected(&$broker.id);
+                    tracing::info!(broker = %$broker.id, session_present = ack.session_present, "MQTT connected");
+                    for s in &$broker.subscriptions {
+                        let qos = if s.qos == 0 { QoS::AtMostOnce } else { QoS::AtLeastOnce };
+                        // Never wait on the client's request queue: only this task drains it
+                        // (by polling the event loop), so waiting could stall forever.
+                        if let Err(e) = $client.try_subscribe(s.filter(), qos) {
+                            tracing::error!(broker = %$broker.id, error = %e, "MQTT subscribe failed");
+                        }
+                    }
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    let topic: String = $topic_of(&p);
+                    if !take_in(&topic, &p.payload, &mut $processor, &$ingest, &$health, &$broker.id).await {
+                        break;
+                    }
+                    unacked.push_back(p);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    // Messages not acknowledged before the connection broke are redelivered.
+                    unacked.clear();
+                    $health.connect_failed(&$broker.id);
+                    tracing::warn!(broker = %$broker.id, error = %e, retry_in_ms = backoff.as_millis() as u64, "MQTT connection lost");
+                    tokio::select! {
+                        _ = $cancel.cancelled() => break,
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                }
+            }
+            while let Some(p) = unacked.front() {
+                if $client.try_ack(p).is_err() {
+                    break;
+                }
+                unacked.pop_front();
+            }
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(1), $client.disconnect()).await;
+    }};
+}
+
 fn tls_config(broker: &Broker) -> Result<rumqttc::TlsConfiguration, String> {
     match &broker.ca_file {
         Some(path) => {
@@ -253,74 +310,16 @@ async fn run(
         }
     }
     let (client, mut events) = AsyncClient::new(opts, 1024);
-    let mut backoff = Duration::from_millis(500);
-    let mut unacked = std::collections::VecDeque::new();
-    loop {
-        let event = tokio::select! {
-            _ = cancel.cancelled() => break,
-            e = events.poll() => e,
-        };
-        match event {
-            Ok(Event::Incoming(Packet::ConnAck(ack))) => {
-                backoff = Duration::from_millis(500);
-                health.connected(&broker.id);
-                tracing::info!(broker = %broker.id, session_present = ack.session_present, "MQTT connected");
-                for s in &broker.subscriptions {
-                    let qos = if s.qos == 0 {
-                        QoS::AtMostOnce
-                    } else {
-                        QoS::AtLeastOnce
-                    };
-                    if let Err(e) = client.subscribe(s.filter(), qos).await {
-                        tracing::error!(broker = %broker.id, error = %e, "MQTT subscribe failed");
-                    }
-                }
-            }
-            Ok(Event::Incoming(Packet::Publish(p))) => {
-                if !take_in(
-                    &p.topic,
-                    &p.payload,
-                    &mut processor,
-                    &ingest,
-                    &health,
-                    &broker.id,
-                )
-                .await
-                {
-                    break;
-                }
-                // Never wait on the client's request queue here: only this task drains it
-                // (by polling the event loop), so waiting could stall forever.
-                unacked.push_back(p);
-                while let Some(p) = unacked.front() {
-                    if client.try_ack(p).is_err() {
-                        break;
-                    }
-                    unacked.pop_front();
-                }
-            }
-            Ok(_) => {
-                while let Some(p) = unacked.front() {
-                    if client.try_ack(p).is_err() {
-                        break;
-                    }
-                    unacked.pop_front();
-                }
-            }
-            Err(e) => {
-                // Messages not acknowledged before the connection broke are redelivered.
-                unacked.clear();
-                health.connect_failed(&broker.id);
-                tracing::warn!(broker = %broker.id, error = %e, retry_in_ms = backoff.as_millis() as u64, "MQTT connection lost");
-                tokio::select! {
-                    _ = cancel.cancelled() => break,
-                    _ = tokio::time::sleep(backoff) => {}
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(30));
-            }
-        }
-    }
-    let _ = tokio::time::timeout(Duration::from_secs(1), client.disconnect()).await;
+    session_loop!(
+        client,
+        events,
+        broker,
+        processor,
+        ingest,
+        health,
+        cancel,
+        |p: &rumqttc::Publish| p.topic.clone()
+    );
 }
 
 async fn run_v5(
@@ -356,73 +355,14 @@ async fn run_v5(
         }
     }
     let (client, mut events) = AsyncClient::new(opts, 1024);
-    let mut backoff = Duration::from_millis(500);
-    let mut unacked = std::collections::VecDeque::new();
-    loop {
-        let event = tokio::select! {
-            _ = cancel.cancelled() => break,
-            e = events.poll() => e,
-        };
-        match event {
-            Ok(Event::Incoming(Packet::ConnAck(ack))) => {
-                backoff = Duration::from_millis(500);
-                health.connected(&broker.id);
-                tracing::info!(broker = %broker.id, session_present = ack.session_present, "MQTT 5 connected");
-                for s in &broker.subscriptions {
-                    let qos = if s.qos == 0 {
-                        QoS::AtMostOnce
-                    } else {
-                        QoS::AtLeastOnce
-                    };
-                    if let Err(e) = client.subscribe(s.filter(), qos).await {
-                        tracing::error!(broker = %broker.id, error = %e, "MQTT subscribe failed");
-                    }
-                }
-            }
-            Ok(Event::Incoming(Packet::Publish(p))) => {
-                let topic = String::from_utf8_lossy(&p.topic).into_owned();
-                if !take_in(
-                    &topic,
-                    &p.payload,
-                    &mut processor,
-                    &ingest,
-                    &health,
-                    &broker.id,
-                )
-                .await
-                {
-                    break;
-                }
-                // Never wait on the client's request queue here: only this task drains it
-                // (by polling the event loop), so waiting could stall forever.
-                unacked.push_back(p);
-                while let Some(p) = unacked.front() {
-                    if client.try_ack(p).is_err() {
-                        break;
-                    }
-                    unacked.pop_front();
-                }
-            }
-            Ok(_) => {
-                while let Some(p) = unacked.front() {
-                    if client.try_ack(p).is_err() {
-                        break;
-                    }
-                    unacked.pop_front();
-                }
-            }
-            Err(e) => {
-                // Messages not acknowledged before the connection broke are redelivered.
-                unacked.clear();
-                health.connect_failed(&broker.id);
-                tracing::warn!(broker = %broker.id, error = %e, retry_in_ms = backoff.as_millis() as u64, "MQTT connection lost");
-                tokio::select! {
-                    _ = cancel.cancelled() => break,
-                    _ = tokio::time::sleep(backoff) => {}
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(30));
-            }
-        }
-    }
-    let _ = tokio::time::timeout(Duration::from_secs(1), client.disconnect()).await;
+    session_loop!(
+        client,
+        events,
+        broker,
+        processor,
+        ingest,
+        health,
+        cancel,
+        |p: &rumqttc::v5::mqttbytes::v5::Publish| String::from_utf8_lossy(&p.topic).into_owned()
+    );
 }
