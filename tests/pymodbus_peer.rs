@@ -17,10 +17,9 @@ fn all_profiles() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(root().join("devices"))
         .unwrap()
         .filter_map(|e| {
-            e.ok()?
-                .path()
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
+            let path = e.ok()?.path();
+            let toml = path.extension().is_some_and(|x| x == "toml");
+            toml.then(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()))?
         })
         .collect();
     names.sort();
@@ -70,9 +69,14 @@ fn start_server(framing: &str, profiles: &[String]) -> (Server, u16) {
         .stderr(Stdio::null())
         .spawn()
         .expect("python3 with pymodbus");
-    let server = Server(child);
+    let mut server = Server(child);
     let t = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(status)) = server.0.try_wait() {
+            panic!(
+                "pymodbus exited with {status} (run tests/peers/pymodbus_server.py by hand to see why)"
+            );
+        }
         assert!(
             t.elapsed() < Duration::from_secs(20),
             "pymodbus did not start on port {port}"
