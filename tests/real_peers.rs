@@ -410,3 +410,71 @@ async fn spool_survives_kill_9_and_is_delivered_once() {
     }
     let _ = second.0.kill();
 }
+
+/// Two collectors in one shared-subscription group split the stream: every message is taken
+/// in by exactly one of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_subscriptions_split_the_stream() {
+    if !enabled("JIENENG_IT_MOSQUITTO") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let broker_dir = dir.path().join("broker");
+    std::fs::create_dir_all(&broker_dir).unwrap();
+    let port = free_port();
+    let _broker = mosquitto(&broker_dir, port);
+    let mut runtimes = Vec::new();
+    for n in 0..2 {
+        let d = dir.path().join(format!("c{n}"));
+        std::fs::create_dir_all(&d).unwrap();
+        let config = format!(
+            "[site]\nname = \"t\"\ndata_dir = \"{}\"\n[[units]]\nid = \"o\"\nname = \"o\"\nkind = \"organisation\"\n\
+             [[connections]]\nid = \"broker\"\nurl = \"mqtt://127.0.0.1:{port}\"\nclient_id = \"jieneng-shared-{n}\"\n\
+             [[connections.subscriptions]]\ntopic = \"json/{{meter}}\"\nformat = \"jieneng-json\"\nshare_group = \"jieneng\"\n\
+             [[meters]]\nid = \"m1\"\nname = \"m1\"\nunit = \"o\"\ncategory = \"01000\"\nconnection = \"broker\"\n",
+            d.join("data").display()
+        );
+        std::fs::write(d.join("jieneng.toml"), config).unwrap();
+        runtimes.push(Runtime::start(Site::load(&d.join("jieneng.toml")).unwrap()).unwrap());
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (client, mut events) = AsyncClient::new(
+        MqttOptions::new("shared-publisher", "127.0.0.1", port),
+        10_000,
+    );
+    tokio::spawn(async move { while events.poll().await.is_ok() {} });
+    const N: i64 = 1000;
+    let t0 = Utc::now()
+        .duration_trunc(chrono::Duration::hours(1))
+        .unwrap()
+        - chrono::Duration::hours(1);
+    for i in 0..N {
+        let payload = format!(
+            r#"{{"time":"{}","power_kw":{i}}}"#,
+            (t0 + chrono::Duration::seconds(i)).to_rfc3339()
+        );
+        client
+            .publish("json/m1", QoS::AtLeastOnce, false, payload)
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut counts = Vec::new();
+    for rt in runtimes {
+        let store = rt.store.clone();
+        rt.shutdown().await;
+        counts.push(
+            store
+                .reader()
+                .unwrap()
+                .readings("m1", Quantity::named("power_kw"), t0, Utc::now())
+                .unwrap()
+                .len() as i64,
+        );
+    }
+    assert_eq!(counts.iter().sum::<i64>(), N, "split {counts:?}");
+    assert!(
+        counts.iter().all(|c| *c > 0),
+        "both collectors took part: {counts:?}"
+    );
+}
