@@ -1,3 +1,4 @@
 //! Energy domain: categories now; the ledger, intervals and coefficients build on it.
 
 pub mod category;
+pub mod intervals;
