@@ -142,5 +142,45 @@ async fn demo_serves_live_meters_and_history() {
         )
         .unwrap();
     assert!(gas.len() >= 13);
+    // Consumption from the ledger: a day is the sum of its hours, and the hand-read gas meter
+    // has monthly figures.
+    let week = |step: &str| {
+        format!(
+            "{base}/api/v1/meters/library-main/consumption?from=2026-11-01&to=2026-11-08&step={step}"
+        )
+    };
+    let days = get(&week("1d")).await;
+    let hours = get(&week("1h")).await;
+    let days = days.as_array().unwrap();
+    let hours = hours.as_array().unwrap();
+    assert_eq!((days.len(), hours.len()), (7, 168));
+    let num = |v: &Value| v["consumption"].as_str().unwrap().parse::<f64>().unwrap();
+    for (i, day) in days.iter().enumerate() {
+        assert_eq!(day["quality"], "measured");
+        let sum: f64 = hours[i * 24..(i + 1) * 24].iter().map(num).sum();
+        assert!(
+            (sum - num(day)).abs() < 0.01,
+            "day {i}: hours sum to {sum}, the day is {}",
+            num(day)
+        );
+        assert!(num(day) > 100.0);
+    }
+    let gas = get(&format!(
+        "{base}/api/v1/meters/canteen1-gas/consumption?from=2026-01&to=2026-11&step=1mo"
+    ))
+    .await;
+    assert!(
+        gas.as_array()
+            .unwrap()
+            .iter()
+            .all(|m| num(m) > 0.0 && m["quality"] == "manual"),
+        "{gas}"
+    );
+    let bad = reqwest::get(format!(
+        "{base}/api/v1/meters/library-main/consumption?from=soon&to=2026-11-08"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(bad.status(), 400);
     demo.runtime.shutdown().await;
 }

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod bench_modbus;
 pub mod bench_mqtt;
 pub mod check;
+pub mod consumption;
 pub mod demo;
 pub mod probe;
 pub mod scan;
@@ -36,6 +37,8 @@ pub enum Command {
     Serve(serve::Args),
     /// Validate a config file and its device profiles.
     Check(check::Args),
+    /// A meter's consumption per 15 minutes, hour, day or month, from the ledger.
+    Consumption(consumption::Args),
     /// Read one Modbus device once and print its decoded values.
     Probe(probe::Args),
     /// List the Modbus unit ids that answer on a bus.
@@ -51,6 +54,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Demo(a) => demo::run(a).await,
         Command::Serve(a) => serve::run(a).await,
         Command::Check(a) => check::run(a),
+        Command::Consumption(a) => consumption::run(a),
         Command::Probe(a) => probe::run(a).await,
         Command::Scan(a) => scan::run(a).await,
         Command::Simulate(a) => simulate::run(a).await,

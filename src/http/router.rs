@@ -3,7 +3,7 @@
 use axum::Router;
 use axum::routing::get;
 
-use super::handlers::{health, inputs, meters, metrics, pages};
+use super::handlers::{consumption, health, inputs, meters, metrics, pages};
 use super::state::AppState;
 
 pub fn router(state: AppState) -> Router {
@@ -13,6 +13,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::metrics))
         .route("/api/v1/meters", get(meters::list))
         .route("/api/v1/meters/{id}", get(meters::one))
+        .route("/api/v1/meters/{id}/consumption", get(consumption::meter))
         .route("/api/v1/inputs", get(inputs::list))
         .with_state(state)
 }

@@ -1,3 +1,4 @@
+pub mod consumption;
 pub mod health;
 pub mod inputs;
 pub mod meters;
