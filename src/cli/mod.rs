@@ -6,6 +6,7 @@ pub mod bench_mqtt;
 pub mod check;
 pub mod consumption;
 pub mod demo;
+pub mod import;
 pub mod probe;
 pub mod scan;
 pub mod serve;
@@ -39,6 +40,9 @@ pub enum Command {
     Check(check::Args),
     /// A meter's consumption per 15 minutes, hour, day or month, from the ledger.
     Consumption(consumption::Args),
+    /// Import readings entered by hand.
+    #[command(subcommand)]
+    Import(import::What),
     /// Read one Modbus device once and print its decoded values.
     Probe(probe::Args),
     /// List the Modbus unit ids that answer on a bus.
@@ -55,6 +59,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Serve(a) => serve::run(a).await,
         Command::Check(a) => check::run(a),
         Command::Consumption(a) => consumption::run(a),
+        Command::Import(w) => import::run(w),
         Command::Probe(a) => probe::run(a).await,
         Command::Scan(a) => scan::run(a).await,
         Command::Simulate(a) => simulate::run(a).await,

@@ -328,7 +328,7 @@ pub fn intervals(
                 (Some((a, qa)), Some((z, qz))) => Interval {
                     start,
                     end,
-                    consumption: (z - a).max(Decimal::ZERO).round_dp(6),
+                    consumption: (z - a).max(Decimal::ZERO),
                     quality: qa.max(qz),
                 },
                 _ => Interval {

@@ -59,6 +59,13 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (series, ts)
      ) WITHOUT ROWID;
      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    // 2: notes on readings entered by hand (who read it, why, what the display showed)
+    "CREATE TABLE reading_notes (
+        series INTEGER NOT NULL REFERENCES series(id),
+        ts INTEGER NOT NULL,
+        note TEXT NOT NULL,
+        PRIMARY KEY (series, ts)
+     ) WITHOUT ROWID;",
 ];
 
 #[derive(Debug, Clone)]
@@ -182,6 +189,37 @@ impl StoreWriter {
 
     /// Writes a batch in one transaction. A reading already stored for the same series and
     /// instant is kept as it is (a re-delivered reading is not a new one).
+    /// Writes readings entered by hand, with their notes, in one transaction: all or nothing.
+    pub fn write_manual(
+        &mut self,
+        readings: &[(Reading, Option<String>)],
+    ) -> Result<(), StoreError> {
+        let result = (|| -> rusqlite::Result<()> {
+            let tx = self.conn.transaction()?;
+            for (r, note) in readings {
+                let id = Self::series_id(&tx, &mut self.series, &r.meter, r.quantity)?;
+                let sql = if r.quantity.is_cumulative() {
+                    "INSERT OR REPLACE INTO register_readings (series, ts, value, quality) VALUES (?1, ?2, ?3, ?4)"
+                } else {
+                    "INSERT OR REPLACE INTO telemetry (series, ts, value) VALUES (?1, ?2, ?3)"
+                };
+                if r.quantity.is_cumulative() {
+                    tx.execute(sql, params![id, millis(r.time), r.value, r.quality.code()])?;
+                } else {
+                    tx.execute(sql, params![id, millis(r.time), r.value])?;
+                }
+                if let Some(note) = note.as_ref().filter(|n| !n.is_empty()) {
+                    tx.execute("INSERT OR REPLACE INTO reading_notes (series, ts, note) VALUES (?1, ?2, ?3)", params![id, millis(r.time), note])?;
+                }
+            }
+            tx.commit()
+        })();
+        result.map_err(|e| {
+            self.series.clear();
+            self.store.err(e)
+        })
+    }
+
     pub fn write_batch(&mut self, readings: &[Reading]) -> Result<(), StoreError> {
         let result = (|| -> rusqlite::Result<()> {
             let tx = self.conn.transaction()?;

@@ -1,0 +1,160 @@
+//! `jieneng import readings --config FILE CSV`: readings entered by hand (meters without
+//! communication, a read-out after an outage). Columns `meter,time,quantity,value[,note]`,
+//! RFC 3339 times. Every bad row is reported by line, and nothing of a file with a bad row is
+//! imported.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use crate::config::Site;
+use crate::ingest::validate;
+use crate::quantity::Quantity;
+use crate::reading::{Reading, ReadingQuality};
+use crate::store::SqliteStore;
+
+#[derive(clap::Subcommand)]
+pub enum What {
+    /// Readings from a CSV file.
+    Readings(Args),
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long)]
+    pub config: PathBuf,
+    /// The CSV file: meter,time,quantity,value[,note]
+    pub csv: PathBuf,
+}
+
+#[derive(Deserialize)]
+struct Row {
+    meter: String,
+    time: String,
+    quantity: String,
+    value: String,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// Parses and checks the whole file; the readings, or every problem as `FILE:LINE: message`.
+pub fn parse_readings(
+    path: &Path,
+    site: &Site,
+    now: DateTime<Utc>,
+) -> Result<Vec<(Reading, Option<String>)>, Vec<String>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(false)
+        .from_path(path)
+        .map_err(|e| vec![format!("{}: {e}", path.display())])?;
+    let headers = reader
+        .headers()
+        .map_err(|e| vec![format!("{}:1: {e}", path.display())])?
+        .clone();
+    for needed in ["meter", "time", "quantity", "value"] {
+        if !headers.iter().any(|h| h == needed) {
+            return Err(vec![format!(
+                "{}:1: the header needs columns meter,time,quantity,value[,note]; `{needed}` is missing",
+                path.display()
+            )]);
+        }
+    }
+    let known = site
+        .meters
+        .iter()
+        .map(|m| (Arc::from(m.id.as_str()), ()))
+        .collect();
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for record in reader.records() {
+        let (line, result) = match record {
+            Ok(rec) => {
+                let line = rec.position().map_or(0, |p| p.line());
+                (
+                    line,
+                    rec.deserialize::<Row>(Some(&headers))
+                        .map_err(|e| e.to_string()),
+                )
+            }
+            Err(e) => (e.position().map_or(0, |p| p.line()), Err(e.to_string())),
+        };
+        let err = |m: String| format!("{}:{line}: {m}", path.display());
+        let row = match result {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(err(e));
+                continue;
+            }
+        };
+        let Some(quantity) = Quantity::parse(&row.quantity) else {
+            errors.push(err(format!("unknown quantity `{}`", row.quantity)));
+            continue;
+        };
+        let Ok(time) = DateTime::parse_from_rfc3339(&row.time) else {
+            errors.push(err(format!(
+                "time `{}` is not RFC 3339 (e.g. 2026-11-01T09:00:00+08:00)",
+                row.time
+            )));
+            continue;
+        };
+        let Ok(value) = row.value.parse::<f64>() else {
+            errors.push(err(format!("value `{}` is not a number", row.value)));
+            continue;
+        };
+        let reading = Reading {
+            meter: Arc::from(row.meter.as_str()),
+            quantity,
+            time: time.with_timezone(&Utc),
+            value,
+            quality: ReadingQuality::Manual,
+        };
+        if let Err(e) = validate(&reading, &known, now) {
+            errors.push(err(e.to_string()));
+            continue;
+        }
+        out.push((reading, row.note));
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+pub fn run(what: What) -> anyhow::Result<ExitCode> {
+    let What::Readings(args) = what;
+    let site = match Site::load(&args.config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    match parse_readings(&args.csv, &site, Utc::now()) {
+        Ok(readings) => {
+            let store = SqliteStore::open(&site.data_dir.join("jieneng.db"))?;
+            store.writer()?.write_manual(&readings)?;
+            println!(
+                "{}: imported {} readings",
+                args.csv.display(),
+                readings.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            eprintln!(
+                "{}: {} error(s); nothing was imported",
+                args.csv.display(),
+                errors.len()
+            );
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
