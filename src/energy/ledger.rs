@@ -147,7 +147,8 @@ pub fn consumption(
     };
     // Computed on the 15-minute grid, then summed per step, so a gap inside a day shows.
     let quarters = grid(first, last, Duration::minutes(15));
-    let (fine, _) = intervals(&readings, &[], &facts, &quarters);
+    let events = reader.events(&meter.id, quantity)?;
+    let (fine, _) = intervals(&readings, &events, &facts, &quarters);
     let mut rows = Vec::new();
     let mut k = 0;
     for w in steps.windows(2) {

@@ -1,9 +1,9 @@
 //! Every route in one place.
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 
-use super::handlers::{consumption, health, inputs, meters, metrics, pages};
+use super::handlers::{consumption, events, health, inputs, meters, metrics, pages};
 use super::state::AppState;
 
 pub fn router(state: AppState) -> Router {
@@ -14,6 +14,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/meters", get(meters::list))
         .route("/api/v1/meters/{id}", get(meters::one))
         .route("/api/v1/meters/{id}/consumption", get(consumption::meter))
+        .route("/api/v1/meters/{id}/events", post(events::create))
         .route("/api/v1/inputs", get(inputs::list))
         .with_state(state)
 }

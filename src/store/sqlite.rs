@@ -14,6 +14,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use thiserror::Error;
 
+use crate::energy::intervals::Event;
 use crate::quantity::Quantity;
 use crate::reading::{Reading, ReadingQuality};
 
@@ -66,6 +67,21 @@ const MIGRATIONS: &[&str] = &[
         note TEXT NOT NULL,
         PRIMARY KEY (series, ts)
      ) WITHOUT ROWID;",
+    // 3: events that break a register's continuity, recorded by engineers
+    "CREATE TABLE meter_events (
+        id INTEGER PRIMARY KEY,
+        meter TEXT NOT NULL,
+        quantity TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        kind TEXT NOT NULL,           -- replacement | reset
+        old_final TEXT,               -- decimals as text
+        new_initial TEXT,
+        new_value TEXT,
+        note TEXT NOT NULL,
+        recorded_by TEXT NOT NULL,
+        recorded_at INTEGER NOT NULL
+     );
+     CREATE INDEX meter_events_by_meter ON meter_events (meter, quantity, ts);",
 ];
 
 #[derive(Debug, Clone)]
@@ -189,6 +205,38 @@ impl StoreWriter {
 
     /// Writes a batch in one transaction. A reading already stored for the same series and
     /// instant is kept as it is (a re-delivered reading is not a new one).
+    /// Records an event on a meter's register.
+    pub fn add_event(
+        &mut self,
+        meter: &str,
+        quantity: Quantity,
+        event: &Event,
+        note: &str,
+        recorded_by: &str,
+    ) -> Result<(), StoreError> {
+        let (kind, old_final, new_initial, new_value) = match event {
+            Event::Replacement {
+                old_final,
+                new_initial,
+                ..
+            } => (
+                "replacement",
+                Some(old_final.to_string()),
+                Some(new_initial.to_string()),
+                None,
+            ),
+            Event::Reset { new_value, .. } => ("reset", None, None, Some(new_value.to_string())),
+        };
+        self.conn
+            .execute(
+                "INSERT INTO meter_events (meter, quantity, ts, kind, old_final, new_initial, new_value, note, recorded_by, recorded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![meter, quantity.name(), millis(event.time()), kind, old_final, new_initial, new_value, note, recorded_by, millis(Utc::now())],
+            )
+            .map(|_| ())
+            .map_err(|e| self.store.err(e))
+    }
+
     /// Writes readings entered by hand, with their notes, in one transaction: all or nothing.
     pub fn write_manual(
         &mut self,
@@ -391,6 +439,38 @@ impl StoreReader {
                 })
             })
             .optional()
+            .map_err(|e| self.store.err(e))
+    }
+
+    /// Events recorded on a meter's register, oldest first.
+    pub fn events(&self, meter: &str, quantity: Quantity) -> Result<Vec<Event>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT ts, kind, old_final, new_initial, new_value FROM meter_events WHERE meter = ?1 AND quantity = ?2 ORDER BY ts")
+            .map_err(|e| self.store.err(e))?;
+        let rows = stmt
+            .query_map(params![meter, quantity.name()], |r| {
+                let time = from_millis(r.get(0)?);
+                let kind: String = r.get(1)?;
+                let dec = |i: usize| -> rusqlite::Result<rust_decimal::Decimal> {
+                    let text: Option<String> = r.get(i)?;
+                    Ok(text.and_then(|t| t.parse().ok()).unwrap_or_default())
+                };
+                Ok(if kind == "replacement" {
+                    Event::Replacement {
+                        time,
+                        old_final: dec(2)?,
+                        new_initial: dec(3)?,
+                    }
+                } else {
+                    Event::Reset {
+                        time,
+                        new_value: dec(4)?,
+                    }
+                })
+            })
+            .map_err(|e| self.store.err(e))?;
+        rows.collect::<Result<_, _>>()
             .map_err(|e| self.store.err(e))
     }
 

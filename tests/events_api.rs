@@ -1,0 +1,116 @@
+//! Recording a meter replacement turns an excluded drop into counted consumption.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use chrono::{TimeZone, Utc};
+use jieneng::config::Site;
+use jieneng::quantity::Quantity;
+use jieneng::reading::{Reading, ReadingQuality};
+use jieneng::runtime::Runtime;
+use tower::ServiceExt;
+
+async fn get_json(app: &axum::Router, uri: &str) -> serde_json::Value {
+    let res = app
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "{uri}");
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replacement_event_joins_the_old_and_new_register() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[site]\nname = \"t\"\ndata_dir = \"{}\"\n[[units]]\nid = \"o\"\nname = \"o\"\nkind = \"organisation\"\n\
+         [[meters]]\nid = \"e1\"\nname = \"电表\"\nunit = \"o\"\ncategory = \"01000\"\nread_by_hand = \"energy_import_kwh\"\n",
+        dir.path().join("data").display()
+    );
+    std::fs::write(dir.path().join("jieneng.toml"), config).unwrap();
+    let rt = Runtime::start(Site::load(&dir.path().join("jieneng.toml")).unwrap()).unwrap();
+    let tz = chrono_tz::Asia::Shanghai;
+    let day = |d: u32| {
+        tz.with_ymd_and_hms(2026, 10, d, 0, 0, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    let reading = |d: u32, v: f64| Reading {
+        meter: Arc::from("e1"),
+        quantity: Quantity::named("energy_import_kwh"),
+        time: day(d),
+        value: v,
+        quality: ReadingQuality::Manual,
+    };
+    // The meter was swapped on the 2nd: the old one stopped at 1210, the new one started at 0.
+    rt.ingest
+        .accept_all(vec![
+            reading(1, 1000.0),
+            reading(2, 1200.0),
+            reading(3, 5.0),
+            reading(4, 55.0),
+        ])
+        .await
+        .unwrap();
+    rt.ingest.flush().await.unwrap();
+    let app = jieneng::http::router(rt.app_state());
+    let uri = "/api/v1/meters/e1/consumption?from=2026-10-01&to=2026-10-04&step=1d";
+    let before = get_json(&app, uri).await;
+    assert_eq!(before[1]["quality"], "invalid", "{before}");
+    assert_eq!(before[1]["consumption"], "0");
+
+    let event = serde_json::json!({
+        "kind": "replacement", "time": "2026-10-02T10:00:00+08:00",
+        "old_final": "1210", "new_initial": "0", "note": "表计损坏更换", "recorded_by": "张工"
+    });
+    let res = app
+        .clone()
+        .oneshot(
+            Request::post("/api/v1/meters/e1/events")
+                .header("content-type", "application/json")
+                .body(Body::from(event.to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let after = get_json(&app, uri).await;
+    assert_eq!(after[0]["consumption"], "200");
+    assert_eq!(
+        after[1]["consumption"], "15",
+        "10 on the old meter and 5 on the new: {after}"
+    );
+    assert_eq!(after[1]["quality"], "manual");
+    assert_eq!(after[2]["consumption"], "50");
+
+    // Bad events are refused with the reason.
+    let bad = serde_json::json!({"kind": "replacement", "time": "2026-10-02T10:00:00+08:00", "old_final": "1210", "new_initial": "0", "note": "", "recorded_by": ""});
+    let res = app
+        .clone()
+        .oneshot(
+            Request::post("/api/v1/meters/e1/events")
+                .header("content-type", "application/json")
+                .body(Body::from(bad.to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let res = app
+        .clone()
+        .oneshot(
+            Request::post("/api/v1/meters/e1/events")
+                .header("content-type", "application/json")
+                .body(Body::from("{\"kind\":\"swap\"}"))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    rt.shutdown().await;
+}
