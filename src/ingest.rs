@@ -88,6 +88,11 @@ impl LiveState {
         }
     }
 
+    /// Shows readings entered by hand (stored directly, all or nothing) as the latest values.
+    pub fn record_manual(&self, readings: &[Reading]) {
+        self.record(readings);
+    }
+
     fn record(&self, readings: &[Reading]) {
         let mut meters = self.meters.write().unwrap_or_else(|e| e.into_inner());
         for r in readings {

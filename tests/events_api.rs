@@ -112,5 +112,50 @@ async fn a_replacement_event_joins_the_old_and_new_register() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    // Readings entered by hand through the API: all or nothing.
+    let post = |body: serde_json::Value| {
+        let app = app.clone();
+        async move {
+            app.oneshot(
+                Request::post("/api/v1/readings")
+                    .header("content-type", "application/json")
+                    .body(Body::from(body.to_string()))
+                    .unwrap(),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let bad = serde_json::json!([
+        {"meter": "e1", "time": "2026-10-05T00:00:00+08:00", "quantity": "energy_import_kwh", "value": 80},
+        {"meter": "nope", "time": "2026-10-05T00:00:00+08:00", "quantity": "energy_import_kwh", "value": 1}
+    ]);
+    let res = post(bad).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let text = String::from_utf8(
+        axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(text.contains("reading 1: unknown meter `nope`"), "{text}");
+    let none = get_json(
+        &app,
+        "/api/v1/meters/e1/consumption?from=2026-10-04&to=2026-10-05&step=1d",
+    )
+    .await;
+    assert_eq!(
+        none[0]["quality"], "missing",
+        "nothing of the bad batch was stored"
+    );
+    let good = serde_json::json!([{"meter": "e1", "time": "2026-10-05T00:00:00+08:00", "quantity": "energy_import_kwh", "value": 80, "note": "月底抄表"}]);
+    assert_eq!(post(good).await.status(), StatusCode::CREATED);
+    let day = get_json(
+        &app,
+        "/api/v1/meters/e1/consumption?from=2026-10-04&to=2026-10-05&step=1d",
+    )
+    .await;
+    assert_eq!(day[0]["consumption"], "25");
     rt.shutdown().await;
 }

@@ -3,7 +3,7 @@
 use axum::Router;
 use axum::routing::{get, post};
 
-use super::handlers::{consumption, events, health, inputs, meters, metrics, pages};
+use super::handlers::{consumption, events, health, inputs, meters, metrics, pages, readings};
 use super::state::AppState;
 
 pub fn router(state: AppState) -> Router {
@@ -16,5 +16,6 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/meters/{id}/consumption", get(consumption::meter))
         .route("/api/v1/meters/{id}/events", post(events::create))
         .route("/api/v1/inputs", get(inputs::list))
+        .route("/api/v1/readings", post(readings::create))
         .with_state(state)
 }

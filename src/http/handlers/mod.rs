@@ -5,3 +5,4 @@ pub mod inputs;
 pub mod meters;
 pub mod metrics;
 pub mod pages;
+pub mod readings;
