@@ -68,10 +68,11 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
 }
 
 /// Logging to stderr; `JIENENG_LOG` (e.g. `debug`, `jieneng=trace`) overrides `default_level`.
+/// The embedded demo broker (rumqttd) logs every client that comes and goes: kept quiet.
 pub fn init_logging(json: bool, default_level: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter =
-        EnvFilter::try_from_env("JIENENG_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
+    let filter = EnvFilter::try_from_env("JIENENG_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(format!("{default_level},rumqttd=off")));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
