@@ -6,7 +6,6 @@ use axum::response::IntoResponse;
 
 use crate::http::error::AppError;
 use crate::http::state::AppState;
-use crate::ingest::MeterStatus;
 
 pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, AppError> {
     let mut out = String::new();
@@ -17,10 +16,7 @@ pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse,
     // Meters by communication status, from the live state.
     let mut counts = std::collections::BTreeMap::new();
     for m in &state.site.meters {
-        let status = state
-            .live
-            .get(&m.id)
-            .map_or(MeterStatus::Waiting, |l| l.status);
+        let status = super::meters::view(&state, m).status;
         *counts
             .entry(format!("{status:?}").to_lowercase())
             .or_insert(0u64) += 1;
