@@ -263,6 +263,18 @@ macro_rules! session_loop {
     }};
 }
 
+/// Plain TCP, or TLS with the broker's CA (system roots without one). Logs why TLS cannot be set up.
+fn transport(broker: &Broker) -> Result<rumqttc::Transport, ()> {
+    if !broker.tls {
+        return Ok(rumqttc::Transport::Tcp);
+    }
+    tls_config(broker)
+        .map(rumqttc::Transport::tls_with_config)
+        .map_err(|e| {
+            tracing::error!(broker = %broker.id, error = %e, "MQTT TLS setup failed");
+        })
+}
+
 fn tls_config(broker: &Broker) -> Result<rumqttc::TlsConfiguration, String> {
     match &broker.ca_file {
         Some(path) => {
@@ -289,7 +301,7 @@ async fn run(
         run_v5(broker, processor, ingest, health, cancel).await;
         return;
     }
-    use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS, Transport};
+    use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
     let mut opts = MqttOptions::new(&broker.client_id, &broker.host, broker.port);
     opts.set_keep_alive(broker.keep_alive)
         .set_clean_session(broker.clean_session)
@@ -298,16 +310,11 @@ async fn run(
     if let Some(user) = &broker.username {
         opts.set_credentials(user, broker.password.as_ref().map_or("", |p| p.expose()));
     }
-    if broker.tls {
-        match tls_config(&broker) {
-            Ok(c) => {
-                opts.set_transport(Transport::tls_with_config(c));
-            }
-            Err(e) => {
-                tracing::error!(broker = %broker.id, error = %e, "MQTT TLS setup failed");
-                return;
-            }
+    match transport(&broker) {
+        Ok(t) => {
+            opts.set_transport(t);
         }
+        Err(()) => return,
     }
     let (client, mut events) = AsyncClient::new(opts, 1024);
     session_loop!(
@@ -343,16 +350,11 @@ async fn run_v5(
     if let Some(user) = &broker.username {
         opts.set_credentials(user, broker.password.as_ref().map_or("", |p| p.expose()));
     }
-    if broker.tls {
-        match tls_config(&broker) {
-            Ok(c) => {
-                opts.set_transport(rumqttc::Transport::tls_with_config(c));
-            }
-            Err(e) => {
-                tracing::error!(broker = %broker.id, error = %e, "MQTT TLS setup failed");
-                return;
-            }
+    match transport(&broker) {
+        Ok(t) => {
+            opts.set_transport(t);
         }
+        Err(()) => return,
     }
     let (client, mut events) = AsyncClient::new(opts, 1024);
     session_loop!(
