@@ -137,7 +137,11 @@ pub fn run(what: What) -> anyhow::Result<ExitCode> {
     match parse_readings(&args.csv, &site, Utc::now()) {
         Ok(readings) => {
             let store = SqliteStore::open(&site.data_dir.join("jieneng.db"))?;
-            store.writer()?.write_manual(&readings)?;
+            let who = format!(
+                "cli:{}",
+                std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+            );
+            store.writer()?.write_manual(&readings, &who)?;
             println!(
                 "{}: imported {} readings",
                 args.csv.display(),

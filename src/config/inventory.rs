@@ -1,6 +1,7 @@
 //! Meter inventories from CSV (hundreds of meters live in spreadsheets). Columns:
-//! `id,name,unit,category,profile,connection,slave_id,multiplier,live_interval_s,read_by_hand`;
-//! the first five are required, the rest may be empty. Errors are `FILE:LINE: message`.
+//! `id,name,unit,category,profile,connection,slave_id,multiplier,live_interval_s,read_by_hand`,
+//! optionally also `energy_interval_min,timeout_ms,mqtt_name,max_power,parent_meter`;
+//! the first four are required, the rest may be empty. Errors are `FILE:LINE: message`.
 
 use std::path::Path;
 
@@ -35,6 +36,10 @@ struct Row {
     mqtt_name: Option<String>,
     #[serde(default)]
     read_by_hand: Option<String>,
+    #[serde(default)]
+    max_power: Option<String>,
+    #[serde(default)]
+    parent_meter: Option<String>,
 }
 
 /// Reads an inventory; rows with errors are reported and left out, the rest are returned.
@@ -113,16 +118,18 @@ fn read(path: &Path) -> Result<(Vec<MeterDraft>, Vec<ConfigError>), ConfigErrors
         let live_interval_s = number("live_interval_s", row.live_interval_s);
         let energy_interval_min = number("energy_interval_min", row.energy_interval_min);
         let timeout_ms = number("timeout_ms", row.timeout_ms);
-        let multiplier = match row.multiplier.filter(|s| !s.is_empty()) {
-            None => None,
-            Some(s) => match s.parse::<Decimal>() {
+        let mut decimal = |field: &str, s: Option<String>| -> Option<(Decimal, At)> {
+            let s = s.filter(|s| !s.is_empty())?;
+            match s.parse::<Decimal>() {
                 Ok(m) => Some((m, at.clone())),
                 Err(_) => {
-                    bad.push(at.error(format!("field `multiplier`: `{s}` is not a number")));
+                    bad.push(at.error(format!("field `{field}`: `{s}` is not a number")));
                     None
                 }
-            },
+            }
         };
+        let multiplier = decimal("multiplier", row.multiplier);
+        let max_power = decimal("max_power", row.max_power);
         if !bad.is_empty() {
             errors.extend(bad);
             continue;
@@ -141,6 +148,9 @@ fn read(path: &Path) -> Result<(Vec<MeterDraft>, Vec<ConfigError>), ConfigErrors
             timeout_ms,
             mqtt_name: opt(row.mqtt_name),
             read_by_hand: opt(row.read_by_hand),
+            max_power,
+            parent_meter: opt(row.parent_meter),
+            multiplier_history: Vec::new(),
         });
     }
     Ok((drafts, errors))

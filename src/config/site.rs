@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -20,6 +21,8 @@ use super::payload::PayloadLibrary;
 use super::profile::{Profile, ProfileLibrary};
 use crate::collect::modbus::url::ModbusUrl;
 use crate::energy::category::{self, Category};
+use crate::energy::coefficients::Coefficients;
+use crate::energy::formula::Formula;
 
 /// Where a value came from, for error messages.
 #[derive(Debug, Clone)]
@@ -111,10 +114,37 @@ pub struct Meter {
     pub unit: String,
     pub category: &'static Category,
     pub source: MeterSource,
-    /// CT/PT ratio (倍率): consumption = register delta × multiplier.
+    /// CT/PT ratio (倍率) in effect now: consumption = register delta × multiplier.
     pub multiplier: Decimal,
+    /// Earlier multipliers, oldest first: each was in effect until its instant (a CT change).
+    pub multiplier_history: Vec<(DateTime<Utc>, Decimal)>,
+    /// Highest plausible rate after the multiplier (kW, m³/h, GJ/h); faster register growth is
+    /// an implausible jump.
+    pub max_power: Option<Decimal>,
+    /// The meter this one is a sub-meter of (its consumption is part of the parent's).
+    pub parent_meter: Option<String>,
     pub live_interval: Duration,
     pub energy_interval_min: u32,
+}
+
+impl Meter {
+    /// The multiplier in effect at `t`.
+    pub fn multiplier_at(&self, t: DateTime<Utc>) -> Decimal {
+        self.multiplier_history
+            .iter()
+            .find(|(until, _)| t < *until)
+            .map_or(self.multiplier, |(_, m)| *m)
+    }
+}
+
+/// A meter computed from others: `admin-main - admin-light - admin-hvac` (public areas and losses).
+#[derive(Debug, Clone)]
+pub struct VirtualMeter {
+    pub id: String,
+    pub name: String,
+    pub unit: String,
+    pub category: &'static Category,
+    pub formula: Formula,
 }
 
 /// A validated site.
@@ -131,6 +161,10 @@ pub struct Site {
     pub connections: Vec<Connection>,
     pub brokers: Vec<Broker>,
     pub meters: Vec<Meter>,
+    pub virtual_meters: Vec<VirtualMeter>,
+    pub ledger: LedgerSettings,
+    /// Standard coal and CO₂ factors, with their sources.
+    pub coefficients: Coefficients,
     pub profiles: ProfileLibrary,
     pub payloads: PayloadLibrary,
     pub influx: Option<InfluxConfig>,
@@ -140,6 +174,10 @@ impl Site {
     pub fn meter(&self, id: &str) -> Option<&Meter> {
         self.meters.iter().find(|m| m.id == id)
     }
+    pub fn virtual_meter(&self, id: &str) -> Option<&VirtualMeter> {
+        self.virtual_meters.iter().find(|m| m.id == id)
+    }
+
     pub fn unit(&self, id: &str) -> Option<&Unit> {
         self.units.iter().find(|u| u.id == id)
     }
@@ -353,6 +391,21 @@ impl Site {
                     .read_by_hand
                     .as_ref()
                     .map(|r| (r.get_ref().clone(), at(r.span()))),
+                max_power: m.max_power.as_ref().map(|x| (*x.get_ref(), at(x.span()))),
+                parent_meter: m
+                    .parent_meter
+                    .as_ref()
+                    .map(|x| (x.get_ref().clone(), at(x.span()))),
+                multiplier_history: m
+                    .multiplier_history
+                    .iter()
+                    .map(|c| {
+                        (
+                            (c.until.get_ref().clone(), at(c.until.span())),
+                            (*c.multiplier.get_ref(), at(c.multiplier.span())),
+                        )
+                    })
+                    .collect(),
             })
             .collect();
         for csv in &raw.site.meters_csv {
@@ -374,11 +427,113 @@ impl Site {
                 continue;
             }
             meter_ids.insert(d.id.0.clone(), d.id.1.clone());
-            match d.build(&unit_at, &connections, &brokers, &profiles) {
+            match d.build(&unit_at, &connections, &brokers, &profiles, timezone) {
                 Ok(m) => meters.push(m),
                 Err(e) => errors.extend(e),
             }
         }
+
+        // Sub-meters: the parent exists, measures the same kind of energy, and no loops.
+        for (m, d_at) in meters.iter().map(|m| (m, &meter_ids[&m.id])) {
+            let Some(parent) = &m.parent_meter else {
+                continue;
+            };
+            match meters.iter().find(|p| p.id == *parent) {
+                None => errors.push(d_at.error(format!(
+                    "meter `{}`: unknown parent_meter `{parent}`",
+                    m.id
+                ))),
+                Some(p) if category::top_level(p.category.code) != category::top_level(m.category.code) => {
+                    errors.push(d_at.error(format!(
+                        "meter `{}` ({}) cannot be a sub-meter of `{parent}` ({}): different kinds of energy",
+                        m.id, m.category.code, p.category.code
+                    )))
+                }
+                Some(_) => {
+                    let mut seen = HashSet::from([m.id.as_str()]);
+                    let mut cur = m.parent_meter.as_deref();
+                    while let Some(c) = cur {
+                        if !seen.insert(c) {
+                            errors.push(d_at.error(format!(
+                                "meter `{}` is its own ancestor (a cycle in `parent_meter`)",
+                                m.id
+                            )));
+                            break;
+                        }
+                        cur = meters.iter().find(|x| x.id == c).and_then(|x| x.parent_meter.as_deref());
+                    }
+                }
+            }
+        }
+
+        // Virtual meters: formulas over real meters of the same kind of energy.
+        let mut virtual_meters = Vec::new();
+        for v in &raw.virtual_meters {
+            let id = v.id.get_ref().clone();
+            if meter_ids.contains_key(&id)
+                || virtual_meters.iter().any(|x: &VirtualMeter| x.id == id)
+            {
+                errors.push(at(v.id.span()).error(format!("duplicate meter id `{id}`")));
+                continue;
+            }
+            if !unit_at.contains_key(v.unit.get_ref()) {
+                errors
+                    .push(at(v.unit.span()).error(format!("unknown unit `{}`", v.unit.get_ref())));
+            }
+            let Some(cat) = category::category(v.category.get_ref()) else {
+                errors.push(
+                    at(v.category.span())
+                        .error(format!("unknown category code `{}`", v.category.get_ref())),
+                );
+                continue;
+            };
+            let formula = match Formula::parse(v.formula.get_ref()) {
+                Ok(f) => f,
+                Err(e) => {
+                    let mut a = at(v.formula.span());
+                    // The formula starts one column after its opening quote.
+                    a.col = a.col.map(|c| c + e.column);
+                    errors.push(a.error(format!("formula: {}", e.message)));
+                    continue;
+                }
+            };
+            for name in formula.meters() {
+                match meters.iter().find(|m| m.id == name) {
+                    None => errors.push(at(v.formula.span()).error(format!(
+                        "formula: unknown meter `{name}` (formulas combine real meters)"
+                    ))),
+                    Some(m) if category::top_level(m.category.code) != category::top_level(cat.code) => {
+                        errors.push(at(v.formula.span()).error(format!(
+                            "formula: meter `{name}` ({}) is not the same kind of energy as {} ({})",
+                            m.category.code, id, cat.code
+                        )))
+                    }
+                    Some(_) => {}
+                }
+            }
+            virtual_meters.push(VirtualMeter {
+                id,
+                name: v.name.clone(),
+                unit: v.unit.get_ref().clone(),
+                category: cat,
+                formula,
+            });
+        }
+
+        if !(1..=400).contains(raw.ledger.max_gap_days.get_ref()) {
+            errors.push(
+                at(raw.ledger.max_gap_days.span()).error("max_gap_days must be between 1 and 400"),
+            );
+        }
+        let coefficients = match &raw.coefficients {
+            None => Coefficients::default(),
+            Some(c) => {
+                for problem in c.get_ref().validate() {
+                    errors.push(at(c.span()).error(format!("coefficients: {problem}")));
+                }
+                c.get_ref().clone()
+            }
+        };
 
         if !errors.is_empty() {
             errors.sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
@@ -406,6 +561,11 @@ impl Site {
             units,
             connections,
             meters,
+            virtual_meters,
+            coefficients,
+            ledger: LedgerSettings {
+                max_gap: chrono::Duration::days(i64::from(*raw.ledger.max_gap_days.get_ref())),
+            },
             profiles,
         })
     }
@@ -441,6 +601,10 @@ pub(crate) struct MeterDraft {
     pub mqtt_name: Option<(String, At)>,
     /// The quantity read by hand (`water_m3`, `gas_m3`, ...), for meters without communication.
     pub read_by_hand: Option<(String, At)>,
+    pub max_power: Option<(Decimal, At)>,
+    pub parent_meter: Option<(String, At)>,
+    /// (until as written, multiplier), each with where it was written.
+    pub multiplier_history: Vec<((String, At), (Decimal, At))>,
 }
 
 impl MeterDraft {
@@ -450,6 +614,7 @@ impl MeterDraft {
         connections: &[Connection],
         brokers: &[Broker],
         profiles: &ProfileLibrary,
+        timezone: Tz,
     ) -> Result<Meter, Vec<ConfigError>> {
         let mut errors = Vec::new();
         let (id, id_at) = self.id;
@@ -475,6 +640,28 @@ impl MeterDraft {
                 Decimal::ONE
             }
             Some((m, _)) => m,
+        };
+        let mut multiplier_history: Vec<(DateTime<Utc>, Decimal)> = Vec::new();
+        for ((until, until_at), (m, m_at)) in self.multiplier_history {
+            if m <= Decimal::ZERO {
+                errors.push(m_at.error(format!("multiplier must be greater than 0, not {m}")));
+            }
+            match crate::energy::ledger::parse_time(&until, timezone) {
+                Ok(t) if multiplier_history.last().is_some_and(|(prev, _)| *prev >= t) => {
+                    errors.push(until_at.error(
+                        "multiplier_history must be in time order, oldest first (each entry is the multiplier in effect until `until`)",
+                    ))
+                }
+                Ok(t) => multiplier_history.push((t, m)),
+                Err(e) => errors.push(until_at.error(format!("until: {e}"))),
+            }
+        }
+        let max_power = match self.max_power {
+            Some((p, at)) if p <= Decimal::ZERO => {
+                errors.push(at.error(format!("max_power must be greater than 0, not {p}")));
+                None
+            }
+            other => other.map(|(p, _)| p),
         };
         let live_interval_s = match self.live_interval_s {
             None => 30,
@@ -585,6 +772,9 @@ impl MeterDraft {
                 category,
                 source,
                 multiplier,
+                multiplier_history,
+                max_power,
+                parent_meter: self.parent_meter.map(|(p, _)| p),
                 live_interval: Duration::from_secs(live_interval_s),
                 energy_interval_min,
             }),
@@ -602,11 +792,16 @@ struct SiteFile {
     #[serde(default)]
     store: StoreSection,
     #[serde(default)]
+    ledger: LedgerSection,
+    #[serde(default)]
     units: Vec<UnitFile>,
     #[serde(default)]
     connections: Vec<ConnectionFile>,
     #[serde(default)]
     meters: Vec<MeterFile>,
+    #[serde(default)]
+    virtual_meters: Vec<VirtualMeterFile>,
+    coefficients: Option<Spanned<Coefficients>>,
     influx: Option<InfluxFile>,
 }
 
@@ -670,6 +865,37 @@ fn default_retention() -> u32 {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct LedgerSection {
+    #[serde(default = "default_max_gap_days_spanned")]
+    max_gap_days: Spanned<u32>,
+}
+
+impl Default for LedgerSection {
+    fn default() -> Self {
+        LedgerSection {
+            max_gap_days: default_max_gap_days_spanned(),
+        }
+    }
+}
+
+fn default_max_gap_days() -> u32 {
+    62
+}
+
+fn default_max_gap_days_spanned() -> Spanned<u32> {
+    Spanned::new(0..0, default_max_gap_days())
+}
+
+/// How the ledger treats gaps.
+#[derive(Debug, Clone)]
+pub struct LedgerSettings {
+    /// Gaps between readings up to this long are bridged linearly (flagged interpolated);
+    /// longer ones stay missing.
+    pub max_gap: chrono::Duration,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct UnitFile {
     id: Spanned<String>,
     name: String,
@@ -717,4 +943,26 @@ struct MeterFile {
     timeout_ms: Option<Spanned<i64>>,
     read_by_hand: Option<Spanned<String>>,
     mqtt_name: Option<Spanned<String>>,
+    max_power: Option<Spanned<Decimal>>,
+    parent_meter: Option<Spanned<String>>,
+    #[serde(default)]
+    multiplier_history: Vec<MultiplierChangeFile>,
+}
+
+/// An earlier multiplier and the instant it stopped applying.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MultiplierChangeFile {
+    until: Spanned<String>,
+    multiplier: Spanned<Decimal>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VirtualMeterFile {
+    id: Spanned<String>,
+    name: String,
+    unit: Spanned<String>,
+    category: Spanned<String>,
+    formula: Spanned<String>,
 }

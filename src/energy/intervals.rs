@@ -26,6 +26,10 @@ pub enum Quality {
     Interpolated,
     /// A boundary rests on a reading entered by hand.
     Manual,
+    /// An engineer corrected a reading it rests on, or set the interval's consumption.
+    Corrected,
+    /// An engineer estimated the interval's consumption (the meter could not measure it).
+    Estimated,
     /// The interval spans an excluded stretch (unexplained drop, implausible jump).
     Invalid,
     /// No readings to bridge the boundary with (gap beyond `max_gap`, or outside the data).
@@ -36,7 +40,8 @@ pub enum Quality {
 pub struct RegisterReading {
     pub time: DateTime<Utc>,
     pub value: Decimal,
-    pub manual: bool,
+    /// Measured, Manual (entered by hand) or Corrected (an engineer's correction).
+    pub quality: Quality,
 }
 
 /// Engineer-recorded events that break the register's continuity.
@@ -116,7 +121,7 @@ pub enum Anomaly {
 struct Point {
     time: DateTime<Utc>,
     total: Decimal,
-    manual: bool,
+    quality: Quality,
 }
 
 /// The unwrapped register: points, and stretches excluded from consumption.
@@ -132,7 +137,7 @@ fn hours(d: Duration) -> Decimal {
 
 fn unwrap(readings: &[RegisterReading], events: &[Event], facts: &RegisterFacts) -> Unwrapped {
     let mut sorted: Vec<RegisterReading> = readings.to_vec();
-    sorted.sort_by(|a, b| a.time.cmp(&b.time).then(a.value.cmp(&b.value)));
+    sorted.sort_by_key(|r| (r.time, r.value, r.quality));
     sorted.dedup_by(|b, a| a.time == b.time);
     let mut events: Vec<Event> = events.to_vec();
     events.sort_by_key(|e| e.time());
@@ -149,7 +154,7 @@ fn unwrap(readings: &[RegisterReading], events: &[Event], facts: &RegisterFacts)
     out.points.push(Point {
         time: first.time,
         total,
-        manual: first.manual,
+        quality: first.quality,
     });
     let mut suspect: Option<RegisterReading> = None;
     for r in iter {
@@ -222,7 +227,7 @@ fn unwrap(readings: &[RegisterReading], events: &[Event], facts: &RegisterFacts)
                     out.points.push(Point {
                         time: s.time,
                         total,
-                        manual: s.manual,
+                        quality: s.quality,
                     });
                     total += r.value - s.value;
                     suspect = None;
@@ -246,7 +251,7 @@ fn unwrap(readings: &[RegisterReading], events: &[Event], facts: &RegisterFacts)
         out.points.push(Point {
             time: r.time,
             total,
-            manual: r.manual,
+            quality: r.quality,
         });
         prev = r;
     }
@@ -265,14 +270,7 @@ fn value_at(u: &Unwrapped, t: DateTime<Utc>, facts: &RegisterFacts) -> Option<(D
     let i = u.points.partition_point(|p| p.time <= t);
     let before = i.checked_sub(1).map(|k| u.points[k])?;
     if before.time == t {
-        return Some((
-            before.total,
-            if before.manual {
-                Quality::Manual
-            } else {
-                Quality::Measured
-            },
-        ));
+        return Some((before.total, before.quality));
     }
     let after = *u.points.get(i)?;
     let gap = after.time - before.time;
@@ -282,12 +280,10 @@ fn value_at(u: &Unwrapped, t: DateTime<Utc>, facts: &RegisterFacts) -> Option<(D
     let share = Decimal::from((t - before.time).num_milliseconds())
         / Decimal::from(gap.num_milliseconds().max(1));
     let value = before.total + (after.total - before.total) * share;
-    let quality = if before.manual || after.manual {
-        Quality::Manual
-    } else if gap > facts.reading_period * 2 {
-        Quality::Interpolated
+    let quality = if gap > facts.reading_period * 2 {
+        before.quality.max(after.quality).max(Quality::Interpolated)
     } else {
-        Quality::Measured
+        before.quality.max(after.quality)
     };
     Some((value, quality))
 }
@@ -370,7 +366,7 @@ mod tests {
         RegisterReading {
             time: t(min),
             value: d(v),
-            manual: false,
+            quality: Quality::Measured,
         }
     }
     fn facts() -> RegisterFacts {
@@ -507,7 +503,7 @@ mod tests {
             RegisterReading {
                 time: t(0),
                 value: d("10"),
-                manual: true,
+                quality: Quality::Manual,
             },
             r(15, "12"),
         ];
@@ -521,7 +517,11 @@ mod tests {
                 .map(|(m, x, manual)| RegisterReading {
                     time: t(m),
                     value: Decimal::new(x as i64, 1),
-                    manual,
+                    quality: if manual {
+                        Quality::Manual
+                    } else {
+                        Quality::Measured
+                    },
                 })
                 .collect()
         })

@@ -7,12 +7,13 @@ use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::intervals::{Quality, RegisterFacts, RegisterReading, grid, intervals};
+use super::intervals::{Anomaly, Interval, Quality, RegisterFacts, grid, intervals};
 use crate::config::Site;
 use crate::config::site::{Meter, MeterSource};
 use crate::quantity::Quantity;
 use crate::store::StoreError;
-use crate::store::sqlite::StoreReader;
+use crate::store::ledger::{DayRow, LedgerState, RegisterData};
+use crate::store::sqlite::{StoreReader, StoreWriter};
 
 /// The grid consumption is reported on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,11 +73,7 @@ pub fn boundaries(
         Step::Quarter => grid(from, to, Duration::minutes(15)),
         Step::Hour => grid(from, to, Duration::hours(1)),
         Step::Day | Step::Month => {
-            let local_midnight = |d: NaiveDate| {
-                tz.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
-                    .earliest()
-                    .map(|t| t.with_timezone(&Utc))
-            };
+            let local_midnight = |d: NaiveDate| local_midnight(d, tz);
             let mut day = from.with_timezone(&tz).date_naive();
             if step == Step::Month {
                 day = day.with_day(1).unwrap_or(day);
@@ -100,33 +97,30 @@ pub fn boundaries(
     }
 }
 
-/// Consumption of `meter` per `step` between `from` and `to` (local days and months).
-pub fn consumption(
-    reader: &StoreReader,
-    site: &Site,
-    meter: &Meter,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    step: Step,
-) -> Result<Vec<Row>, StoreError> {
-    let quantity = register_quantity(meter);
-    let steps = boundaries(from, to, step, site.timezone);
-    let (Some(&first), Some(&last)) = (steps.first(), steps.last()) else {
-        return Ok(vec![]);
-    };
-    // Readings around the range too, so its edges can be bridged.
-    let margin = Duration::days(35);
-    let stored = reader.readings(&meter.id, quantity, first - margin, last + margin)?;
-    let readings: Vec<RegisterReading> = stored
-        .iter()
-        .filter_map(|r| {
-            Some(RegisterReading {
-                time: r.time,
-                value: Decimal::from_f64_retain(r.value)?.round_dp(6),
-                manual: r.quality == crate::reading::ReadingQuality::Manual,
-            })
-        })
-        .collect();
+/// The cumulative registers the ledger keeps for a meter: the main one, and the 尖/峰/平/谷
+/// time-of-use registers when the meter's profile has them.
+pub fn registers(meter: &Meter) -> Vec<Quantity> {
+    let mut out = vec![register_quantity(meter)];
+    if let MeterSource::Modbus { profile, .. } = &meter.source {
+        for name in TOU_REGISTERS {
+            let q = Quantity::named(name);
+            if profile.register(q).is_some() {
+                out.push(q);
+            }
+        }
+    }
+    out
+}
+
+pub const TOU_REGISTERS: [&str; 4] = [
+    "energy_import_kwh_sharp",
+    "energy_import_kwh_peak",
+    "energy_import_kwh_flat",
+    "energy_import_kwh_valley",
+];
+
+/// What is known about a meter's register, from its profile and config.
+pub fn facts(site: &Site, meter: &Meter, quantity: Quantity) -> RegisterFacts {
     let (rollover, period) = match &meter.source {
         MeterSource::Modbus { profile, .. } => (
             profile
@@ -139,22 +133,236 @@ pub fn consumption(
         // Read monthly by hand: a month between readings is normal.
         MeterSource::Manual { .. } => (None, Duration::days(31)),
     };
-    let facts = RegisterFacts {
+    // The register counts before the multiplier; the most permissive multiplier bounds it.
+    let smallest_multiplier = meter
+        .multiplier_history
+        .iter()
+        .map(|(_, m)| *m)
+        .fold(meter.multiplier, Decimal::min);
+    RegisterFacts {
         rollover,
-        max_rate_per_hour: None,
+        max_rate_per_hour: meter.max_power.map(|p| p / smallest_multiplier),
         reading_period: period,
-        max_gap: Duration::days(62),
-    };
-    // Computed on the 15-minute grid, then summed per step, so a gap inside a day shows.
-    let quarters = grid(first, last, Duration::minutes(15));
-    let events = reader.events(&meter.id, quantity)?;
-    let (fine, _) = intervals(&readings, &events, &facts, &quarters);
+        max_gap: site.ledger.max_gap,
+    }
+}
+
+/// What stored days were computed with; a change of any of it recomputes them.
+fn fingerprint(site: &Site, meter: &Meter, quantity: Quantity) -> String {
+    let f = facts(site, meter, quantity);
+    format!(
+        "v1 tz={} mult={} hist={:?} roll={:?} max={:?} period={} gap={}",
+        site.timezone,
+        meter.multiplier,
+        meter.multiplier_history,
+        f.rollover,
+        f.max_rate_per_hour,
+        f.reading_period.num_seconds(),
+        f.max_gap.num_seconds()
+    )
+}
+
+/// Consumption per 15-minute interval over the grid from `from` to `to` (both on it): the
+/// intervals of [`intervals`], the multiplier in effect applied, engineers' interval
+/// corrections laid over them (a later correction wins). Pure.
+pub fn quarters(
+    meter: &Meter,
+    facts: &RegisterFacts,
+    data: &RegisterData,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> (Vec<Interval>, Vec<Anomaly>) {
+    let grid = grid(from, to, Duration::minutes(15));
+    let (mut fine, anomalies) = intervals(&data.readings, &data.events, facts, &grid);
+    for i in &mut fine {
+        i.consumption *= meter.multiplier_at(i.start);
+    }
+    for c in &data.corrections {
+        let inside = |i: &Interval| i.start >= c.start && i.end <= c.end;
+        let n = fine.iter().filter(|i| inside(i)).count();
+        let total_n = ((c.end - c.start).num_minutes() / 15).max(1);
+        if n == 0 {
+            continue;
+        }
+        // Spread evenly over the correction's quarters (those in range get their share).
+        let share = c.consumption / Decimal::from(total_n);
+        for i in fine.iter_mut().filter(|i| inside(i)) {
+            i.consumption = share;
+            i.quality = c.quality;
+        }
+    }
+    (fine, anomalies)
+}
+
+/// Local days [from, to) as (start, end) instants.
+fn day_spans(
+    from: NaiveDate,
+    to: NaiveDate,
+    tz: Tz,
+) -> Vec<(NaiveDate, DateTime<Utc>, DateTime<Utc>)> {
+    let mut out = Vec::new();
+    let mut d = from;
+    while d < to {
+        let next = d + Duration::days(1);
+        if let (Some(a), Some(b)) = (local_midnight(d, tz), local_midnight(next, tz)) {
+            out.push((d, a, b));
+        }
+        d = next;
+    }
+    out
+}
+
+pub fn local_midnight(d: NaiveDate, tz: Tz) -> Option<DateTime<Utc>> {
+    tz.from_local_datetime(&d.and_hms_opt(0, 0, 0)?)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Sums quarters into local days [from, to).
+fn sum_days(fine: &[Interval], from: NaiveDate, to: NaiveDate, tz: Tz) -> Vec<DayRow> {
+    let mut k = 0;
+    day_spans(from, to, tz)
+        .into_iter()
+        .map(|(day, start, end)| {
+            while k < fine.len() && fine[k].start < start {
+                k += 1;
+            }
+            let mut consumption = Decimal::ZERO;
+            let mut quality = Quality::Measured;
+            while k < fine.len() && fine[k].end <= end {
+                consumption += fine[k].consumption;
+                quality = quality.max(fine[k].quality);
+                k += 1;
+            }
+            DayRow {
+                day,
+                consumption,
+                quality,
+            }
+        })
+        .collect()
+}
+
+/// Readings loaded around a range, so its edges can be bridged.
+fn margin(facts: &RegisterFacts) -> Duration {
+    facts.max_gap + Duration::days(1)
+}
+
+/// The ledger's query interface over the store and the site config.
+pub struct Ledger<'a> {
+    pub reader: &'a StoreReader,
+    pub site: &'a Site,
+}
+
+impl Ledger<'_> {
+    /// Consumption of `meter`'s register `quantity` per `step` from `from` to `to`. Days and
+    /// months come from the stored days where they are up to date, the rest is computed.
+    pub fn meter(
+        &self,
+        meter: &Meter,
+        quantity: Quantity,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        step: Step,
+    ) -> Result<Vec<Row>, StoreError> {
+        let tz = self.site.timezone;
+        let steps = boundaries(from, to, step, tz);
+        let (Some(&first), Some(&last)) = (steps.first(), steps.last()) else {
+            return Ok(vec![]);
+        };
+        let facts = facts(self.site, meter, quantity);
+        let fine: Vec<Interval> = match step {
+            Step::Quarter | Step::Hour => {
+                let data = self.reader.register_data(
+                    &meter.id,
+                    quantity,
+                    first - margin(&facts),
+                    last + margin(&facts),
+                )?;
+                quarters(meter, &facts, &data, first, last).0
+            }
+            Step::Day | Step::Month => {
+                let (first_day, last_day) = (
+                    first.with_timezone(&tz).date_naive(),
+                    last.with_timezone(&tz).date_naive(),
+                );
+                let days = self.days(meter, quantity, &facts, first_day, last_day)?;
+                day_spans(first_day, last_day, tz)
+                    .into_iter()
+                    .zip(days)
+                    .map(|((_, start, end), d)| Interval {
+                        start,
+                        end,
+                        consumption: d.consumption,
+                        quality: d.quality,
+                    })
+                    .collect()
+            }
+        };
+        Ok(group(&steps, &fine))
+    }
+
+    /// Local days [from, to): stored ones while they are current, computed after that.
+    fn days(
+        &self,
+        meter: &Meter,
+        quantity: Quantity,
+        facts: &RegisterFacts,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<DayRow>, StoreError> {
+        let tz = self.site.timezone;
+        let (state, stored) = self.reader.days(&meter.id, quantity, from, to)?;
+        let current = state
+            .filter(|s| s.fingerprint == fingerprint(self.site, meter, quantity))
+            .map(|s| {
+                let dirty = s.dirty_from.map(|t| t.with_timezone(&tz).date_naive());
+                dirty.map_or(s.through, |d| d.min(s.through))
+            });
+        let stored_until = current.unwrap_or(from).clamp(from, to);
+        let mut out: Vec<DayRow> = day_spans(from, stored_until, tz)
+            .into_iter()
+            .map(|(day, _, _)| {
+                stored
+                    .iter()
+                    .find(|r| r.day == day)
+                    .cloned()
+                    .unwrap_or(DayRow {
+                        day,
+                        consumption: Decimal::ZERO,
+                        quality: Quality::Missing,
+                    })
+            })
+            .collect();
+        if stored_until < to {
+            let (Some(a), Some(b)) = (local_midnight(stored_until, tz), local_midnight(to, tz))
+            else {
+                return Ok(out);
+            };
+            let data = self.reader.register_data(
+                &meter.id,
+                quantity,
+                a - margin(facts),
+                b + margin(facts),
+            )?;
+            let fine = quarters(meter, facts, &data, a, b).0;
+            out.extend(sum_days(&fine, stored_until, to, tz));
+        }
+        Ok(out)
+    }
+}
+
+/// Sums fine intervals into the steps' windows.
+fn group(steps: &[DateTime<Utc>], fine: &[Interval]) -> Vec<Row> {
     let mut rows = Vec::new();
     let mut k = 0;
     for w in steps.windows(2) {
         let (start, end) = (w[0], w[1]);
         let mut sum = Decimal::ZERO;
         let mut quality = Quality::Measured;
+        while k < fine.len() && fine[k].start < start {
+            k += 1;
+        }
         while k < fine.len() && fine[k].end <= end {
             sum += fine[k].consumption;
             quality = quality.max(fine[k].quality);
@@ -163,11 +371,98 @@ pub fn consumption(
         rows.push(Row {
             start,
             end,
-            consumption: (sum * meter.multiplier).round_dp(4).normalize(),
+            consumption: sum.round_dp(4).normalize(),
             quality,
         });
     }
-    Ok(rows)
+    rows
+}
+
+/// Brings one register's stored days up to date: from where it is dirty (or from its first
+/// reading when the meter's facts changed) to the last local day its readings settle.
+/// Returns whether anything was stored.
+pub fn refresh(
+    writer: &mut StoreWriter,
+    site: &Site,
+    meter: &Meter,
+    quantity: Quantity,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let tz = site.timezone;
+    let facts = facts(site, meter, quantity);
+    let fp = fingerprint(site, meter, quantity);
+    writer.refresh_days(&meter.id, quantity, |state, load| {
+        let state = state.filter(|s| s.fingerprint == fp);
+        let from: Option<NaiveDate> = state.map(|s| {
+            let dirty = s.dirty_from.map(|t| t.with_timezone(&tz).date_naive());
+            dirty.map_or(s.through, |d| d.min(s.through))
+        });
+        let load_from = from
+            .and_then(|d| local_midnight(d, tz))
+            .map_or(DateTime::<Utc>::MIN_UTC, |t| t - margin(&facts));
+        let data = load(load_from)?;
+        let (Some(first), Some(last)) = (data.readings.first(), data.readings.last()) else {
+            return Ok(None);
+        };
+        // A day is settled when readings lie beyond its end: the day of the second-to-last
+        // reading (a last reading can still turn out to be a jump) and before today.
+        let settled = data.readings[data.readings.len().saturating_sub(2)].time;
+        let through = settled
+            .with_timezone(&tz)
+            .date_naive()
+            .min(now.with_timezone(&tz).date_naive());
+        let begin = from.unwrap_or_else(|| first.time.with_timezone(&tz).date_naive());
+        if state.is_some_and(|s| s.dirty_from.is_none() && s.through >= through) {
+            return Ok(None);
+        }
+        let (Some(a), Some(b)) = (
+            local_midnight(begin, tz),
+            local_midnight(through.max(begin), tz),
+        ) else {
+            return Ok(None);
+        };
+        let fine = quarters(meter, &facts, &data, a, b).0;
+        let days = sum_days(&fine, begin, through.max(begin), tz);
+        Ok(Some((
+            begin,
+            days,
+            LedgerState {
+                fingerprint: fp.clone(),
+                through: through.max(begin),
+                last_reading: last.time,
+                dirty_from: None,
+            },
+        )))
+    })
+}
+
+/// Refreshes every register of every meter; the number of registers that changed.
+pub fn refresh_all(
+    writer: &mut StoreWriter,
+    site: &Site,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let mut changed = 0;
+    for meter in &site.meters {
+        for quantity in registers(meter) {
+            if refresh(writer, site, meter, quantity, now)? {
+                changed += 1;
+            }
+        }
+    }
+    Ok(changed)
+}
+
+/// Consumption of `meter`'s main register per `step` between `from` and `to`.
+pub fn consumption(
+    reader: &StoreReader,
+    site: &Site,
+    meter: &Meter,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    step: Step,
+) -> Result<Vec<Row>, StoreError> {
+    Ledger { reader, site }.meter(meter, register_quantity(meter), from, to, step)
 }
 
 /// A time given on the command line or in a query: RFC 3339, or a local date (YYYY-MM-DD) or

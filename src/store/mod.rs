@@ -2,6 +2,7 @@
 //! joins it as a second consumer of accepted readings.
 
 pub mod influx;
+pub mod ledger;
 pub mod sqlite;
 pub mod writer;
 

@@ -14,7 +14,6 @@ use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use thiserror::Error;
 
-use crate::energy::intervals::Event;
 use crate::quantity::Quantity;
 use crate::reading::{Reading, ReadingQuality};
 
@@ -82,6 +81,8 @@ const MIGRATIONS: &[&str] = &[
         recorded_at INTEGER NOT NULL
      );
      CREATE INDEX meter_events_by_meter ON meter_events (meter, quantity, ts);",
+    // 4: corrections, the audit log, billed periods, the daily ledger (see store/ledger.rs)
+    super::ledger::MIGRATION,
 ];
 
 #[derive(Debug, Clone)]
@@ -89,11 +90,11 @@ pub struct SqliteStore {
     path: Arc<PathBuf>,
 }
 
-fn millis(t: DateTime<Utc>) -> i64 {
+pub(super) fn millis(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
-fn from_millis(ms: i64) -> DateTime<Utc> {
+pub(super) fn from_millis(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
 }
 
@@ -203,47 +204,35 @@ impl StoreWriter {
         Ok(id)
     }
 
-    /// Writes a batch in one transaction. A reading already stored for the same series and
-    /// instant is kept as it is (a re-delivered reading is not a new one).
-    /// Records an event on a meter's register.
-    pub fn add_event(
+    /// Runs `f` in one IMMEDIATE transaction (the write lock is taken up front, so what `f`
+    /// reads is what it writes over); rolled back on error.
+    pub(super) fn in_transaction<T>(
         &mut self,
-        meter: &str,
-        quantity: Quantity,
-        event: &Event,
-        note: &str,
-        recorded_by: &str,
-    ) -> Result<(), StoreError> {
-        let (kind, old_final, new_initial, new_value) = match event {
-            Event::Replacement {
-                old_final,
-                new_initial,
-                ..
-            } => (
-                "replacement",
-                Some(old_final.to_string()),
-                Some(new_initial.to_string()),
-                None,
-            ),
-            Event::Reset { new_value, .. } => ("reset", None, None, Some(new_value.to_string())),
-        };
-        self.conn
-            .execute(
-                "INSERT INTO meter_events (meter, quantity, ts, kind, old_final, new_initial, new_value, note, recorded_by, recorded_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![meter, quantity.name(), millis(event.time()), kind, old_final, new_initial, new_value, note, recorded_by, millis(Utc::now())],
-            )
-            .map(|_| ())
-            .map_err(|e| self.store.err(e))
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let result = (|| {
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })();
+        result.map_err(|e| {
+            self.series.clear();
+            self.store.err(e)
+        })
     }
 
     /// Writes readings entered by hand, with their notes, in one transaction: all or nothing.
     pub fn write_manual(
         &mut self,
         readings: &[(Reading, Option<String>)],
+        who: &str,
     ) -> Result<(), StoreError> {
         let result = (|| -> rusqlite::Result<()> {
             let tx = self.conn.transaction()?;
+            let mut earliest: HashMap<i64, DateTime<Utc>> = HashMap::new();
             for (r, note) in readings {
                 let id = Self::series_id(&tx, &mut self.series, &r.meter, r.quantity)?;
                 let sql = if r.quantity.is_cumulative() {
@@ -259,7 +248,27 @@ impl StoreWriter {
                 if let Some(note) = note.as_ref().filter(|n| !n.is_empty()) {
                     tx.execute("INSERT OR REPLACE INTO reading_notes (series, ts, note) VALUES (?1, ?2, ?3)", params![id, millis(r.time), note])?;
                 }
+                if r.quantity.is_cumulative() {
+                    let e = earliest.entry(id).or_insert(r.time);
+                    *e = (*e).min(r.time);
+                }
             }
+            for (series, t) in earliest {
+                super::ledger::mark_late_readings(&tx, series, t)?;
+            }
+            let meters: std::collections::BTreeSet<&str> =
+                readings.iter().map(|(r, _)| &*r.meter).collect();
+            tx.execute(
+                "INSERT INTO audit_log (at, who, action, meter, quantity, target, before, after, note)
+                 VALUES (?1, ?2, 'readings.enter', ?3, NULL, ?4, 'null', ?5, '')",
+                params![
+                    millis(Utc::now()),
+                    who,
+                    (meters.len() == 1).then(|| meters.iter().next().map(|m| m.to_string())).flatten(),
+                    meters.iter().copied().collect::<Vec<_>>().join(","),
+                    serde_json::json!({ "readings": readings.len() }).to_string()
+                ],
+            )?;
             tx.commit()
         })();
         result.map_err(|e| {
@@ -273,10 +282,13 @@ impl StoreWriter {
             let tx = self.conn.transaction()?;
             let mut registers: Vec<(i64, i64, f64, i64)> = Vec::new();
             let mut telemetry: Vec<(i64, i64, f64, i64)> = Vec::new();
+            let mut earliest: HashMap<i64, i64> = HashMap::new();
             for r in readings {
                 let id = Self::series_id(&tx, &mut self.series, &r.meter, r.quantity)?;
                 let row = (id, millis(r.time), r.value, r.quality.code());
                 if r.quantity.is_cumulative() {
+                    let e = earliest.entry(id).or_insert(row.1);
+                    *e = (*e).min(row.1);
                     registers.push(row);
                 } else {
                     telemetry.push(row);
@@ -294,6 +306,10 @@ impl StoreWriter {
                 &telemetry,
                 false,
             )?;
+            // A reading older than what the daily ledger holds makes it recompute from there.
+            for (series, ts) in earliest {
+                super::ledger::mark_late_readings(&tx, series, from_millis(ts))?;
+            }
             tx.commit()
         })();
         result.map_err(|e| {
@@ -442,36 +458,12 @@ impl StoreReader {
             .map_err(|e| self.store.err(e))
     }
 
-    /// Events recorded on a meter's register, oldest first.
-    pub fn events(&self, meter: &str, quantity: Quantity) -> Result<Vec<Event>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT ts, kind, old_final, new_initial, new_value FROM meter_events WHERE meter = ?1 AND quantity = ?2 ORDER BY ts")
-            .map_err(|e| self.store.err(e))?;
-        let rows = stmt
-            .query_map(params![meter, quantity.name()], |r| {
-                let time = from_millis(r.get(0)?);
-                let kind: String = r.get(1)?;
-                let dec = |i: usize| -> rusqlite::Result<rust_decimal::Decimal> {
-                    let text: Option<String> = r.get(i)?;
-                    Ok(text.and_then(|t| t.parse().ok()).unwrap_or_default())
-                };
-                Ok(if kind == "replacement" {
-                    Event::Replacement {
-                        time,
-                        old_final: dec(2)?,
-                        new_initial: dec(3)?,
-                    }
-                } else {
-                    Event::Reset {
-                        time,
-                        new_value: dec(4)?,
-                    }
-                })
-            })
-            .map_err(|e| self.store.err(e))?;
-        rows.collect::<Result<_, _>>()
-            .map_err(|e| self.store.err(e))
+    pub(super) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub(super) fn fail(&self, source: rusqlite::Error) -> StoreError {
+        self.store.err(source)
     }
 
     /// Number of stored register readings and telemetry rows.

@@ -12,6 +12,7 @@ use crate::energy::intervals::Event;
 use crate::energy::ledger::register_quantity;
 use crate::http::error::AppError;
 use crate::http::state::AppState;
+use crate::store::ledger::{Change, ChangeOutcome};
 
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -33,11 +34,20 @@ pub enum EventBody {
     },
 }
 
+/// The event as recorded, its audit entry, and statements flagged for re-issue.
+#[derive(Serialize)]
+pub struct Recorded {
+    #[serde(flatten)]
+    event: EventBody,
+    #[serde(flatten)]
+    outcome: ChangeOutcome,
+}
+
 pub async fn create(
     State(state): State<AppState>,
     Path(id): Path<String>,
     body: Result<Json<EventBody>, axum::extract::rejection::JsonRejection>,
-) -> Result<(StatusCode, Json<EventBody>), AppError> {
+) -> Result<(StatusCode, Json<Recorded>), AppError> {
     let Json(body) = body.map_err(|e| AppError::BadRequest(format!("event: {}", e.body_text())))?;
     let meter = state
         .site
@@ -104,12 +114,22 @@ pub async fn create(
         note.clone(),
         by.clone(),
     );
-    tokio::task::spawn_blocking(move || {
-        store
-            .writer()?
-            .add_event(&meter_id, quantity, &event, &note, &by)
+    let outcome = tokio::task::spawn_blocking(move || {
+        let change = Change {
+            meter: &meter_id,
+            quantity,
+            who: &by,
+            note: &note,
+        };
+        store.writer()?.add_event(&change, &event)
     })
     .await??;
     tracing::info!(meter = %id, kind = ?body, "meter event recorded");
-    Ok((StatusCode::CREATED, Json(body)))
+    Ok((
+        StatusCode::CREATED,
+        Json(Recorded {
+            event: body,
+            outcome,
+        }),
+    ))
 }

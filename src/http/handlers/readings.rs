@@ -72,7 +72,7 @@ pub async fn create(
     let n = readings.len();
     let store = state.store.clone();
     let stored = readings.clone();
-    tokio::task::spawn_blocking(move || store.writer()?.write_manual(&stored)).await??;
+    tokio::task::spawn_blocking(move || store.writer()?.write_manual(&stored, "api")).await??;
     let live: Vec<Reading> = readings.into_iter().map(|(r, _)| r).collect();
     state.live.record_manual(&live);
     Ok((StatusCode::CREATED, Json(json!({ "stored": n }))))
