@@ -65,13 +65,21 @@ impl Runtime {
             health.clone(),
             cancel.clone(),
         ));
+        let site = Arc::new(site);
+        let history_ready = Arc::new(AtomicBool::new(true));
+        tasks.push(tokio::spawn(keep_ledger_days(
+            site.clone(),
+            store.clone(),
+            history_ready.clone(),
+            cancel.clone(),
+        )));
         Ok(Runtime {
-            site: Arc::new(site),
+            site,
             store,
             ingest,
             live,
             cancel,
-            history_ready: Arc::new(AtomicBool::new(true)),
+            history_ready,
             health,
             influx,
             writer,
@@ -119,6 +127,45 @@ impl Runtime {
             let _ = influx.await;
         }
         let _ = tokio::task::spawn_blocking(move || self.writer.join()).await;
+    }
+}
+
+/// How often the ledger's stored days are brought up to date; queries compute whatever is
+/// newer, so this only bounds how much they compute.
+const LEDGER_REFRESH: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Keeps the ledger's daily consumption stored as readings settle and after corrections.
+async fn keep_ledger_days(
+    site: Arc<Site>,
+    store: SqliteStore,
+    history_ready: Arc<AtomicBool>,
+    cancel: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(LEDGER_REFRESH);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if !history_ready.load(std::sync::atomic::Ordering::Relaxed) {
+            continue; // the demo is still writing history
+        }
+        let (site, store) = (site.clone(), store.clone());
+        let started = std::time::Instant::now();
+        let result = tokio::task::spawn_blocking(move || {
+            crate::energy::ledger::refresh_all(&mut store.writer()?, &site, chrono::Utc::now())
+        })
+        .await;
+        match result {
+            Ok(Ok(n)) if n > 0 => tracing::info!(
+                registers = n,
+                ms = started.elapsed().as_millis() as u64,
+                "ledger days brought up to date"
+            ),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "ledger refresh failed"),
+            Err(e) => tracing::error!(error = %e, "ledger refresh panicked"),
+        }
     }
 }
 

@@ -1,18 +1,30 @@
-//! `jieneng consumption`: a meter's consumption per step, from the ledger.
+//! `jieneng consumption`: consumption per step from the ledger, of a meter (real or virtual,
+//! optionally one time-of-use register) or of a unit by category.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::config::Site;
-use crate::energy::ledger::{Step, consumption, parse_time};
+use crate::energy::ledger::{Ledger, Step, parse_time, register_quantity, registers};
+use crate::quantity::Quantity;
 use crate::store::SqliteStore;
 
 #[derive(clap::Args)]
 pub struct Args {
     #[arg(long)]
     pub config: PathBuf,
+    /// A meter or virtual meter.
+    #[arg(long, conflicts_with = "unit", required_unless_present = "unit")]
+    pub meter: Option<String>,
+    /// A unit (its whole subtree, each meter counted once); needs --category.
+    #[arg(long, requires = "category")]
+    pub unit: Option<String>,
+    /// With --unit: a category code (01000, 01A00, 02000 ...) or `kgce` for standard coal.
     #[arg(long)]
-    pub meter: String,
+    pub category: Option<String>,
+    /// With --meter: a register other than the main one (energy_import_kwh_peak ...).
+    #[arg(long)]
+    pub quantity: Option<String>,
     /// Start: RFC 3339, a local date (2026-11-01) or month (2026-11).
     #[arg(long)]
     pub from: String,
@@ -35,9 +47,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    let meter = site
-        .meter(&args.meter)
-        .ok_or_else(|| anyhow::anyhow!("no meter `{}` in {}", args.meter, args.config.display()))?;
     let from = parse_time(&args.from, site.timezone).map_err(|e| anyhow::anyhow!("--from: {e}"))?;
     let to = parse_time(&args.to, site.timezone).map_err(|e| anyhow::anyhow!("--to: {e}"))?;
     if to <= from {
@@ -45,7 +54,47 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let step = Step::parse(&args.step).map_err(|e| anyhow::anyhow!("--step: {e}"))?;
     let store = SqliteStore::open(&site.data_dir.join("jieneng.db"))?;
-    let rows = consumption(&store.reader()?, &site, meter, from, to, step)?;
+    let reader = store.reader()?;
+    let ledger = Ledger {
+        reader: &reader,
+        site: &site,
+    };
+    let rows = match (&args.meter, &args.unit) {
+        (Some(id), _) => {
+            if let Some(v) = site.virtual_meter(id) {
+                ledger.virtual_meter(v, from, to, step)?
+            } else {
+                let meter = site.meter(id).ok_or_else(|| {
+                    anyhow::anyhow!("no meter `{id}` in {}", args.config.display())
+                })?;
+                let quantity = match &args.quantity {
+                    None => register_quantity(meter),
+                    Some(q) => Quantity::parse(q)
+                        .filter(|q| registers(meter).contains(q))
+                        .ok_or_else(|| {
+                            anyhow::anyhow!("--quantity: meter `{id}` keeps no register `{q}`")
+                        })?,
+                };
+                ledger.meter(meter, quantity, from, to, step)?
+            }
+        }
+        (None, Some(unit)) => {
+            if site.unit(unit).is_none() {
+                anyhow::bail!("no unit `{unit}` in {}", args.config.display());
+            }
+            match args.category.as_deref() {
+                Some("kgce") => ledger.unit_kgce(unit, from, to, step)?,
+                Some(c) if crate::energy::category::category(c).is_some() => {
+                    ledger.unit(unit, c, from, to, step)?
+                }
+                Some(c) => anyhow::bail!(
+                    "--category: unknown code `{c}` (01000 electricity, 02000 water ... or kgce)"
+                ),
+                None => anyhow::bail!("--unit needs --category"),
+            }
+        }
+        (None, None) => anyhow::bail!("give --meter or --unit"),
+    };
     match args.format.as_str() {
         "json" => println!("{}", serde_json::to_string_pretty(&rows)?),
         "csv" => {

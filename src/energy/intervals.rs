@@ -76,6 +76,9 @@ pub struct RegisterFacts {
     pub rollover: Option<Decimal>,
     /// Highest plausible rate (kW, m³/h) of the register, for jump detection.
     pub max_rate_per_hour: Option<Decimal>,
+    /// The register's smallest step (1 m³ for a register holding whole m³): a step of this
+    /// size is never a jump, however short the time.
+    pub resolution: Decimal,
     /// The usual time between readings; boundaries further than twice this from a reading are
     /// interpolated.
     pub reading_period: Duration,
@@ -186,7 +189,7 @@ fn unwrap(readings: &[RegisterReading], events: &[Event], facts: &RegisterFacts)
         let span = r.time - prev.time;
         let limit = facts
             .max_rate_per_hour
-            .map(|m| m * hours(span) * Decimal::new(15, 1));
+            .map(|m| m * hours(span) * Decimal::new(15, 1) + facts.resolution);
         if delta < Decimal::ZERO {
             let wrapped = facts.rollover.map(|m| m - prev.value + r.value);
             match wrapped {
@@ -215,7 +218,9 @@ fn unwrap(readings: &[RegisterReading], events: &[Event], facts: &RegisterFacts)
                 Some(s)
                     if (r.value - s.value) >= Decimal::ZERO
                         && facts.max_rate_per_hour.is_some_and(|m| {
-                            r.value - s.value <= m * hours(r.time - s.time) * Decimal::new(15, 1)
+                            r.value - s.value
+                                <= m * hours(r.time - s.time) * Decimal::new(15, 1)
+                                    + facts.resolution
                         }) =>
                 {
                     out.anomalies.push(Anomaly::ImplausibleJump {
@@ -373,6 +378,7 @@ mod tests {
         RegisterFacts {
             rollover: Some(d("100000")),
             max_rate_per_hour: Some(d("100")),
+            resolution: Decimal::ZERO,
             reading_period: Duration::minutes(15),
             max_gap: Duration::days(7),
         }

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::intervals::{Anomaly, Interval, Quality, RegisterFacts, grid, intervals};
 use crate::config::Site;
+use crate::config::profile::ValueType;
 use crate::config::site::{Meter, MeterSource};
 use crate::quantity::Quantity;
 use crate::store::StoreError;
@@ -121,17 +122,26 @@ pub const TOU_REGISTERS: [&str; 4] = [
 
 /// What is known about a meter's register, from its profile and config.
 pub fn facts(site: &Site, meter: &Meter, quantity: Quantity) -> RegisterFacts {
-    let (rollover, period) = match &meter.source {
-        MeterSource::Modbus { profile, .. } => (
-            profile
-                .register(quantity)
-                .and_then(|s| s.rollover)
-                .and_then(Decimal::from_f64_retain),
+    let (rollover, resolution, period) = match &meter.source {
+        MeterSource::Modbus { profile, .. } => {
+            let spec = profile.register(quantity);
+            (
+                spec.and_then(|s| s.rollover)
+                    .and_then(Decimal::from_f64_retain),
+                spec.filter(|s| !matches!(s.value_type, ValueType::F32 | ValueType::F64))
+                    .and_then(|s| Decimal::from_f64_retain(s.scale * s.unit_factor))
+                    .map(|r| r.round_dp(9).abs())
+                    .unwrap_or_default(),
+                Duration::minutes(meter.energy_interval_min as i64),
+            )
+        }
+        MeterSource::Mqtt { .. } => (
+            None,
+            Decimal::ZERO,
             Duration::minutes(meter.energy_interval_min as i64),
         ),
-        MeterSource::Mqtt { .. } => (None, Duration::minutes(meter.energy_interval_min as i64)),
         // Read monthly by hand: a month between readings is normal.
-        MeterSource::Manual { .. } => (None, Duration::days(31)),
+        MeterSource::Manual { .. } => (None, Decimal::ZERO, Duration::days(31)),
     };
     // The register counts before the multiplier; the most permissive multiplier bounds it.
     let smallest_multiplier = meter
@@ -142,6 +152,7 @@ pub fn facts(site: &Site, meter: &Meter, quantity: Quantity) -> RegisterFacts {
     RegisterFacts {
         rollover,
         max_rate_per_hour: meter.max_power.map(|p| p / smallest_multiplier),
+        resolution,
         reading_period: period,
         max_gap: site.ledger.max_gap,
     }
@@ -151,12 +162,13 @@ pub fn facts(site: &Site, meter: &Meter, quantity: Quantity) -> RegisterFacts {
 fn fingerprint(site: &Site, meter: &Meter, quantity: Quantity) -> String {
     let f = facts(site, meter, quantity);
     format!(
-        "v1 tz={} mult={} hist={:?} roll={:?} max={:?} period={} gap={}",
+        "v1 tz={} mult={} hist={:?} roll={:?} max={:?} res={} period={} gap={}",
         site.timezone,
         meter.multiplier,
         meter.multiplier_history,
         f.rollover,
         f.max_rate_per_hour,
+        f.resolution,
         f.reading_period.num_seconds(),
         f.max_gap.num_seconds()
     )

@@ -1,5 +1,6 @@
-//! Energy domain: categories now; the ledger, intervals and coefficients build on it.
+//! Energy domain: categories, interval consumption, the ledger, aggregation and coefficients.
 
+pub mod aggregate;
 pub mod category;
 pub mod coefficients;
 pub mod formula;

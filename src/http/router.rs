@@ -3,7 +3,9 @@
 use axum::Router;
 use axum::routing::{get, post};
 
-use super::handlers::{consumption, events, health, inputs, meters, metrics, pages, readings};
+use super::handlers::{
+    consumption, corrections, events, health, inputs, meters, metrics, pages, readings,
+};
 use super::state::AppState;
 
 pub fn router(state: AppState) -> Router {
@@ -15,6 +17,16 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/meters/{id}", get(meters::one))
         .route("/api/v1/meters/{id}/consumption", get(consumption::meter))
         .route("/api/v1/meters/{id}/events", post(events::create))
+        .route("/api/v1/meters/{id}/corrections", post(corrections::create))
+        .route("/api/v1/meters/{id}/audit", get(corrections::meter_audit))
+        .route("/api/v1/audit", get(corrections::audit))
+        .route("/api/v1/reissue", get(corrections::reissue))
+        .route("/api/v1/units/{id}/consumption", get(consumption::unit))
+        .route(
+            "/api/v1/units/{id}/indicators",
+            get(consumption::indicators),
+        )
+        .route("/api/v1/balance", get(consumption::balance))
         .route("/api/v1/inputs", get(inputs::list))
         .route("/api/v1/readings", post(readings::create))
         .with_state(state)

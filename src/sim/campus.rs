@@ -34,6 +34,10 @@ pub struct DemoMeter {
     pub sim: Arc<SimMeter>,
     /// For meters that publish over MQTT.
     pub mqtt: Option<DemoMqtt>,
+    /// The main meter this one is a sub-meter of.
+    pub parent_meter: Option<String>,
+    /// Twice the simulated peak, after the multiplier (kW or m³/h): jump detection's bound.
+    pub max_power: Option<f64>,
 }
 
 /// How a demo meter publishes: its payload format, its name in topics, what it sends.
@@ -131,6 +135,8 @@ impl Builder {
             }
         };
         let slave_id = self.meters.iter().filter(|m| m.gateway == gateway).count() as u8 + 1;
+        let peak: f64 = components.iter().map(|c| c.peak).sum();
+        let max_power = Some((peak * 2.0).ceil().max(1.0));
         let sim =
             SimMeter::new(medium, components, seed, initial, TZ).with_ct_ratio(multiplier as f64);
         self.meters.push(DemoMeter {
@@ -144,6 +150,8 @@ impl Builder {
             multiplier,
             sim: Arc::new(sim),
             mqtt: None,
+            parent_meter: None,
+            max_power,
         });
     }
 
@@ -219,8 +227,15 @@ impl Builder {
                 1,
             );
         }
+        let main_id = format!("{key}-main");
+        for (suffix, ..) in subs {
+            let sub_id = format!("{key}-{suffix}");
+            if let Some(m) = self.meters.iter_mut().find(|m| m.id == sub_id) {
+                m.parent_meter = Some(main_id.clone());
+            }
+        }
         self.meter(
-            &format!("{key}-main"),
+            &main_id,
             &format!("{name}总表"),
             unit,
             "01000",
@@ -631,6 +646,16 @@ impl DemoCampus {
                 BATCH_WATER_QUANTITIES,
             );
         }
+        // What the MQTT meters measure is part of a building's main meter (in a real campus;
+        // the simulation draws them separately, which the balance report shows).
+        for m in &mut b.meters {
+            m.parent_meter = m.parent_meter.take().or(match m.id.as_str() {
+                "shop-freezer" => Some("shop-elec".into()),
+                id if id.starts_with("dorm1-r") => Some("dorm1-main".into()),
+                id if id.starts_with("library-f") => Some("library-water".into()),
+                _ => None,
+            });
+        }
         DemoCampus {
             units,
             meters: b.meters,
@@ -672,6 +697,17 @@ impl DemoCampus {
         let _ = writeln!(
             s,
             "\n[site]\nname = \"示范大学\"\ntimezone = \"Asia/Shanghai\"\nclimate_zone = \"hot_summer_cold_winter\"\ndata_dir = \".\""
+        );
+        let _ = writeln!(
+            s,
+            "\n# Standard coal (GB/T 2589-2020, equivalent values) and CO₂ factors, with their source.\n\
+             [coefficients]\n\
+             electricity_kgce_per_kwh = 0.1229\n\
+             gas_kgce_per_m3 = 1.2143\n\
+             heat_kgce_per_mj = 0.03412\n\
+             co2_kg_per_kwh = 0.5366\n\
+             co2_source = \"生态环境部、国家统计局 2024-12 公布的 2022 年全国电力平均二氧化碳排放因子\"\n\
+             co2_year = 2022"
         );
         for u in &self.units {
             let _ = writeln!(
@@ -719,6 +755,9 @@ impl DemoCampus {
                     "connection = \"{MQTT_CONNECTION}\"\nmqtt_name = \"{}\"",
                     mq.name
                 );
+                if let Some(parent) = &m.parent_meter {
+                    let _ = writeln!(s, "parent_meter = \"{parent}\"");
+                }
                 continue;
             }
             match m.profile {
@@ -732,11 +771,38 @@ impl DemoCampus {
                     if m.multiplier != 1 {
                         let _ = writeln!(s, "multiplier = {}", m.multiplier);
                     }
+                    if let Some(p) = m.max_power {
+                        let _ = writeln!(s, "max_power = {p}");
+                    }
+                    if let Some(parent) = &m.parent_meter {
+                        let _ = writeln!(s, "parent_meter = \"{parent}\"");
+                    }
                 }
                 None => {
                     let _ = writeln!(s, "read_by_hand = \"gas_m3\"");
                 }
             }
+        }
+        // Each main meter minus its sub-meters: public areas and losses.
+        for main in &self.meters {
+            let subs: Vec<&str> = self
+                .meters
+                .iter()
+                .filter(|m| m.parent_meter.as_deref() == Some(main.id.as_str()))
+                .map(|m| m.id.as_str())
+                .collect();
+            if subs.is_empty() || !main.category.starts_with("01") {
+                continue;
+            }
+            let building = main.name.trim_end_matches("总表");
+            let _ = writeln!(
+                s,
+                "\n[[virtual_meters]]\nid = \"{}-public\"\nname = \"{building}公共区域及损耗\"\nunit = \"{}\"\ncategory = \"01000\"\nformula = \"{} - {}\"",
+                main.id.trim_end_matches("-main"),
+                main.unit,
+                main.id,
+                subs.join(" - ")
+            );
         }
         s
     }

@@ -1,4 +1,5 @@
 pub mod consumption;
+pub mod corrections;
 pub mod events;
 pub mod health;
 pub mod inputs;
