@@ -12,7 +12,8 @@ use serde::Serialize;
 
 use super::category;
 use super::intervals::Quality;
-use super::ledger::{Ledger, Row, Step, register_quantity};
+use super::ledger::HALF_UP;
+use super::ledger::{Ledger, Row, Step, register_quantity, round};
 use crate::config::site::{Meter, Unit, VirtualMeter};
 use crate::store::StoreError;
 
@@ -102,7 +103,7 @@ fn accumulate(total: &mut Vec<Row>, rows: &[Row], coefficient: Decimal) {
 
 fn normalized(mut rows: Vec<Row>) -> Vec<Row> {
     for r in &mut rows {
-        r.consumption = r.consumption.round_dp(4).normalize();
+        r.consumption = round(r.consumption);
     }
     rows
 }
@@ -159,6 +160,20 @@ pub struct Balance {
 }
 
 impl Ledger<'_> {
+    /// The step that covers [from, to) exactly: days when both are local midnights (stored
+    /// days make that fast), else 15-minute intervals.
+    fn whole_step(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Step {
+        let tz = self.site.timezone;
+        let midnight = |t: DateTime<Utc>| {
+            super::ledger::local_midnight(t.with_timezone(&tz).date_naive(), tz) == Some(t)
+        };
+        if midnight(from) && midnight(to) {
+            Step::Day
+        } else {
+            Step::Quarter
+        }
+    }
+
     /// A virtual meter's consumption: its formula applied step by step.
     pub fn virtual_meter(
         &self,
@@ -172,7 +187,7 @@ impl Ledger<'_> {
             let Some(meter) = self.site.meter(&term.meter) else {
                 continue;
             };
-            let rows = self.meter(meter, register_quantity(meter), from, to, step)?;
+            let rows = self.meter_exact(meter, register_quantity(meter), from, to, step)?;
             accumulate(&mut total, &rows, term.coefficient);
         }
         Ok(normalized(total))
@@ -187,15 +202,28 @@ impl Ledger<'_> {
         to: DateTime<Utc>,
         step: Step,
     ) -> Result<Vec<Row>, StoreError> {
+        Ok(normalized(
+            self.unit_exact(unit_id, category, from, to, step)?,
+        ))
+    }
+
+    fn unit_exact(
+        &self,
+        unit_id: &str,
+        category: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        step: Step,
+    ) -> Result<Vec<Row>, StoreError> {
         let mut total = Vec::new();
         for meter in counted_meters(&self.site.meters, &self.site.units, unit_id, category) {
-            let rows = self.meter(meter, register_quantity(meter), from, to, step)?;
+            let rows = self.meter_exact(meter, register_quantity(meter), from, to, step)?;
             accumulate(&mut total, &rows, Decimal::ONE);
         }
         if total.is_empty() {
             total = empty_rows(self, from, to, step);
         }
-        Ok(normalized(total))
+        Ok(total)
     }
 
     /// A unit's total standard coal (kgce) per step, over every energy category.
@@ -211,7 +239,7 @@ impl Ledger<'_> {
             if counted_meters(&self.site.meters, &self.site.units, unit_id, top).is_empty() {
                 continue;
             }
-            let rows = self.unit(unit_id, top, from, to, step)?;
+            let rows = self.unit_exact(unit_id, top, from, to, step)?;
             let factor = self.site.coefficients.equivalent(top, Decimal::ONE).kgce;
             accumulate(&mut total, &rows, factor);
         }
@@ -235,7 +263,7 @@ impl Ledger<'_> {
             if meters.is_empty() {
                 continue;
             }
-            let rows = self.unit(&unit.id, top, from, to, Step::Month)?;
+            let rows = self.unit_exact(&unit.id, top, from, to, self.whole_step(from, to))?;
             let consumption: Decimal = rows.iter().map(|r| r.consumption).sum();
             let quality = rows
                 .iter()
@@ -248,10 +276,10 @@ impl Ledger<'_> {
                 category: c.code,
                 name_zh: c.name_zh,
                 name_en: c.name_en,
-                consumption,
+                consumption: round(consumption),
                 unit_of_measure: register_quantity(meters[0]).unit(),
-                kgce: eq.kgce.round_dp(3).normalize(),
-                co2_kg: eq.co2_kg.round_dp(3).normalize(),
+                kgce: eq.kgce.round_dp_with_strategy(3, HALF_UP).normalize(),
+                co2_kg: eq.co2_kg.round_dp_with_strategy(3, HALF_UP).normalize(),
                 quality,
                 meters: meters.iter().map(|m| m.id.clone()).collect(),
             });
@@ -264,7 +292,7 @@ impl Ledger<'_> {
             .map(|c| c.consumption);
         let per = |x: Decimal, d: Option<Decimal>| {
             d.filter(|d| !d.is_zero())
-                .map(|d| (x / d).round_dp(3).normalize())
+                .map(|d| (x / d).round_dp_with_strategy(3, HALF_UP).normalize())
         };
         let people = unit.occupants.map(Decimal::from);
         let area = unit.floor_area_m2.and_then(Decimal::from_f64_retain);
@@ -292,7 +320,8 @@ impl Ledger<'_> {
         to: DateTime<Utc>,
     ) -> Result<Vec<Balance>, StoreError> {
         let total = |m: &Meter| -> Result<(Decimal, Quality), StoreError> {
-            let rows = self.meter(m, register_quantity(m), from, to, Step::Month)?;
+            let rows =
+                self.meter_exact(m, register_quantity(m), from, to, self.whole_step(from, to))?;
             Ok((
                 rows.iter().map(|r| r.consumption).sum(),
                 rows.iter()
@@ -322,12 +351,14 @@ impl Ledger<'_> {
             let difference = consumption - sub_total;
             out.push(Balance {
                 meter: main.id.clone(),
-                consumption,
+                consumption: round(consumption),
                 sub_meters: subs.iter().map(|m| m.id.clone()).collect(),
-                sub_total,
-                difference,
-                difference_percent: (!consumption.is_zero())
-                    .then(|| (difference * Decimal::ONE_HUNDRED / consumption).round_dp(2)),
+                sub_total: round(sub_total),
+                difference: round(difference),
+                difference_percent: (!consumption.is_zero()).then(|| {
+                    (difference * Decimal::ONE_HUNDRED / consumption)
+                        .round_dp_with_strategy(2, HALF_UP)
+                }),
                 quality,
             });
         }

@@ -16,6 +16,10 @@ use crate::store::StoreError;
 use crate::store::ledger::{DayRow, LedgerState, RegisterData};
 use crate::store::sqlite::{StoreReader, StoreWriter};
 
+/// Figures are rounded half-up (四舍五入), as reports and bills are.
+pub const HALF_UP: rust_decimal::RoundingStrategy =
+    rust_decimal::RoundingStrategy::MidpointAwayFromZero;
+
 /// The grid consumption is reported on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
@@ -267,9 +271,26 @@ pub struct Ledger<'a> {
 }
 
 impl Ledger<'_> {
-    /// Consumption of `meter`'s register `quantity` per `step` from `from` to `to`. Days and
-    /// months come from the stored days where they are up to date, the rest is computed.
+    /// Consumption of `meter`'s register `quantity` per `step` from `from` to `to`, rounded
+    /// half-up to 0.0001. Days and months come from the stored days where they are up to
+    /// date, the rest is computed.
     pub fn meter(
+        &self,
+        meter: &Meter,
+        quantity: Quantity,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        step: Step,
+    ) -> Result<Vec<Row>, StoreError> {
+        let mut rows = self.meter_exact(meter, quantity, from, to, step)?;
+        for r in &mut rows {
+            r.consumption = round(r.consumption);
+        }
+        Ok(rows)
+    }
+
+    /// As [`Ledger::meter`], unrounded: sums over meters round once, at the end.
+    pub(super) fn meter_exact(
         &self,
         meter: &Meter,
         quantity: Quantity,
@@ -312,6 +333,37 @@ impl Ledger<'_> {
             }
         };
         Ok(group(&steps, &fine))
+    }
+
+    /// What the ledger found wrong with a register's readings in [from, to): rollovers,
+    /// unexplained drops, implausible jumps and gaps too long to bridge.
+    pub fn anomalies(
+        &self,
+        meter: &Meter,
+        quantity: Quantity,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Anomaly>, StoreError> {
+        let facts = facts(self.site, meter, quantity);
+        let data = self.reader.register_data(
+            &meter.id,
+            quantity,
+            from - margin(&facts),
+            to + margin(&facts),
+        )?;
+        let (_, all) = intervals(&data.readings, &data.events, &facts, &[]);
+        Ok(all
+            .into_iter()
+            .filter(|a| {
+                let (start, end) = match a {
+                    Anomaly::Rollover { time, .. }
+                    | Anomaly::UnexplainedDrop { time, .. }
+                    | Anomaly::ImplausibleJump { time, .. } => (*time, *time),
+                    Anomaly::Gap { from, to } => (*from, *to),
+                };
+                start < to && end >= from
+            })
+            .collect())
     }
 
     /// Local days [from, to): stored ones while they are current, computed after that.
@@ -364,6 +416,11 @@ impl Ledger<'_> {
     }
 }
 
+/// Rounds a reported figure half-up to 0.0001.
+pub fn round(d: Decimal) -> Decimal {
+    d.round_dp_with_strategy(4, HALF_UP).normalize()
+}
+
 /// Sums fine intervals into the steps' windows.
 fn group(steps: &[DateTime<Utc>], fine: &[Interval]) -> Vec<Row> {
     let mut rows = Vec::new();
@@ -383,7 +440,7 @@ fn group(steps: &[DateTime<Utc>], fine: &[Interval]) -> Vec<Row> {
         rows.push(Row {
             start,
             end,
-            consumption: sum.round_dp(4).normalize(),
+            consumption: sum,
             quality,
         });
     }

@@ -19,6 +19,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/meters/{id}/events", post(events::create))
         .route("/api/v1/meters/{id}/corrections", post(corrections::create))
         .route("/api/v1/meters/{id}/audit", get(corrections::meter_audit))
+        .route("/api/v1/meters/{id}/anomalies", get(consumption::anomalies))
         .route("/api/v1/audit", get(corrections::audit))
         .route("/api/v1/reissue", get(corrections::reissue))
         .route("/api/v1/units/{id}/consumption", get(consumption::unit))

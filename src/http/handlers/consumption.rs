@@ -3,7 +3,8 @@
 //!   `quantity` picks a time-of-use register such as `energy_import_kwh_peak`);
 //! - `GET /api/v1/units/{id}/consumption?category&from&to&step` (`category=kgce`: standard coal);
 //! - `GET /api/v1/units/{id}/indicators?from&to` (综合能耗, per person, per m², CO₂);
-//! - `GET /api/v1/balance?from&to` (main versus sub-meters).
+//! - `GET /api/v1/balance?from&to` (main versus sub-meters);
+//! - `GET /api/v1/meters/{id}/anomalies?from&to[&quantity]` (rollovers, drops, jumps, gaps).
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -11,8 +12,10 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::config::Site;
+use crate::config::site::Meter;
 use crate::energy::aggregate::{Balance, Indicators};
 use crate::energy::category;
+use crate::energy::intervals::Anomaly;
 use crate::energy::ledger::{Ledger, Row, Step, parse_time, register_quantity, registers};
 use crate::http::error::AppError;
 use crate::http::state::AppState;
@@ -88,23 +91,44 @@ pub async fn meter(
         .meter(&id)
         .ok_or_else(|| AppError::NotFound(format!("no meter `{id}`")))?
         .clone();
-    let quantity = match &p.quantity {
-        None => register_quantity(&meter),
-        Some(name) => {
-            let kept = registers(&meter);
-            Quantity::parse(name)
-                .filter(|q| kept.contains(q))
-                .ok_or_else(|| {
-                    AppError::BadRequest(format!(
-                        "meter `{id}` keeps no register `{name}`; it has {}",
-                        kept.iter().map(|q| q.name()).collect::<Vec<_>>().join(", ")
-                    ))
-                })?
-        }
-    };
+    let quantity = chosen_register(&meter, p.quantity.as_deref())?;
     Ok(Json(
         with_ledger(&state, move |l| l.meter(&meter, quantity, from, to, step)).await?,
     ))
+}
+
+pub async fn anomalies(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(p): Query<Params>,
+) -> Result<Json<Vec<Anomaly>>, AppError> {
+    let (from, to) = range(&state.site, &p.from, &p.to)?;
+    let meter = state
+        .site
+        .meter(&id)
+        .ok_or_else(|| AppError::NotFound(format!("no meter `{id}`")))?
+        .clone();
+    let quantity = chosen_register(&meter, p.quantity.as_deref())?;
+    Ok(Json(
+        with_ledger(&state, move |l| l.anomalies(&meter, quantity, from, to)).await?,
+    ))
+}
+
+/// The main register, or the one `quantity` names if the meter keeps it.
+fn chosen_register(meter: &Meter, quantity: Option<&str>) -> Result<Quantity, AppError> {
+    let Some(name) = quantity else {
+        return Ok(register_quantity(meter));
+    };
+    let kept = registers(meter);
+    Quantity::parse(name)
+        .filter(|q| kept.contains(q))
+        .ok_or_else(|| {
+            AppError::BadRequest(format!(
+                "meter `{}` keeps no register `{name}`; it has {}",
+                meter.id,
+                kept.iter().map(|q| q.name()).collect::<Vec<_>>().join(", ")
+            ))
+        })
 }
 
 pub async fn unit(

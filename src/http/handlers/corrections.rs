@@ -60,7 +60,7 @@ pub enum CorrectionBody {
 }
 
 fn on_grid(t: DateTime<Utc>) -> bool {
-    t.minute() % 15 == 0 && t.second() == 0 && t.nanosecond() == 0
+    t.minute().is_multiple_of(15) && t.second() == 0 && t.nanosecond() == 0
 }
 
 pub async fn create(
