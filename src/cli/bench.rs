@@ -33,6 +33,9 @@ pub enum What {
     /// MQTT messages per second into the store against the broker's ceiling (target ≥ 30,000
     /// and ≥ 0.8 of the ceiling); line-protocol encoding; spool write and replay.
     Mqtt(super::bench_mqtt::Args),
+    /// Ledger: recompute a month of 15-minute intervals for 2,000 meters (target < 1 s) and
+    /// read a year of daily consumption for a building (target < 50 ms).
+    Ledger(super::bench_ledger::Args),
     /// Demo start-up: time to answer /healthz (target < 5 s) and to have 13 months of history
     /// in place (target < 30 s).
     Demo,
@@ -45,6 +48,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         What::Demo => bench_demo().await?,
         What::Modbus(a) => super::bench_modbus::bench_modbus(a).await?,
         What::Mqtt(a) => super::bench_mqtt::bench_mqtt(a).await?,
+        What::Ledger(a) => super::bench_ledger::bench_ledger(a)?,
     }
     Ok(ExitCode::SUCCESS)
 }

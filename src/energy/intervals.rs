@@ -123,6 +123,8 @@ pub enum Anomaly {
 #[derive(Debug, Clone, Copy)]
 struct Point {
     time: DateTime<Utc>,
+    /// `time` in milliseconds, for the arithmetic of the hot loops.
+    ms: i64,
     total: Decimal,
     quality: Quality,
 }
@@ -130,12 +132,15 @@ struct Point {
 /// The unwrapped register: points, and stretches excluded from consumption.
 struct Unwrapped {
     points: Vec<Point>,
-    excluded: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Excluded stretches, in milliseconds.
+    excluded: Vec<(i64, i64)>,
     anomalies: Vec<Anomaly>,
 }
 
-fn hours(d: Duration) -> Decimal {
-    Decimal::from(d.num_milliseconds()) / Decimal::from(3_600_000)
+/// The largest plausible register growth over `span`: max rate × time × 1.5, plus one step
+/// of the register's resolution. `per_ms` is max rate × 1.5 per millisecond, computed once.
+fn jump_limit(per_ms: Option<Decimal>, span_ms: i64, resolution: Decimal) -> Option<Decimal> {
+    per_ms.map(|p| p * Decimal::from(span_ms) + resolution)
 }
 
 fn unwrap(readings: &[RegisterReading], events: &[Event], facts: &RegisterFacts) -> Unwrapped {
@@ -153,19 +158,29 @@ fn unwrap(readings: &[RegisterReading], events: &[Event], facts: &RegisterFacts)
     let mut iter = sorted.into_iter();
     let Some(first) = iter.next() else { return out };
     let mut prev = first; // the last accepted reading
+    let mut prev_ms = first.time.timestamp_millis();
     let mut total = Decimal::ZERO;
     out.points.push(Point {
         time: first.time,
+        ms: prev_ms,
         total,
         quality: first.quality,
     });
-    let mut suspect: Option<RegisterReading> = None;
+    let mut suspect: Option<(RegisterReading, i64)> = None;
+    let per_ms = facts
+        .max_rate_per_hour
+        .map(|m| m * Decimal::new(15, 1) / Decimal::from(3_600_000));
     for r in iter {
+        let r_ms = r.time.timestamp_millis();
         // Events between the previous accepted reading and this one join the registers.
-        let between: Vec<&Event> = events
-            .iter()
-            .filter(|e| e.time() > prev.time && e.time() <= r.time)
-            .collect();
+        let between: Vec<&Event> = if events.is_empty() {
+            Vec::new()
+        } else {
+            events
+                .iter()
+                .filter(|e| e.time() > prev.time && e.time() <= r.time)
+                .collect()
+        };
         let delta = if !between.is_empty() {
             let mut d = Decimal::ZERO;
             let mut level = prev.value;
@@ -186,10 +201,7 @@ fn unwrap(readings: &[RegisterReading], events: &[Event], facts: &RegisterFacts)
         } else {
             r.value - prev.value
         };
-        let span = r.time - prev.time;
-        let limit = facts
-            .max_rate_per_hour
-            .map(|m| m * hours(span) * Decimal::new(15, 1) + facts.resolution);
+        let limit = jump_limit(per_ms, r_ms - prev_ms, facts.resolution);
         if delta < Decimal::ZERO {
             let wrapped = facts.rollover.map(|m| m - prev.value + r.value);
             match wrapped {
@@ -208,29 +220,27 @@ fn unwrap(readings: &[RegisterReading], events: &[Event], facts: &RegisterFacts)
                         from: prev.value,
                         to: r.value,
                     });
-                    out.excluded.push((prev.time, r.time));
+                    out.excluded.push((prev_ms, r_ms));
                 }
             }
             suspect = None;
         } else if limit.is_some_and(|l| delta > l) {
             match suspect {
                 // The jumped level held: take it as the new baseline, the jump itself excluded.
-                Some(s)
+                Some((s, s_ms))
                     if (r.value - s.value) >= Decimal::ZERO
-                        && facts.max_rate_per_hour.is_some_and(|m| {
-                            r.value - s.value
-                                <= m * hours(r.time - s.time) * Decimal::new(15, 1)
-                                    + facts.resolution
-                        }) =>
+                        && jump_limit(per_ms, r_ms - s_ms, facts.resolution)
+                            .is_some_and(|l| r.value - s.value <= l) =>
                 {
                     out.anomalies.push(Anomaly::ImplausibleJump {
                         time: s.time,
                         from: prev.value,
                         to: s.value,
                     });
-                    out.excluded.push((prev.time, s.time));
+                    out.excluded.push((prev_ms, s_ms));
                     out.points.push(Point {
                         time: s.time,
+                        ms: s_ms,
                         total,
                         quality: s.quality,
                     });
@@ -238,12 +248,12 @@ fn unwrap(readings: &[RegisterReading], events: &[Event], facts: &RegisterFacts)
                     suspect = None;
                 }
                 _ => {
-                    suspect = Some(r);
+                    suspect = Some((r, r_ms));
                     continue; // wait: a single garbage value is skipped
                 }
             }
         } else {
-            if let Some(s) = suspect.take() {
+            if let Some((s, _)) = suspect.take() {
                 // The jump did not hold: it was a garbage value.
                 out.anomalies.push(Anomaly::ImplausibleJump {
                     time: s.time,
@@ -255,12 +265,14 @@ fn unwrap(readings: &[RegisterReading], events: &[Event], facts: &RegisterFacts)
         }
         out.points.push(Point {
             time: r.time,
+            ms: r_ms,
             total,
             quality: r.quality,
         });
         prev = r;
+        prev_ms = r_ms;
     }
-    if let Some(s) = suspect {
+    if let Some((s, _)) = suspect {
         out.anomalies.push(Anomaly::ImplausibleJump {
             time: s.time,
             from: prev.value,
@@ -270,22 +282,27 @@ fn unwrap(readings: &[RegisterReading], events: &[Event], facts: &RegisterFacts)
     out
 }
 
-/// The register total at `t` and how it was obtained.
-fn value_at(u: &Unwrapped, t: DateTime<Utc>, facts: &RegisterFacts) -> Option<(Decimal, Quality)> {
-    let i = u.points.partition_point(|p| p.time <= t);
+/// The register total at `t` (milliseconds) and how it was obtained; `i` is the number of
+/// points at or before `t` (boundaries are visited in order, so it only moves forward).
+fn value_at(
+    u: &Unwrapped,
+    i: usize,
+    t: i64,
+    max_gap_ms: i64,
+    two_periods_ms: i64,
+) -> Option<(Decimal, Quality)> {
     let before = i.checked_sub(1).map(|k| u.points[k])?;
-    if before.time == t {
+    if before.ms == t {
         return Some((before.total, before.quality));
     }
     let after = *u.points.get(i)?;
-    let gap = after.time - before.time;
-    if gap > facts.max_gap {
+    let gap = after.ms - before.ms;
+    if gap > max_gap_ms {
         return None;
     }
-    let share = Decimal::from((t - before.time).num_milliseconds())
-        / Decimal::from(gap.num_milliseconds().max(1));
+    let share = Decimal::from(t - before.ms) / Decimal::from(gap.max(1));
     let value = before.total + (after.total - before.total) * share;
-    let quality = if gap > facts.reading_period * 2 {
+    let quality = if gap > two_periods_ms {
         before.quality.max(after.quality).max(Quality::Interpolated)
     } else {
         before.quality.max(after.quality)
@@ -303,22 +320,39 @@ pub fn intervals(
 ) -> (Vec<Interval>, Vec<Anomaly>) {
     let u = unwrap(readings, events, facts);
     let mut anomalies = u.anomalies.clone();
+    let max_gap_ms = facts.max_gap.num_milliseconds();
+    let two_periods_ms = facts.reading_period.num_milliseconds() * 2;
     for w in u.points.windows(2) {
-        if w[1].time - w[0].time > facts.max_gap {
+        if w[1].ms - w[0].ms > max_gap_ms {
             anomalies.push(Anomaly::Gap {
                 from: w[0].time,
                 to: w[1].time,
             });
         }
     }
-    let values: Vec<Option<(Decimal, Quality)>> =
-        boundaries.iter().map(|b| value_at(&u, *b, facts)).collect();
+    let bounds_ms: Vec<i64> = boundaries.iter().map(|b| b.timestamp_millis()).collect();
+    let mut i = 0;
+    let values: Vec<Option<(Decimal, Quality)>> = bounds_ms
+        .iter()
+        .map(|&t| {
+            if i > 0 && u.points[i - 1].ms > t {
+                // Not ascending after all: search from scratch.
+                i = u.points.partition_point(|p| p.ms <= t);
+            }
+            while i < u.points.len() && u.points[i].ms <= t {
+                i += 1;
+            }
+            value_at(&u, i, t, max_gap_ms, two_periods_ms)
+        })
+        .collect();
     let out = boundaries
         .windows(2)
+        .zip(bounds_ms.windows(2))
         .zip(values.windows(2))
-        .map(|(b, v)| {
+        .map(|((b, b_ms), v)| {
             let (start, end) = (b[0], b[1]);
-            let excluded = u.excluded.iter().any(|(a, z)| *a < end && *z > start);
+            let excluded = !u.excluded.is_empty()
+                && u.excluded.iter().any(|(a, z)| *a < b_ms[1] && *z > b_ms[0]);
             match (v[0], v[1]) {
                 _ if excluded => Interval {
                     start,

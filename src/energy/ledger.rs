@@ -306,11 +306,12 @@ impl Ledger<'_> {
         let facts = facts(self.site, meter, quantity);
         let fine: Vec<Interval> = match step {
             Step::Quarter | Step::Hour => {
-                let data = self.reader.register_data(
+                let data = self.reader.register_around(
                     &meter.id,
                     quantity,
-                    first - margin(&facts),
-                    last + margin(&facts),
+                    first,
+                    last,
+                    margin(&facts),
                 )?;
                 quarters(meter, &facts, &data, first, last).0
             }
@@ -345,12 +346,9 @@ impl Ledger<'_> {
         to: DateTime<Utc>,
     ) -> Result<Vec<Anomaly>, StoreError> {
         let facts = facts(self.site, meter, quantity);
-        let data = self.reader.register_data(
-            &meter.id,
-            quantity,
-            from - margin(&facts),
-            to + margin(&facts),
-        )?;
+        let data = self
+            .reader
+            .register_around(&meter.id, quantity, from, to, margin(&facts))?;
         let (_, all) = intervals(&data.readings, &data.events, &facts, &[]);
         Ok(all
             .into_iter()
@@ -403,12 +401,9 @@ impl Ledger<'_> {
             else {
                 return Ok(out);
             };
-            let data = self.reader.register_data(
-                &meter.id,
-                quantity,
-                a - margin(facts),
-                b + margin(facts),
-            )?;
+            let data = self
+                .reader
+                .register_around(&meter.id, quantity, a, b, margin(facts))?;
             let fine = quarters(meter, facts, &data, a, b).0;
             out.extend(sum_days(&fine, stored_until, to, tz));
         }
@@ -460,7 +455,7 @@ pub fn refresh(
     let tz = site.timezone;
     let facts = facts(site, meter, quantity);
     let fp = fingerprint(site, meter, quantity);
-    writer.refresh_days(&meter.id, quantity, |state, load| {
+    writer.refresh_days(&meter.id, quantity, margin(&facts), |state, load| {
         let state = state.filter(|s| s.fingerprint == fp);
         let from: Option<NaiveDate> = state.map(|s| {
             let dirty = s.dirty_from.map(|t| t.with_timezone(&tz).date_naive());
@@ -468,7 +463,7 @@ pub fn refresh(
         });
         let load_from = from
             .and_then(|d| local_midnight(d, tz))
-            .map_or(DateTime::<Utc>::MIN_UTC, |t| t - margin(&facts));
+            .unwrap_or(DateTime::<Utc>::MIN_UTC + margin(&facts) + Duration::days(2));
         let data = load(load_from)?;
         let (Some(first), Some(last)) = (data.readings.first(), data.readings.last()) else {
             return Ok(None);

@@ -192,6 +192,61 @@ fn dec(text: Option<String>) -> Option<Decimal> {
     text.and_then(|t| t.parse().ok())
 }
 
+/// A stored register value as a decimal, to 6 places (registers hold at most 3 or 4; the
+/// stored f64 of 12345.67 is not exactly 12345.67, its 6-place rounding is).
+fn register_decimal(v: f64) -> Option<Decimal> {
+    if v.is_finite() && v.abs() < 9.0e12 {
+        Some(Decimal::new((v * 1e6).round() as i64, 6))
+    } else {
+        Decimal::from_f64_retain(v).map(|d| d.round_dp(6))
+    }
+}
+
+/// The window of readings to load so [a, b] can be computed as from all readings: back to the
+/// last reading a day before `a` and on to the first reading a day after `b`, at most
+/// `margin` either side (gaps longer than that are not bridged anyway).
+fn window(
+    conn: &Connection,
+    series: i64,
+    a: DateTime<Utc>,
+    b: DateTime<Utc>,
+    margin: chrono::Duration,
+) -> rusqlite::Result<(DateTime<Utc>, DateTime<Utc>)> {
+    let day = chrono::Duration::days(1);
+    let before: Option<i64> = conn.query_row(
+        "SELECT max(ts) FROM register_readings WHERE series = ?1 AND ts <= ?2",
+        params![series, millis(a - day)],
+        |r| r.get(0),
+    )?;
+    let from = before.map_or(a - day, from_millis).max(a - margin);
+    if b >= DateTime::<Utc>::MAX_UTC - margin {
+        return Ok((from, DateTime::<Utc>::MAX_UTC));
+    }
+    let after: Option<i64> = conn.query_row(
+        "SELECT min(ts) FROM register_readings WHERE series = ?1 AND ts >= ?2",
+        params![series, millis(b + day)],
+        |r| r.get(0),
+    )?;
+    let to = after.map_or(b + day, from_millis).min(b + margin);
+    Ok((from, to + chrono::Duration::milliseconds(1)))
+}
+
+/// Everything needed to compute [a, b] of one register, loaded through [`window`].
+pub(super) fn load_around(
+    conn: &Connection,
+    meter: &str,
+    quantity: Quantity,
+    a: DateTime<Utc>,
+    b: DateTime<Utc>,
+    margin: chrono::Duration,
+) -> rusqlite::Result<RegisterData> {
+    let Some(series) = series_of(conn, meter, quantity)? else {
+        return Ok(RegisterData::default());
+    };
+    let (from, to) = window(conn, series, a, b, margin)?;
+    load_register(conn, meter, quantity, from, to)
+}
+
 /// Readings, events and corrections of one register with readings in [from, to).
 pub(super) fn load_register(
     conn: &Connection,
@@ -203,19 +258,27 @@ pub(super) fn load_register(
     let Some(series) = series_of(conn, meter, quantity)? else {
         return Ok(RegisterData::default());
     };
+    // Engineers' corrections of readings in the range (rare: most series have none).
     let mut stmt = conn.prepare_cached(
-        "SELECT r.ts, r.value, r.quality, c.ts IS NOT NULL, c.value
-         FROM register_readings r LEFT JOIN reading_corrections c ON c.series = r.series AND c.ts = r.ts
-         WHERE r.series = ?1 AND r.ts >= ?2 AND r.ts < ?3 ORDER BY r.ts",
+        "SELECT ts, value FROM reading_corrections WHERE series = ?1 AND ts >= ?2 AND ts < ?3",
+    )?;
+    let corrected: std::collections::HashMap<i64, Option<String>> = stmt
+        .query_map(params![series, millis(from), millis(to)], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT ts, value, quality FROM register_readings
+         WHERE series = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts",
     )?;
     let mut rows = stmt.query(params![series, millis(from), millis(to)])?;
     let mut readings = Vec::new();
     while let Some(row) = rows.next()? {
-        let time = from_millis(row.get(0)?);
-        let corrected: bool = row.get(3)?;
-        if corrected {
-            // NULL: struck out by an engineer.
-            if let Some(value) = dec(row.get(4)?) {
+        let ts: i64 = row.get(0)?;
+        let time = from_millis(ts);
+        if let Some(correction) = corrected.get(&ts) {
+            // None: struck out by an engineer.
+            if let Some(value) = dec(correction.clone()) {
                 readings.push(RegisterReading {
                     time,
                     value,
@@ -224,7 +287,7 @@ pub(super) fn load_register(
             }
             continue;
         }
-        let Some(value) = Decimal::from_f64_retain(row.get(1)?) else {
+        let Some(value) = register_decimal(row.get(1)?) else {
             continue;
         };
         let quality = match ReadingQuality::from_code(row.get(2)?) {
@@ -234,7 +297,7 @@ pub(super) fn load_register(
         };
         readings.push(RegisterReading {
             time,
-            value: value.round_dp(6),
+            value,
             quality,
         });
     }
@@ -621,6 +684,7 @@ impl StoreWriter {
         &mut self,
         meter: &str,
         quantity: Quantity,
+        margin: chrono::Duration,
         compute: impl FnOnce(
             Option<&LedgerState>,
             &dyn Fn(DateTime<Utc>) -> rusqlite::Result<RegisterData>,
@@ -631,7 +695,9 @@ impl StoreWriter {
                 return Ok(false);
             };
             let state = load_state(tx, series)?;
-            let load = |from: DateTime<Utc>| load_register(tx, meter, quantity, from, DateTime::<Utc>::MAX_UTC);
+            let load = |from: DateTime<Utc>| {
+                load_around(tx, meter, quantity, from, DateTime::<Utc>::MAX_UTC, margin)
+            };
             let Some((from_day, days, new_state)) = compute(state.as_ref(), &load)? else {
                 return Ok(false);
             };
@@ -667,6 +733,18 @@ impl StoreWriter {
 }
 
 impl StoreReader {
+    /// Everything the ledger needs to compute [a, b] of one register (see [`window`]).
+    pub fn register_around(
+        &self,
+        meter: &str,
+        quantity: Quantity,
+        a: DateTime<Utc>,
+        b: DateTime<Utc>,
+        margin: chrono::Duration,
+    ) -> Result<RegisterData, StoreError> {
+        load_around(self.conn(), meter, quantity, a, b, margin).map_err(|e| self.fail(e))
+    }
+
     /// Everything the ledger needs for one register with readings in [from, to).
     pub fn register_data(
         &self,
