@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::{Months, Utc};
+use chrono::{Datelike, Months, Utc};
 use jieneng::cli::demo::{Args, start};
 use jieneng::quantity::Quantity;
 use serde_json::Value;
@@ -176,6 +176,96 @@ async fn demo_serves_live_meters_and_history() {
             .all(|m| num(m) > 0.0 && m["quality"] == "manual"),
         "{gas}"
     );
+    // Last month, three ways: days sum to the month; the building's electricity is its main
+    // meter (the sub-meters are inside it); the public-area virtual meter is main minus subs.
+    let tz = chrono_tz::Asia::Shanghai;
+    let this_month = Utc::now()
+        .with_timezone(&tz)
+        .date_naive()
+        .with_day(1)
+        .unwrap();
+    let last_month = this_month - Months::new(1);
+    let (lm, tm) = (
+        last_month.format("%Y-%m").to_string(),
+        this_month.format("%Y-%m").to_string(),
+    );
+    let q = |path: &str, extra: &str| format!("{base}{path}?from={lm}&to={tm}{extra}");
+    let month = get(&q("/api/v1/meters/library-main/consumption", "&step=1mo")).await;
+    let days = get(&q("/api/v1/meters/library-main/consumption", "&step=1d")).await;
+    let days_sum: f64 = days.as_array().unwrap().iter().map(num).sum();
+    assert!(
+        (days_sum - num(&month[0])).abs() < 0.01,
+        "{days_sum} vs {month}"
+    );
+    assert_eq!(month[0]["quality"], "measured", "{month}");
+    let building = get(&q(
+        "/api/v1/units/library/consumption",
+        "&category=01000&step=1mo",
+    ))
+    .await;
+    assert_eq!(building[0]["consumption"], month[0]["consumption"]);
+    let sub = |id: &'static str| {
+        let url = q(&format!("/api/v1/meters/{id}/consumption"), "&step=1mo");
+        async move { num(&get(&url).await[0]) }
+    };
+    let public = sub("library-public").await;
+    let expected = num(&month[0]) - sub("library-light").await - sub("library-hvac").await;
+    assert!((public - expected).abs() < 0.001, "{public} vs {expected}");
+    let balance = get(&q("/api/v1/balance", "")).await;
+    assert!(
+        balance
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["meter"] == "library-main" && b["quality"] == "measured"),
+        "{balance}"
+    );
+    let indicators = get(&q("/api/v1/units/univ/indicators", "")).await;
+    let kgce: f64 = indicators["total_kgce"].as_str().unwrap().parse().unwrap();
+    assert!(kgce > 0.0, "{indicators}");
+    assert!(indicators["kgce_per_person"].is_string(), "{indicators}");
+
+    // The command line gives the same month as the API.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_jieneng"))
+        .args(["consumption", "--config"])
+        .arg(&demo.config_path)
+        .args([
+            "--meter",
+            "library-main",
+            "--from",
+            &lm,
+            "--to",
+            &tm,
+            "--step",
+            "1mo",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(cli, month);
+
+    // Storing the days changes no figure.
+    let (site, store) = (demo.runtime.site.clone(), demo.runtime.store.clone());
+    tokio::task::spawn_blocking(move || {
+        jieneng::energy::ledger::refresh_all(&mut store.writer().unwrap(), &site, Utc::now())
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        get(&q("/api/v1/meters/library-main/consumption", "&step=1d")).await,
+        days
+    );
+    assert_eq!(
+        get(&q("/api/v1/meters/library-main/consumption", "&step=1mo")).await,
+        month
+    );
+
     let bad = reqwest::get(format!(
         "{base}/api/v1/meters/library-main/consumption?from=soon&to=2026-11-08"
     ))
