@@ -17,3 +17,15 @@ pub struct AppState {
     pub history_ready: Arc<AtomicBool>,
     pub health: Arc<Health>,
 }
+
+impl AppState {
+    /// The configured meter `id`, or 404 naming it.
+    pub fn meter(
+        &self,
+        id: &str,
+    ) -> Result<&crate::config::site::Meter, crate::http::error::AppError> {
+        self.site
+            .meter(id)
+            .ok_or_else(|| crate::http::error::AppError::NotFound(format!("no meter `{id}`")))
+    }
+}

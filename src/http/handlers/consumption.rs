@@ -86,11 +86,7 @@ pub async fn meter(
             with_ledger(&state, move |l| l.virtual_meter(&v, from, to, step)).await?,
         ));
     }
-    let meter = state
-        .site
-        .meter(&id)
-        .ok_or_else(|| AppError::NotFound(format!("no meter `{id}`")))?
-        .clone();
+    let meter = state.meter(&id)?.clone();
     let quantity = chosen_register(&meter, p.quantity.as_deref())?;
     Ok(Json(
         with_ledger(&state, move |l| l.meter(&meter, quantity, from, to, step)).await?,
@@ -103,11 +99,7 @@ pub async fn anomalies(
     Query(p): Query<Params>,
 ) -> Result<Json<Vec<Anomaly>>, AppError> {
     let (from, to) = range(&state.site, &p.from, &p.to)?;
-    let meter = state
-        .site
-        .meter(&id)
-        .ok_or_else(|| AppError::NotFound(format!("no meter `{id}`")))?
-        .clone();
+    let meter = state.meter(&id)?.clone();
     let quantity = chosen_register(&meter, p.quantity.as_deref())?;
     Ok(Json(
         with_ledger(&state, move |l| l.anomalies(&meter, quantity, from, to)).await?,

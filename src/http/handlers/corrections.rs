@@ -70,11 +70,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<ChangeOutcome>), AppError> {
     let Json(body) =
         body.map_err(|e| AppError::BadRequest(format!("correction: {}", e.body_text())))?;
-    let meter = state
-        .site
-        .meter(&id)
-        .ok_or_else(|| AppError::NotFound(format!("no meter `{id}`")))?
-        .clone();
+    let meter = state.meter(&id)?.clone();
     let (quantity, note, who) = match &body {
         CorrectionBody::Reading {
             quantity,

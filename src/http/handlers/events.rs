@@ -49,10 +49,7 @@ pub async fn create(
     body: Result<Json<EventBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<Recorded>), AppError> {
     let Json(body) = body.map_err(|e| AppError::BadRequest(format!("event: {}", e.body_text())))?;
-    let meter = state
-        .site
-        .meter(&id)
-        .ok_or_else(|| AppError::NotFound(format!("no meter `{id}`")))?;
+    let meter = state.meter(&id)?;
     let (event, note, by) = match &body {
         EventBody::Replacement {
             time,

@@ -116,10 +116,7 @@ pub async fn one(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<MeterView>, AppError> {
-    let m = state
-        .site
-        .meter(&id)
-        .ok_or_else(|| AppError::NotFound(format!("no meter `{id}`")))?;
+    let m = state.meter(&id)?;
     Ok(Json(view(&state, m)))
 }
 
