@@ -127,6 +127,12 @@ pub enum IngestError {
         quantity: Quantity,
         value: f64,
     },
+    #[error("{meter}: {quantity} = {value} is beyond any register (at most 10^15)")]
+    RegisterTooLarge {
+        meter: String,
+        quantity: Quantity,
+        value: f64,
+    },
     #[error("{meter}: time {time} is in the future")]
     Future { meter: String, time: DateTime<Utc> },
     #[error("the store has shut down")]
@@ -151,6 +157,15 @@ pub fn validate(
     }
     if r.quantity.is_cumulative() && r.value < 0.0 {
         return Err(IngestError::NegativeRegister {
+            meter: r.meter.to_string(),
+            quantity: r.quantity,
+            value: r.value,
+        });
+    }
+    // Real registers hold at most 9 to 12 digits; beyond 10^15 it is garbage, and sums of it
+    // would overflow exact decimal arithmetic.
+    if r.quantity.is_cumulative() && r.value > 1e15 {
+        return Err(IngestError::RegisterTooLarge {
             meter: r.meter.to_string(),
             quantity: r.quantity,
             value: r.value,
@@ -307,6 +322,10 @@ mod tests {
         assert!(matches!(
             validate(&reading("m1", "energy_import_kwh", -1.0), &known, now),
             Err(IngestError::NegativeRegister { .. })
+        ));
+        assert!(matches!(
+            validate(&reading("m1", "energy_import_kwh", 5e28), &known, now),
+            Err(IngestError::RegisterTooLarge { .. })
         ));
         assert!(matches!(
             validate(&reading("m1", "power_kw", f64::NAN), &known, now),

@@ -635,16 +635,20 @@ impl MeterDraft {
         }
         let multiplier = match self.multiplier {
             None => Decimal::ONE,
-            Some((m, at)) if m <= Decimal::ZERO => {
-                errors.push(at.error(format!("multiplier must be greater than 0, not {m}")));
+            Some((m, at)) if m <= Decimal::ZERO || m > Decimal::from(1_000_000) => {
+                errors.push(at.error(format!(
+                    "multiplier must be greater than 0 and at most 1000000, not {m}"
+                )));
                 Decimal::ONE
             }
             Some((m, _)) => m,
         };
         let mut multiplier_history: Vec<(DateTime<Utc>, Decimal)> = Vec::new();
         for ((until, until_at), (m, m_at)) in self.multiplier_history {
-            if m <= Decimal::ZERO {
-                errors.push(m_at.error(format!("multiplier must be greater than 0, not {m}")));
+            if m <= Decimal::ZERO || m > Decimal::from(1_000_000) {
+                errors.push(m_at.error(format!(
+                    "multiplier must be greater than 0 and at most 1000000, not {m}"
+                )));
             }
             match crate::energy::ledger::parse_time(&until, timezone) {
                 Ok(t) if multiplier_history.last().is_some_and(|(prev, _)| *prev >= t) => {

@@ -96,7 +96,9 @@ fn accumulate(total: &mut Vec<Row>, rows: &[Row], coefficient: Decimal) {
             .collect();
     }
     for (t, r) in total.iter_mut().zip(rows) {
-        t.consumption += r.consumption * coefficient;
+        t.consumption = t
+            .consumption
+            .saturating_add(r.consumption.saturating_mul(coefficient));
         t.quality = t.quality.max(r.quality);
     }
 }

@@ -203,9 +203,15 @@ fn unwrap(readings: &[RegisterReading], events: &[Event], facts: &RegisterFacts)
         };
         let limit = jump_limit(per_ms, r_ms - prev_ms, facts.resolution);
         if delta < Decimal::ZERO {
-            let wrapped = facts.rollover.map(|m| m - prev.value + r.value);
-            match wrapped {
-                Some(w) if w >= Decimal::ZERO && limit.is_none_or(|l| w <= l) => {
+            let wrapped = facts
+                .rollover
+                .and_then(|m| m.checked_sub(prev.value)?.checked_add(r.value));
+            match wrapped.filter(|w| {
+                *w >= Decimal::ZERO
+                    && limit.is_none_or(|l| *w <= l)
+                    && total.checked_add(*w).is_some()
+            }) {
+                Some(w) => {
                     out.anomalies.push(Anomaly::Rollover {
                         time: r.time,
                         from: prev.value,
@@ -224,13 +230,15 @@ fn unwrap(readings: &[RegisterReading], events: &[Event], facts: &RegisterFacts)
                 }
             }
             suspect = None;
-        } else if limit.is_some_and(|l| delta > l) {
+        } else if limit.is_some_and(|l| delta > l) || total.checked_add(delta).is_none() {
+            // Too fast for the meter, or beyond any count a register can hold.
             match suspect {
                 // The jumped level held: take it as the new baseline, the jump itself excluded.
                 Some((s, s_ms))
                     if (r.value - s.value) >= Decimal::ZERO
                         && jump_limit(per_ms, r_ms - s_ms, facts.resolution)
-                            .is_some_and(|l| r.value - s.value <= l) =>
+                            .is_some_and(|l| r.value - s.value <= l)
+                        && total.checked_add(r.value - s.value).is_some() =>
                 {
                     out.anomalies.push(Anomaly::ImplausibleJump {
                         time: s.time,
@@ -248,6 +256,14 @@ fn unwrap(readings: &[RegisterReading], events: &[Event], facts: &RegisterFacts)
                     suspect = None;
                 }
                 _ => {
+                    if let Some((s, _)) = suspect {
+                        // Replaced by another implausible value: it was garbage too.
+                        out.anomalies.push(Anomaly::ImplausibleJump {
+                            time: s.time,
+                            from: prev.value,
+                            to: s.value,
+                        });
+                    }
                     suspect = Some((r, r_ms));
                     continue; // wait: a single garbage value is skipped
                 }

@@ -191,7 +191,13 @@ pub fn quarters(
     let grid = grid(from, to, Duration::minutes(15));
     let (mut fine, anomalies) = intervals(&data.readings, &data.events, facts, &grid);
     for i in &mut fine {
-        i.consumption *= meter.multiplier_at(i.start);
+        match i.consumption.checked_mul(meter.multiplier_at(i.start)) {
+            Some(c) => i.consumption = c,
+            None => {
+                i.consumption = Decimal::ZERO;
+                i.quality = Quality::Invalid;
+            }
+        }
     }
     for c in &data.corrections {
         let inside = |i: &Interval| i.start >= c.start && i.end <= c.end;
@@ -246,7 +252,7 @@ fn sum_days(fine: &[Interval], from: NaiveDate, to: NaiveDate, tz: Tz) -> Vec<Da
             let mut consumption = Decimal::ZERO;
             let mut quality = Quality::Measured;
             while k < fine.len() && fine[k].end <= end {
-                consumption += fine[k].consumption;
+                consumption = consumption.saturating_add(fine[k].consumption);
                 quality = quality.max(fine[k].quality);
                 k += 1;
             }
@@ -428,7 +434,7 @@ fn group(steps: &[DateTime<Utc>], fine: &[Interval]) -> Vec<Row> {
             k += 1;
         }
         while k < fine.len() && fine[k].end <= end {
-            sum += fine[k].consumption;
+            sum = sum.saturating_add(fine[k].consumption);
             quality = quality.max(fine[k].quality);
             k += 1;
         }
@@ -486,13 +492,19 @@ pub fn refresh(
             return Ok(None);
         };
         let fine = quarters(meter, &facts, &data, a, b).0;
-        let days = sum_days(&fine, begin, through.max(begin), tz);
+        let mut days = sum_days(&fine, begin, through.max(begin), tz);
+        // Days at the end with nothing to bridge them (a meter silent, or its last values still
+        // in doubt) are not stored: the next readings may fill them in.
+        while days.last().is_some_and(|d| d.quality == Quality::Missing) {
+            days.pop();
+        }
+        let through = days.last().map_or(begin, |d| d.day + Duration::days(1));
         Ok(Some((
             begin,
             days,
             LedgerState {
                 fingerprint: fp.clone(),
-                through: through.max(begin),
+                through,
                 last_reading: last.time,
                 dirty_from: None,
             },
@@ -529,11 +541,20 @@ pub fn consumption(
     Ledger { reader, site }.meter(meter, register_quantity(meter), from, to, step)
 }
 
+/// Times the ledger answers for: years 1970 to 9999.
+fn within_years(t: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    if (1970..=9999).contains(&t.year()) {
+        Ok(t)
+    } else {
+        Err(format!("{} is outside the years 1970–9999", t.to_rfc3339()))
+    }
+}
+
 /// A time given on the command line or in a query: RFC 3339, or a local date (YYYY-MM-DD) or
 /// month (YYYY-MM) meaning its first midnight.
 pub fn parse_time(s: &str, tz: Tz) -> Result<DateTime<Utc>, String> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
+        return within_years(t.with_timezone(&Utc));
     }
     let date = NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .or_else(|_| NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d"));
@@ -541,6 +562,7 @@ pub fn parse_time(s: &str, tz: Tz) -> Result<DateTime<Utc>, String> {
         .and_then(|d| tz.from_local_datetime(&d.and_hms_opt(0, 0, 0)?).earliest())
         .map(|t| t.with_timezone(&Utc))
         .ok_or_else(|| format!("`{s}` is not a time: use RFC 3339 (2026-11-01T00:00:00+08:00), a date (2026-11-01) or a month (2026-11)"))
+        .and_then(within_years)
 }
 
 #[cfg(test)]

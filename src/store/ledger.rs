@@ -202,9 +202,10 @@ fn register_decimal(v: f64) -> Option<Decimal> {
     }
 }
 
-/// The window of readings to load so [a, b] can be computed as from all readings: back to the
-/// last reading a day before `a` and on to the first reading a day after `b`, at most
-/// `margin` either side (gaps longer than that are not bridged anyway).
+/// The window of readings to load so [a, b] can be computed as from all readings: back past
+/// a few readings a day before `a` and on past a few a day after `b` (so a garbage value at an
+/// edge is judged as it is with all readings), at most `margin` either side (gaps longer than
+/// that are not bridged anyway).
 fn window(
     conn: &Connection,
     series: i64,
@@ -213,21 +214,15 @@ fn window(
     margin: chrono::Duration,
 ) -> rusqlite::Result<(DateTime<Utc>, DateTime<Utc>)> {
     let day = chrono::Duration::days(1);
-    let before: Option<i64> = conn.query_row(
-        "SELECT max(ts) FROM register_readings WHERE series = ?1 AND ts <= ?2",
-        params![series, millis(a - day)],
-        |r| r.get(0),
-    )?;
-    let from = before.map_or(a - day, from_millis).max(a - margin);
+    let from = reading_at_or_before(conn, series, a - day, SKIPPABLE)?
+        .unwrap_or(a - day)
+        .max(a - margin);
     if b >= DateTime::<Utc>::MAX_UTC - margin {
         return Ok((from, DateTime::<Utc>::MAX_UTC));
     }
-    let after: Option<i64> = conn.query_row(
-        "SELECT min(ts) FROM register_readings WHERE series = ?1 AND ts >= ?2",
-        params![series, millis(b + day)],
-        |r| r.get(0),
-    )?;
-    let to = after.map_or(b + day, from_millis).min(b + margin);
+    let to = reading_at_or_after(conn, series, b + day, SKIPPABLE)?
+        .unwrap_or(b + day)
+        .min(b + margin);
     Ok((from, to + chrono::Duration::milliseconds(1)))
 }
 
@@ -362,26 +357,64 @@ fn load_state(conn: &Connection, series: i64) -> rusqlite::Result<Option<LedgerS
     .optional()
 }
 
-/// The span a change at `t` can affect: from the reading before it to the reading after it.
+/// The earliest of the `skip` + 1 stored readings nearest at or before `t` (fewer when there
+/// are fewer; `skip` = 0: the nearest one).
+fn reading_at_or_before(
+    conn: &Connection,
+    series: i64,
+    t: DateTime<Utc>,
+    skip: i64,
+) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    conn.query_row(
+        "SELECT min(ts) FROM (SELECT ts FROM register_readings WHERE series = ?1 AND ts <= ?2 ORDER BY ts DESC LIMIT ?3)",
+        params![series, millis(t), skip + 1],
+        |r| r.get::<_, Option<i64>>(0),
+    )
+    .map(|ts| ts.map(from_millis))
+}
+
+/// The latest of the `skip` + 1 stored readings nearest at or after `t`.
+fn reading_at_or_after(
+    conn: &Connection,
+    series: i64,
+    t: DateTime<Utc>,
+    skip: i64,
+) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    conn.query_row(
+        "SELECT max(ts) FROM (SELECT ts FROM register_readings WHERE series = ?1 AND ts >= ?2 ORDER BY ts LIMIT ?3)",
+        params![series, millis(t), skip + 1],
+        |r| r.get::<_, Option<i64>>(0),
+    )
+    .map(|ts| ts.map(from_millis))
+}
+
+/// Readings the ledger may have skipped as garbage, looked past when finding where a change
+/// takes effect and what to load around a range.
+const SKIPPABLE: i64 = 2;
+
+/// Where a change at `t` starts to affect stored days: from a few readings before it (the
+/// ones just before may be garbage the computation skipped).
+fn dirty_from(
+    tx: &Transaction<'_>,
+    series: i64,
+    t: DateTime<Utc>,
+) -> rusqlite::Result<DateTime<Utc>> {
+    let ms = chrono::Duration::milliseconds(1);
+    Ok(reading_at_or_before(tx, series, t - ms, SKIPPABLE)?.map_or(t, |b| b.min(t)))
+}
+
+/// The span a billed period must overlap to be touched by a change at [from, to]: from the
+/// reading before to the reading after.
 fn affected_span(
     tx: &Transaction<'_>,
     series: i64,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> rusqlite::Result<(DateTime<Utc>, DateTime<Utc>)> {
-    let before: Option<i64> = tx.query_row(
-        "SELECT max(ts) FROM register_readings WHERE series = ?1 AND ts < ?2",
-        params![series, millis(from)],
-        |r| r.get(0),
-    )?;
-    let after: Option<i64> = tx.query_row(
-        "SELECT min(ts) FROM register_readings WHERE series = ?1 AND ts > ?2",
-        params![series, millis(to)],
-        |r| r.get(0),
-    )?;
+    let ms = chrono::Duration::milliseconds(1);
     Ok((
-        before.map_or(from, from_millis),
-        after.map_or(to, from_millis),
+        reading_at_or_before(tx, series, from - ms, 0)?.unwrap_or(from),
+        reading_at_or_after(tx, series, to + ms, 0)?.unwrap_or(to),
     ))
 }
 
@@ -412,7 +445,7 @@ pub(super) fn mark_late_readings(
         )
         .optional()?;
     if last.is_some_and(|l| millis(earliest) <= l) {
-        let (from, _) = affected_span(tx, series, earliest, earliest)?;
+        let from = dirty_from(tx, series, earliest)?;
         mark_dirty(tx, series, from)?;
     }
     Ok(())
@@ -428,6 +461,7 @@ fn record_change(
     before: &Value,
     after: &Value,
     span: (DateTime<Utc>, DateTime<Utc>),
+    dirty: DateTime<Utc>,
 ) -> rusqlite::Result<ChangeOutcome> {
     tx.execute(
         "INSERT INTO audit_log (at, who, action, meter, quantity, target, before, after, note)
@@ -445,7 +479,7 @@ fn record_change(
         ],
     )?;
     let audit_id = tx.last_insert_rowid();
-    mark_dirty(tx, series, span.0)?;
+    mark_dirty(tx, series, dirty)?;
     let mut stmt = tx.prepare_cached(
         "SELECT statement FROM billed_periods WHERE meter = ?1 AND start <= ?3 AND end >= ?2 ORDER BY statement",
     )?;
@@ -513,6 +547,7 @@ impl StoreWriter {
                 None => json!({"value": raw, "status": "struck_out"}),
             };
             let span = affected_span(tx, series, time, time)?;
+            let dirty = dirty_from(tx, series, time)?;
             let action = if value.is_some() {
                 "reading.correct"
             } else {
@@ -527,6 +562,7 @@ impl StoreWriter {
                 &before,
                 &after,
                 span,
+                dirty,
             )?;
             tx.execute(
                 "INSERT OR REPLACE INTO reading_corrections (series, ts, value, audit) VALUES (?1, ?2, ?3, ?4)",
@@ -573,6 +609,7 @@ impl StoreWriter {
                 &before,
                 &after,
                 (correction.start, correction.end),
+                correction.start,
             )?;
             tx.execute(
                 "INSERT INTO interval_corrections (series, start, end, consumption, quality, audit)
@@ -645,6 +682,7 @@ impl StoreWriter {
             )?;
             let after = json!({"kind": kind, "old_final": old_final, "new_initial": new_initial, "new_value": new_value});
             let span = affected_span(tx, series, event.time(), event.time())?;
+            let dirty = dirty_from(tx, series, event.time())?;
             record_change(
                 tx,
                 series,
@@ -654,6 +692,7 @@ impl StoreWriter {
                 &Value::Null,
                 &after,
                 span,
+                dirty,
             )
         })
     }
