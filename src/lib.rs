@@ -9,6 +9,7 @@ pub mod http;
 pub mod ingest;
 pub mod quantity;
 pub mod reading;
+pub mod rules;
 pub mod runtime;
 pub mod sim;
 pub mod store;

@@ -9,6 +9,7 @@ pub mod consumption;
 pub mod demo;
 pub mod import;
 pub mod probe;
+pub mod rate;
 pub mod scan;
 pub mod serve;
 pub mod simulate;
@@ -41,6 +42,8 @@ pub enum Command {
     Check(check::Args),
     /// A meter's consumption per 15 minutes, hour, day or month, from the ledger.
     Consumption(consumption::Args),
+    /// Every unit's rating (考核评价) for a month, ranked, with each item's input and score.
+    Rate(rate::Args),
     /// Import readings entered by hand.
     #[command(subcommand)]
     Import(import::What),
@@ -60,6 +63,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Serve(a) => serve::run(a).await,
         Command::Check(a) => check::run(a),
         Command::Consumption(a) => consumption::run(a),
+        Command::Rate(a) => rate::run(a),
         Command::Import(w) => import::run(w),
         Command::Probe(a) => probe::run(a).await,
         Command::Scan(a) => scan::run(a).await,

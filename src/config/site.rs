@@ -23,6 +23,9 @@ use crate::collect::modbus::url::ModbusUrl;
 use crate::energy::category::{self, Category};
 use crate::energy::coefficients::Coefficients;
 use crate::energy::formula::Formula;
+use crate::rules::calendar::Calendar;
+use crate::rules::quota::{Allocation, Basis, Quota};
+use crate::rules::rating::Scorecard;
 
 /// Where a value came from, for error messages.
 #[derive(Debug, Clone)]
@@ -163,6 +166,9 @@ pub struct Site {
     pub meters: Vec<Meter>,
     pub virtual_meters: Vec<VirtualMeter>,
     pub ledger: LedgerSettings,
+    pub calendar: Calendar,
+    pub quotas: Vec<Quota>,
+    pub scorecard: Scorecard,
     /// Standard coal and CO₂ factors, with their sources.
     pub coefficients: Coefficients,
     pub profiles: ProfileLibrary,
@@ -535,6 +541,87 @@ impl Site {
             }
         };
 
+        // Calendar, quotas and the scorecard.
+        let calendar = match &raw.calendar {
+            None => Calendar::default(),
+            Some(c) => {
+                for problem in c.get_ref().validate() {
+                    errors.push(at(c.span()).error(format!("calendar: {problem}")));
+                }
+                c.get_ref().clone()
+            }
+        };
+        let scorecard = match &raw.rating {
+            None => Scorecard::default(),
+            Some(c) => {
+                for problem in c.get_ref().validate() {
+                    errors.push(at(c.span()).error(format!("rating: {problem}")));
+                }
+                c.get_ref().clone()
+            }
+        };
+        let mut quotas = Vec::new();
+        for q in &raw.quotas {
+            if !unit_at.contains_key(q.unit.get_ref()) {
+                errors
+                    .push(at(q.unit.span()).error(format!("unknown unit `{}`", q.unit.get_ref())));
+            }
+            let cat = q.category.get_ref();
+            if cat != "kgce" && category::category(cat).is_none() {
+                errors.push(at(q.category.span()).error(format!(
+                    "unknown category `{cat}`: a category code (01000, 02000 ...) or `kgce` for standard coal"
+                )));
+            }
+            if *q.annual.get_ref() <= Decimal::ZERO {
+                errors.push(at(q.annual.span()).error("annual must be greater than 0"));
+            }
+            let allocation = match (q.allocation.get_ref().as_str(), &q.shares) {
+                ("equal", None) => Allocation::Equal,
+                ("days", None) => Allocation::Days,
+                ("last_year", None) => Allocation::LastYear,
+                ("explicit", Some(shares))
+                    if shares.get_ref().len() == 12
+                        && shares.get_ref().iter().all(|s| *s >= Decimal::ZERO)
+                        && shares.get_ref().iter().any(|s| *s > Decimal::ZERO) =>
+                {
+                    Allocation::Explicit(shares.get_ref().clone())
+                }
+                ("explicit", Some(shares)) => {
+                    errors.push(
+                        at(shares.span())
+                            .error("shares: twelve numbers ≥ 0, January first, not all 0"),
+                    );
+                    Allocation::Days
+                }
+                ("explicit", None) => {
+                    errors.push(at(q.allocation.span()).error(
+                        "allocation = \"explicit\" needs `shares` (twelve numbers, January first)",
+                    ));
+                    Allocation::Days
+                }
+                (_, Some(shares)) => {
+                    errors.push(
+                        at(shares.span()).error("`shares` goes with allocation = \"explicit\""),
+                    );
+                    Allocation::Days
+                }
+                (other, None) => {
+                    errors.push(at(q.allocation.span()).error(format!(
+                        "allocation `{other}`: use equal, days, last_year or explicit"
+                    )));
+                    Allocation::Days
+                }
+            };
+            quotas.push(Quota {
+                unit: q.unit.get_ref().clone(),
+                category: cat.clone(),
+                basis: q.basis,
+                annual: *q.annual.get_ref(),
+                year: q.year,
+                allocation,
+            });
+        }
+
         if !errors.is_empty() {
             errors.sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
             return Err(ConfigErrors(errors));
@@ -563,6 +650,9 @@ impl Site {
             meters,
             virtual_meters,
             coefficients,
+            calendar,
+            quotas,
+            scorecard,
             ledger: LedgerSettings {
                 max_gap: chrono::Duration::days(i64::from(*raw.ledger.max_gap_days.get_ref())),
             },
@@ -806,7 +896,33 @@ struct SiteFile {
     #[serde(default)]
     virtual_meters: Vec<VirtualMeterFile>,
     coefficients: Option<Spanned<Coefficients>>,
+    calendar: Option<Spanned<Calendar>>,
+    #[serde(default)]
+    quotas: Vec<QuotaFile>,
+    rating: Option<Spanned<Scorecard>>,
     influx: Option<InfluxFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QuotaFile {
+    unit: Spanned<String>,
+    category: Spanned<String>,
+    #[serde(default = "absolute")]
+    basis: Basis,
+    annual: Spanned<Decimal>,
+    year: Option<i32>,
+    #[serde(default = "by_days")]
+    allocation: Spanned<String>,
+    shares: Option<Spanned<Vec<Decimal>>>,
+}
+
+fn absolute() -> Basis {
+    Basis::Absolute
+}
+
+fn by_days() -> Spanned<String> {
+    Spanned::new(0..0, "days".into())
 }
 
 #[derive(Deserialize)]

@@ -4,7 +4,7 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use super::handlers::{
-    consumption, corrections, events, health, inputs, meters, metrics, pages, readings,
+    consumption, corrections, events, health, inputs, meters, metrics, pages, readings, rules,
 };
 use super::state::AppState;
 
@@ -28,6 +28,9 @@ pub fn router(state: AppState) -> Router {
             get(consumption::indicators),
         )
         .route("/api/v1/balance", get(consumption::balance))
+        .route("/api/v1/quotas", get(rules::quotas))
+        .route("/api/v1/ratings/{month}", get(rules::ratings))
+        .route("/api/v1/ratings/{month}/committee", post(rules::committee))
         .route("/api/v1/inputs", get(inputs::list))
         .route("/api/v1/readings", post(readings::create))
         .with_state(state)

@@ -3,6 +3,7 @@
 
 pub mod influx;
 pub mod ledger;
+pub mod rules;
 pub mod sqlite;
 pub mod writer;
 

@@ -83,6 +83,8 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX meter_events_by_meter ON meter_events (meter, quantity, ts);",
     // 4: corrections, the audit log, billed periods, the daily ledger (see store/ledger.rs)
     super::ledger::MIGRATION,
+    // 5: alerts, committee points, ratings history (see store/rules.rs)
+    super::rules::MIGRATION,
 ];
 
 #[derive(Debug, Clone)]

@@ -7,3 +7,4 @@ pub mod meters;
 pub mod metrics;
 pub mod pages;
 pub mod readings;
+pub mod rules;

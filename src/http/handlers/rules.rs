@@ -1,0 +1,121 @@
+//! The committee's figures:
+//! - `GET /api/v1/quotas?month=YYYY-MM` — each quota's month: allowance, used, pro-rated,
+//!   projected, status (the current month by default);
+//! - `GET /api/v1/ratings/{YYYY-MM}` — every unit's rating, ranked, each item with its input,
+//!   score and weight (kept as history each time it is computed);
+//! - `POST /api/v1/ratings/{YYYY-MM}/committee` — the committee's points for a unit.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use chrono::{Datelike, Utc};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::energy::ledger::Ledger;
+use crate::http::error::AppError;
+use crate::http::state::AppState;
+use crate::rules::quota::MonthStatus;
+use crate::rules::rating::{UnitRating, parse_month};
+
+#[derive(Deserialize)]
+pub struct QuotaParams {
+    month: Option<String>,
+}
+
+pub async fn quotas(
+    State(state): State<AppState>,
+    Query(p): Query<QuotaParams>,
+) -> Result<Json<Vec<MonthStatus>>, AppError> {
+    let now = Utc::now();
+    let (year, month) = match &p.month {
+        Some(m) => parse_month(m).map_err(AppError::BadRequest)?,
+        None => {
+            let local = now.with_timezone(&state.site.timezone);
+            (local.year(), local.month())
+        }
+    };
+    let (site, store) = (state.site.clone(), state.store.clone());
+    Ok(Json(
+        tokio::task::spawn_blocking(move || {
+            let reader = store.reader()?;
+            let ledger = Ledger {
+                reader: &reader,
+                site: &site,
+            };
+            site.quotas
+                .iter()
+                .filter(|q| q.year.is_none_or(|y| y == year))
+                .map(|q| ledger.quota_month(q, &site.calendar, year, month, now))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await??,
+    ))
+}
+
+pub async fn ratings(
+    State(state): State<AppState>,
+    Path(month): Path<String>,
+) -> Result<Json<Vec<UnitRating>>, AppError> {
+    parse_month(&month).map_err(AppError::BadRequest)?;
+    let (site, store) = (state.site.clone(), state.store.clone());
+    let rated = tokio::task::spawn_blocking(move || {
+        let reader = store.reader()?;
+        let ledger = Ledger {
+            reader: &reader,
+            site: &site,
+        };
+        let rated = crate::rules::month_ratings(&ledger, &month, Utc::now())?;
+        if let Ok(r) = &rated {
+            store.writer()?.save_ratings(r)?;
+        }
+        Ok::<_, crate::store::StoreError>(rated)
+    })
+    .await??;
+    Ok(Json(rated.map_err(AppError::BadRequest)?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommitteeBody {
+    unit: String,
+    points: Decimal,
+    note: String,
+    entered_by: String,
+}
+
+pub async fn committee(
+    State(state): State<AppState>,
+    Path(month): Path<String>,
+    body: Result<Json<CommitteeBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    parse_month(&month).map_err(AppError::BadRequest)?;
+    let Json(b) =
+        body.map_err(|e| AppError::BadRequest(format!("committee points: {}", e.body_text())))?;
+    if state.site.unit(&b.unit).is_none() {
+        return Err(AppError::NotFound(format!("no unit `{}`", b.unit)));
+    }
+    if b.points < Decimal::ZERO || b.points > Decimal::ONE_HUNDRED {
+        return Err(AppError::BadRequest(
+            "points must be between 0 and 100".into(),
+        ));
+    }
+    if b.note.trim().is_empty() || b.entered_by.trim().is_empty() {
+        return Err(AppError::BadRequest(
+            "committee points need a `note` (why) and `entered_by` (who)".into(),
+        ));
+    }
+    let store = state.store.clone();
+    let (unit, points) = (b.unit.clone(), b.points);
+    tokio::task::spawn_blocking(move || {
+        store
+            .writer()?
+            .set_committee_points(&b.unit, &month, b.points, &b.note, &b.entered_by)
+    })
+    .await??;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "unit": unit, "points": points })),
+    ))
+}

@@ -1,0 +1,64 @@
+//! Rules over the ledger: quotas (定额), alerts and monthly ratings (考核评价). Deterministic
+//! functions of ledger figures + config + clock; no I/O of their own except notification
+//! delivery (`notify`).
+
+pub mod alert;
+pub mod calendar;
+pub mod notify;
+pub mod quota;
+pub mod rating;
+
+use chrono::{DateTime, Months, NaiveDate, Utc};
+
+use crate::energy::aggregate::subtree;
+use crate::energy::ledger::{Ledger, local_midnight};
+use crate::store::StoreError;
+use rating::{Records, UnitRating, parse_month};
+
+/// Every unit's rating for month `YYYY-MM`, with the alerts and committee points on record.
+pub fn month_ratings(
+    ledger: &Ledger<'_>,
+    month: &str,
+    now: DateTime<Utc>,
+) -> Result<Result<Vec<UnitRating>, String>, StoreError> {
+    let (year, m) = match parse_month(month) {
+        Ok(x) => x,
+        Err(e) => return Ok(Err(e)),
+    };
+    let site = ledger.site;
+    let first = NaiveDate::from_ymd_opt(year, m, 1).unwrap_or_default();
+    let bounds = local_midnight(first, site.timezone)
+        .zip(local_midnight(first + Months::new(1), site.timezone));
+    let alerts = match bounds {
+        Some((a, b)) => ledger.reader.alerts_between(a, b)?,
+        None => vec![],
+    };
+    let mut committee = std::collections::HashMap::new();
+    for u in &site.units {
+        if let Some((points, note, who)) = ledger.reader.committee_points(&u.id, month)? {
+            committee.insert(u.id.clone(), (points, format!("{note}（{who}）")));
+        }
+    }
+    let records = |unit: &str| {
+        let units: Vec<&str> = subtree(&site.units, unit)
+            .iter()
+            .map(|u| u.id.as_str())
+            .collect();
+        let mine = |subject: &str| {
+            units.contains(&subject)
+                || site
+                    .meter(subject)
+                    .is_some_and(|m| units.contains(&m.unit.as_str()))
+        };
+        let of_unit: Vec<_> = alerts.iter().filter(|(s, _)| mine(s)).collect();
+        let handled = of_unit
+            .iter()
+            .filter(|(_, st)| *st != alert::Status::Open)
+            .count() as u32;
+        Records {
+            alerts: Some((of_unit.len() as u32, handled)),
+            committee: committee.get(unit).cloned(),
+        }
+    };
+    Ok(Ok(ledger.ratings(year, m, now, &records)?))
+}

@@ -1,0 +1,635 @@
+//! Monthly ratings (考核评价): a scorecard of items, each a piecewise-linear function of an
+//! input with a weight, summed to a 100-point score and a grade. Every score shows its input,
+//! the item's score and weight, so the committee sees why a unit got its grade.
+//!
+//! Items without an input this month (no quota, no area, no data last year ...) are left out
+//! and the other weights scaled up to 100; the item says why it was left out.
+
+use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::config::site::UnitKind;
+use crate::energy::intervals::Quality;
+use crate::energy::ledger::{HALF_UP, Ledger, local_midnight};
+use crate::store::StoreError;
+
+/// What an item scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKey {
+    /// Use against the month's quota allowance: used / allowance (the worst of the unit's quotas).
+    Quota,
+    /// Reduction against the same month last year minus the reduction target, in percentage
+    /// points (0 = target met exactly).
+    YearOnYear,
+    /// Standard coal per m² over the last 12 months against the peer average (a ratio).
+    IntensityArea,
+    /// Standard coal per person over the last 12 months against the peer average (a ratio).
+    IntensityPerson,
+    /// Share of the month's meter-days measured (or read by hand, or corrected), per cent.
+    Completeness,
+    /// Share of the month's alerts acknowledged or resolved, per cent.
+    Alarms,
+    /// Points the committee entered for the month (0–100).
+    Committee,
+}
+
+impl ItemKey {
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            ItemKey::Quota => "定额完成情况",
+            ItemKey::YearOnYear => "同比节能率",
+            ItemKey::IntensityArea => "单位建筑面积能耗",
+            ItemKey::IntensityPerson => "人均综合能耗",
+            ItemKey::Completeness => "数据完整率",
+            ItemKey::Alarms => "告警处理率",
+            ItemKey::Committee => "节能委员会评分",
+        }
+    }
+
+    pub fn name_en(self) -> &'static str {
+        match self {
+            ItemKey::Quota => "Quota compliance",
+            ItemKey::YearOnYear => "Reduction vs last year",
+            ItemKey::IntensityArea => "Energy per m²",
+            ItemKey::IntensityPerson => "Energy per person",
+            ItemKey::Completeness => "Data completeness",
+            ItemKey::Alarms => "Alarms handled",
+            ItemKey::Committee => "Committee points",
+        }
+    }
+}
+
+/// One scorecard item: breakpoints `(input, score)` in ascending input; the score is linear
+/// between them and flat outside. Two breakpoints at the same input make a step: at exactly
+/// that input the first applies ("≤ 0.9 → 100, above → 85.7").
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Item {
+    pub key: ItemKey,
+    pub weight: Decimal,
+    pub points: Vec<(Decimal, Decimal)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grade {
+    /// The lowest score of the grade.
+    pub min: Decimal,
+    pub name: String,
+}
+
+/// `[rating]` in the site config.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Scorecard {
+    pub items: Vec<Item>,
+    /// Highest first; a score below the last is `below`.
+    pub grades: Vec<Grade>,
+    pub below: String,
+    /// The yearly reduction target against last year, per cent.
+    pub reduction_target_percent: Decimal,
+    /// Peer averages (a year) for the intensity items, with their source.
+    pub peer_kgce_per_m2: Option<Decimal>,
+    pub peer_kgce_per_person: Option<Decimal>,
+    pub peer_source: String,
+}
+
+fn d(s: &str) -> Decimal {
+    s.parse().unwrap_or_default()
+}
+
+fn pts(list: &[(&str, &str)]) -> Vec<(Decimal, Decimal)> {
+    list.iter().map(|(x, y)| (d(x), d(y))).collect()
+}
+
+/// The 0.9/1.0/1.1/1.2 bands against the peer average (7/6/5/4/0 of 7 points), as 100 points.
+fn peer_bands() -> Vec<(Decimal, Decimal)> {
+    pts(&[
+        ("0.9", "100"),
+        ("0.9", "85.71"),
+        ("1.0", "85.71"),
+        ("1.0", "71.43"),
+        ("1.1", "71.43"),
+        ("1.1", "57.14"),
+        ("1.2", "57.14"),
+        ("1.2", "0"),
+    ])
+}
+
+impl Default for Scorecard {
+    fn default() -> Self {
+        Scorecard {
+            items: vec![
+                Item {
+                    key: ItemKey::Quota,
+                    weight: d("30"),
+                    points: pts(&[("0.9", "100"), ("1.0", "80"), ("1.1", "60"), ("1.2", "0")]),
+                },
+                Item {
+                    key: ItemKey::YearOnYear,
+                    weight: d("20"),
+                    points: pts(&[("-10", "0"), ("-5", "60"), ("0", "100")]),
+                },
+                Item {
+                    key: ItemKey::IntensityArea,
+                    weight: d("15"),
+                    points: peer_bands(),
+                },
+                Item {
+                    key: ItemKey::IntensityPerson,
+                    weight: d("15"),
+                    points: peer_bands(),
+                },
+                Item {
+                    key: ItemKey::Completeness,
+                    weight: d("10"),
+                    points: pts(&[("80", "0"), ("95", "60"), ("100", "100")]),
+                },
+                Item {
+                    key: ItemKey::Alarms,
+                    weight: d("5"),
+                    points: pts(&[("0", "0"), ("100", "100")]),
+                },
+                Item {
+                    key: ItemKey::Committee,
+                    weight: d("5"),
+                    points: pts(&[("0", "0"), ("100", "100")]),
+                },
+            ],
+            grades: vec![
+                Grade {
+                    min: d("90"),
+                    name: "优秀".into(),
+                },
+                Grade {
+                    min: d("80"),
+                    name: "良好".into(),
+                },
+                Grade {
+                    min: d("60"),
+                    name: "合格".into(),
+                },
+            ],
+            below: "不合格".into(),
+            reduction_target_percent: d("2"),
+            // Guangdong 2021, universities (FIELD-NOTES): 4.77 kgce/m², 102.80 kgce/person.
+            peer_kgce_per_m2: Some(d("4.77")),
+            peer_kgce_per_person: Some(d("102.80")),
+            peer_source: "广东省2021年高等院校平均值".into(),
+        }
+    }
+}
+
+impl Scorecard {
+    pub fn validate(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.items.is_empty() {
+            problems.push("the scorecard has no items".into());
+        }
+        for item in &self.items {
+            let name = format!("{:?}", item.key).to_lowercase();
+            if item.weight <= Decimal::ZERO {
+                problems.push(format!("item {name}: weight must be greater than 0"));
+            }
+            if item.points.is_empty() {
+                problems.push(format!("item {name}: needs at least one breakpoint"));
+            }
+            if item.points.windows(2).any(|w| w[1].0 < w[0].0) {
+                problems.push(format!(
+                    "item {name}: breakpoints must be in ascending input"
+                ));
+            }
+            if item
+                .points
+                .iter()
+                .any(|(_, s)| *s < Decimal::ZERO || *s > Decimal::ONE_HUNDRED)
+            {
+                problems.push(format!("item {name}: scores must be between 0 and 100"));
+            }
+        }
+        if self.grades.windows(2).any(|w| w[1].min >= w[0].min) {
+            problems.push("grades must go from the highest `min` down".into());
+        }
+        problems
+    }
+}
+
+/// The score of `x` on breakpoints `points` (see [`Item`]).
+pub fn score(points: &[(Decimal, Decimal)], x: Decimal) -> Decimal {
+    let Some(&(first_x, first_s)) = points.first() else {
+        return Decimal::ZERO;
+    };
+    if x <= first_x {
+        return first_s;
+    }
+    match points.iter().position(|(px, _)| *px >= x) {
+        None => points.last().map_or(Decimal::ZERO, |p| p.1),
+        Some(i) if points[i].0 == x => points[i].1,
+        Some(i) => {
+            let (x0, s0) = points[i - 1];
+            let (x1, s1) = points[i];
+            s0 + (s1 - s0) * (x - x0) / (x1 - x0)
+        }
+    }
+}
+
+/// The grade of a score.
+pub fn grade(card: &Scorecard, score: Decimal) -> String {
+    card.grades
+        .iter()
+        .find(|g| score >= g.min)
+        .map_or_else(|| card.below.clone(), |g| g.name.clone())
+}
+
+/// One item of a unit's rating.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ItemScore {
+    pub key: ItemKey,
+    pub name_zh: &'static str,
+    pub name_en: &'static str,
+    /// What was scored (a ratio, percentage points or per cent; see the key).
+    pub input: Option<Decimal>,
+    pub score: Option<Decimal>,
+    /// The configured weight.
+    pub weight: Decimal,
+    /// Share of the total this item carried (weights of scored items scaled to 100).
+    pub effective_weight: Option<Decimal>,
+    /// score × effective weight / 100.
+    pub points: Option<Decimal>,
+    /// How the input was obtained, or why there is none.
+    pub explanation: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnitRating {
+    pub unit: String,
+    pub unit_name: String,
+    pub month: String,
+    pub score: Decimal,
+    pub grade: String,
+    pub rank: usize,
+    pub items: Vec<ItemScore>,
+}
+
+/// Inputs of one unit's rating, each with how it was obtained (or why it is missing).
+pub type Inputs = Vec<(ItemKey, Result<Decimal, String>, String)>;
+
+/// Scores a unit from its inputs (pure).
+pub fn rate(card: &Scorecard, inputs: &Inputs) -> (Decimal, Vec<ItemScore>) {
+    let input_of = |k: ItemKey| inputs.iter().find(|(key, _, _)| *key == k);
+    let scored_weight: Decimal = card
+        .items
+        .iter()
+        .filter(|i| matches!(input_of(i.key), Some((_, Ok(_), _))))
+        .map(|i| i.weight)
+        .sum();
+    let mut total = Decimal::ZERO;
+    let items = card
+        .items
+        .iter()
+        .map(|item| {
+            let found = input_of(item.key);
+            let (input, explanation) = match found {
+                Some((_, Ok(x), how)) => (Some(*x), how.clone()),
+                Some((_, Err(why), _)) => (None, why.clone()),
+                None => (None, "no input".to_string()),
+            };
+            let s = input.map(|x| score(&item.points, x).round_dp_with_strategy(2, HALF_UP));
+            let effective = (s.is_some() && scored_weight > Decimal::ZERO).then(|| {
+                (item.weight * Decimal::ONE_HUNDRED / scored_weight)
+                    .round_dp_with_strategy(2, HALF_UP)
+            });
+            let points = s
+                .zip(effective)
+                .map(|(s, _)| (s * item.weight / scored_weight).round_dp_with_strategy(2, HALF_UP));
+            total += points.unwrap_or_default();
+            ItemScore {
+                key: item.key,
+                name_zh: item.key.name_zh(),
+                name_en: item.key.name_en(),
+                input: input.map(|x| x.round_dp_with_strategy(4, HALF_UP).normalize()),
+                score: s.map(|s| s.normalize()),
+                weight: item.weight,
+                effective_weight: effective.map(|w| w.normalize()),
+                points: points.map(|p| p.normalize()),
+                explanation,
+            }
+        })
+        .collect();
+    (total.min(Decimal::ONE_HUNDRED).normalize(), items)
+}
+
+/// Month `YYYY-MM` as (year, month).
+pub fn parse_month(s: &str) -> Result<(i32, u32), String> {
+    NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d")
+        .ok()
+        .filter(|d| (1970..=9999).contains(&d.year()))
+        .map(|d| (d.year(), d.month()))
+        .ok_or_else(|| format!("`{s}` is not a month: use YYYY-MM, e.g. 2026-10"))
+}
+
+/// What the ledger and the records say about a unit's month, besides the consumption.
+#[derive(Debug, Clone, Default)]
+pub struct Records {
+    /// (alerts raised in the month, of them acknowledged or resolved), per unit or meter subject.
+    pub alerts: Option<(u32, u32)>,
+    /// Committee points for the unit and month, with the note.
+    pub committee: Option<(Decimal, String)>,
+}
+
+impl Ledger<'_> {
+    /// Every unit's rating for a month (all units but the organisation), ranked, by the
+    /// site's scorecard, quotas and calendar.
+    pub fn ratings(
+        &self,
+        year: i32,
+        month: u32,
+        now: DateTime<Utc>,
+        records: &dyn Fn(&str) -> Records,
+    ) -> Result<Vec<UnitRating>, StoreError> {
+        let card = &self.site.scorecard;
+        let mut out = Vec::new();
+        for unit in self
+            .site
+            .units
+            .iter()
+            .filter(|u| u.kind != UnitKind::Organisation)
+        {
+            let inputs = self.rating_inputs(&unit.id, year, month, now, &records(&unit.id))?;
+            let (score, items) = rate(card, &inputs);
+            out.push(UnitRating {
+                unit: unit.id.clone(),
+                unit_name: unit.name.clone(),
+                month: format!("{year:04}-{month:02}"),
+                grade: grade(card, score),
+                score,
+                rank: 0,
+                items,
+            });
+        }
+        out.sort_by(|a, b| b.score.cmp(&a.score).then(a.unit.cmp(&b.unit)));
+        for (i, r) in out.iter_mut().enumerate() {
+            r.rank = i + 1;
+        }
+        Ok(out)
+    }
+
+    fn rating_inputs(
+        &self,
+        unit_id: &str,
+        year: i32,
+        month: u32,
+        now: DateTime<Utc>,
+        records: &Records,
+    ) -> Result<Inputs, StoreError> {
+        let (card, quotas, calendar) =
+            (&self.site.scorecard, &self.site.quotas, &self.site.calendar);
+        let tz = self.site.timezone;
+        let first = NaiveDate::from_ymd_opt(year, month, 1).unwrap_or_default();
+        let next = first + Months::new(1);
+        let bounds = |a: NaiveDate, b: NaiveDate| local_midnight(a, tz).zip(local_midnight(b, tz));
+        let Some((start, end)) = bounds(first, next) else {
+            return Ok(vec![]);
+        };
+        let unit = self.site.unit(unit_id);
+        let mut inputs: Inputs = Vec::new();
+        let pct = |x: Decimal| x.round_dp_with_strategy(2, HALF_UP).normalize();
+
+        // Quota: the worst of the unit's quotas for the month.
+        let mut worst: Option<(Decimal, String)> = None;
+        for q in quotas
+            .iter()
+            .filter(|q| q.unit == unit_id && q.year.is_none_or(|y| y == year))
+        {
+            let m = self.quota_month(q, calendar, year, month, now)?;
+            if m.allocation > Decimal::ZERO {
+                let ratio = m.used / m.allocation;
+                if worst.as_ref().is_none_or(|(w, _)| ratio > *w) {
+                    worst = Some((
+                        ratio,
+                        format!(
+                            "{} 用量 {} / 定额 {} ({})",
+                            q.category, m.used, m.allocation, m.month
+                        ),
+                    ));
+                }
+            }
+        }
+        inputs.push(match worst {
+            Some((r, how)) => (ItemKey::Quota, Ok(r), how),
+            None => (
+                ItemKey::Quota,
+                Err("未设定额 (no quota)".into()),
+                String::new(),
+            ),
+        });
+
+        // Year on year, in standard coal.
+        let this = self.unit_total(unit_id, "kgce", start, end)?;
+        let (ly_start, ly_end) =
+            bounds(first - Months::new(12), next - Months::new(12)).unwrap_or((start, end));
+        let last = self.unit_total(unit_id, "kgce", ly_start, ly_end)?;
+        inputs.push(if last > Decimal::ZERO {
+            let reduction = (last - this) * Decimal::ONE_HUNDRED / last;
+            (
+                ItemKey::YearOnYear,
+                Ok(reduction - card.reduction_target_percent),
+                format!(
+                    "本月 {} kgce, 去年同月 {} kgce, 节能率 {}%, 目标 {}%",
+                    pct(this),
+                    pct(last),
+                    pct(reduction),
+                    card.reduction_target_percent
+                ),
+            )
+        } else {
+            (
+                ItemKey::YearOnYear,
+                Err("去年同月无数据 (no data for the same month last year)".into()),
+                String::new(),
+            )
+        });
+
+        // Intensity over the last 12 months against the peer average.
+        let (y_start, _) = bounds(next - Months::new(12), next).unwrap_or((start, end));
+        let year_kgce = self.unit_total(unit_id, "kgce", y_start, end)?;
+        for (key, divisor, peer, what) in [
+            (
+                ItemKey::IntensityArea,
+                unit.and_then(|u| u.floor_area_m2)
+                    .and_then(Decimal::from_f64_retain),
+                card.peer_kgce_per_m2,
+                "kgce/m²",
+            ),
+            (
+                ItemKey::IntensityPerson,
+                unit.and_then(|u| u.occupants).map(Decimal::from),
+                card.peer_kgce_per_person,
+                "kgce/人",
+            ),
+        ] {
+            inputs.push(match (divisor.filter(|d| *d > Decimal::ZERO), peer) {
+                (Some(div), Some(peer)) if peer > Decimal::ZERO && year_kgce > Decimal::ZERO => {
+                    let intensity = year_kgce / div;
+                    (
+                        key,
+                        Ok(intensity / peer),
+                        format!(
+                            "近12个月 {} {what}, 对标 {peer} {what} ({})",
+                            pct(intensity),
+                            card.peer_source
+                        ),
+                    )
+                }
+                (None, _) => (
+                    key,
+                    Err("未配置面积或人数 (no floor area or occupants)".into()),
+                    String::new(),
+                ),
+                (_, None) => (
+                    key,
+                    Err("未配置对标值 (no peer average)".into()),
+                    String::new(),
+                ),
+                _ => (
+                    key,
+                    Err("无能耗数据 (no consumption data)".into()),
+                    String::new(),
+                ),
+            });
+        }
+
+        // Completeness: meter-days of good quality.
+        let meters: Vec<_> = ["01000", "02000", "03000", "04000", "05000"]
+            .iter()
+            .flat_map(|c| {
+                crate::energy::aggregate::counted_meters(
+                    &self.site.meters,
+                    &self.site.units,
+                    unit_id,
+                    c,
+                )
+            })
+            .collect();
+        let mut good = 0u32;
+        let mut all = 0u32;
+        for m in &meters {
+            let rows = self.meter(
+                m,
+                crate::energy::ledger::register_quantity(m),
+                start,
+                end,
+                crate::energy::ledger::Step::Day,
+            )?;
+            all += rows.len() as u32;
+            good += rows
+                .iter()
+                .filter(|r| {
+                    matches!(
+                        r.quality,
+                        Quality::Measured | Quality::Manual | Quality::Corrected
+                    )
+                })
+                .count() as u32;
+        }
+        inputs.push(if all > 0 {
+            (
+                ItemKey::Completeness,
+                Ok(Decimal::from(good) * Decimal::ONE_HUNDRED / Decimal::from(all)),
+                format!("{good}/{all} 表·日数据完整"),
+            )
+        } else {
+            (
+                ItemKey::Completeness,
+                Err("无计量表 (no meters)".into()),
+                String::new(),
+            )
+        });
+
+        inputs.push(match records.alerts {
+            Some((0, _)) => (
+                ItemKey::Alarms,
+                Ok(Decimal::ONE_HUNDRED),
+                "本月无告警".into(),
+            ),
+            Some((n, handled)) => (
+                ItemKey::Alarms,
+                Ok(Decimal::from(handled) * Decimal::ONE_HUNDRED / Decimal::from(n)),
+                format!("{handled}/{n} 条告警已确认或处理"),
+            ),
+            None => (
+                ItemKey::Alarms,
+                Err("无告警记录 (no alert records)".into()),
+                String::new(),
+            ),
+        });
+        inputs.push(match &records.committee {
+            Some((p, note)) => (ItemKey::Committee, Ok(*p), note.clone()),
+            None => (
+                ItemKey::Committee,
+                Err("委员会未评分 (not entered)".into()),
+                String::new(),
+            ),
+        });
+        Ok(inputs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scores_are_linear_between_breakpoints_and_step_where_two_share_an_input() {
+        let card = Scorecard::default();
+        let quota = &card.items[0].points;
+        assert_eq!(score(quota, d("0.5")), d("100"));
+        assert_eq!(score(quota, d("0.9")), d("100"));
+        assert_eq!(score(quota, d("0.95")), d("90"));
+        assert_eq!(score(quota, d("1.0")), d("80"));
+        assert_eq!(score(quota, d("1.15")), d("30"));
+        assert_eq!(score(quota, d("1.2")), d("0"));
+        assert_eq!(score(quota, d("3")), d("0"));
+        let bands = peer_bands();
+        assert_eq!(score(&bands, d("0.9")), d("100"));
+        assert_eq!(score(&bands, d("0.9001")), d("85.71"));
+        assert_eq!(score(&bands, d("1.0")), d("85.71"));
+        assert_eq!(score(&bands, d("1.05")), d("71.43"));
+        assert_eq!(score(&bands, d("1.2")), d("57.14"));
+        assert_eq!(score(&bands, d("1.2001")), d("0"));
+        let yoy = &card.items[1].points;
+        assert_eq!(score(yoy, d("-7.5")), d("30"));
+        assert_eq!(score(yoy, d("2")), d("100"));
+    }
+
+    #[test]
+    fn grade_boundaries() {
+        let card = Scorecard::default();
+        assert_eq!(grade(&card, d("89.99")), "良好");
+        assert_eq!(grade(&card, d("90.00")), "优秀");
+        assert_eq!(grade(&card, d("80")), "良好");
+        assert_eq!(grade(&card, d("79.99")), "合格");
+        assert_eq!(grade(&card, d("60")), "合格");
+        assert_eq!(grade(&card, d("59.99")), "不合格");
+        assert!(card.validate().is_empty());
+    }
+
+    #[test]
+    fn missing_inputs_are_left_out_and_the_weights_scaled() {
+        let card = Scorecard::default();
+        let inputs: Inputs = vec![
+            (ItemKey::Quota, Ok(d("1.0")), "q".into()),
+            (ItemKey::YearOnYear, Err("no data".into()), String::new()),
+            (ItemKey::Completeness, Ok(d("100")), "c".into()),
+        ];
+        let (total, items) = rate(&card, &inputs);
+        // Quota 80 × 30/40 + completeness 100 × 10/40 = 60 + 25.
+        assert_eq!(total, d("85"));
+        assert_eq!(items[0].effective_weight, Some(d("75")));
+        assert_eq!(items[1].score, None);
+        assert_eq!(items[1].explanation, "no data");
+        assert_eq!(items[6].explanation, "no input");
+    }
+}
