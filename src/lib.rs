@@ -1,5 +1,6 @@
 //! jieneng (节能): energy-saving monitoring for public institutions. See ARCHITECTURE.md.
 
+pub mod alerting;
 pub mod cli;
 pub mod collect;
 pub mod config;

@@ -73,6 +73,17 @@ impl Runtime {
             history_ready.clone(),
             cancel.clone(),
         )));
+        tasks.push(tokio::spawn(crate::alerting::keep_alerts(
+            AppState {
+                site: site.clone(),
+                live: live.clone(),
+                store: store.clone(),
+                history_ready: history_ready.clone(),
+                health: health.clone(),
+            },
+            history_ready.clone(),
+            cancel.clone(),
+        )));
         Ok(Runtime {
             site,
             store,

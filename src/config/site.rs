@@ -23,7 +23,9 @@ use crate::collect::modbus::url::ModbusUrl;
 use crate::energy::category::{self, Category};
 use crate::energy::coefficients::Coefficients;
 use crate::energy::formula::Formula;
+use crate::rules::alert::AlertSettings;
 use crate::rules::calendar::Calendar;
+use crate::rules::notify::NotifyConfig;
 use crate::rules::quota::{Allocation, Basis, Quota};
 use crate::rules::rating::Scorecard;
 
@@ -169,6 +171,8 @@ pub struct Site {
     pub calendar: Calendar,
     pub quotas: Vec<Quota>,
     pub scorecard: Scorecard,
+    pub alerts: AlertSettings,
+    pub notify: NotifyConfig,
     /// Standard coal and CO₂ factors, with their sources.
     pub coefficients: Coefficients,
     pub profiles: ProfileLibrary,
@@ -560,6 +564,24 @@ impl Site {
                 c.get_ref().clone()
             }
         };
+        let alerts = match &raw.alerts {
+            None => AlertSettings::default(),
+            Some(c) => {
+                for problem in c.get_ref().validate() {
+                    errors.push(at(c.span()).error(format!("alerts: {problem}")));
+                }
+                c.get_ref().clone()
+            }
+        };
+        let notify = match &raw.notify {
+            None => NotifyConfig::default(),
+            Some(c) => {
+                for problem in c.get_ref().validate() {
+                    errors.push(at(c.span()).error(format!("notify: {problem}")));
+                }
+                c.get_ref().clone()
+            }
+        };
         let mut quotas = Vec::new();
         for q in &raw.quotas {
             if !unit_at.contains_key(q.unit.get_ref()) {
@@ -653,6 +675,8 @@ impl Site {
             calendar,
             quotas,
             scorecard,
+            alerts,
+            notify,
             ledger: LedgerSettings {
                 max_gap: chrono::Duration::days(i64::from(*raw.ledger.max_gap_days.get_ref())),
             },
@@ -900,6 +924,8 @@ struct SiteFile {
     #[serde(default)]
     quotas: Vec<QuotaFile>,
     rating: Option<Spanned<Scorecard>>,
+    alerts: Option<Spanned<AlertSettings>>,
+    notify: Option<Spanned<NotifyConfig>>,
     influx: Option<InfluxFile>,
 }
 

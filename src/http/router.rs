@@ -4,7 +4,8 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use super::handlers::{
-    consumption, corrections, events, health, inputs, meters, metrics, pages, readings, rules,
+    alerts, consumption, corrections, events, health, inputs, meters, metrics, pages, readings,
+    rules,
 };
 use super::state::AppState;
 
@@ -29,6 +30,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/balance", get(consumption::balance))
         .route("/api/v1/quotas", get(rules::quotas))
+        .route("/api/v1/alerts", get(alerts::list))
+        .route("/api/v1/alerts/{id}/acknowledge", post(alerts::acknowledge))
+        .route("/api/v1/alerts/{id}/resolve", post(alerts::resolve))
         .route("/api/v1/ratings/{month}", get(rules::ratings))
         .route("/api/v1/ratings/{month}/committee", post(rules::committee))
         .route("/api/v1/inputs", get(inputs::list))

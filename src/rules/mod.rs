@@ -4,6 +4,7 @@
 
 pub mod alert;
 pub mod calendar;
+pub mod evaluate;
 pub mod notify;
 pub mod quota;
 pub mod rating;

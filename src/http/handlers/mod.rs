@@ -1,3 +1,4 @@
+pub mod alerts;
 pub mod consumption;
 pub mod corrections;
 pub mod events;

@@ -1,0 +1,156 @@
+//! The alert loop: every few minutes the detectors run (`rules::evaluate`), findings are
+//! reconciled with the alerts on record (new, seen again, cleared), the records are saved, and
+//! notifications go out within the rate limits.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio_util::sync::CancellationToken;
+
+use crate::energy::ledger::Ledger;
+use crate::http::AppState;
+use crate::ingest::MeterStatus;
+use crate::rules::alert::{Alert, RateLimiter, apply, reconcile, should_notify};
+use crate::rules::evaluate::{Observations, findings};
+use crate::rules::notify::Notifier;
+
+/// How often the detectors run.
+pub const ROUND: Duration = Duration::from_secs(300);
+
+/// Bad-payload counts per topic over the last hour, from the cumulative counters.
+#[derive(Default)]
+struct BadPayloads {
+    samples: HashMap<String, VecDeque<(DateTime<Utc>, u64)>>,
+}
+
+impl BadPayloads {
+    fn observe(&mut self, topic: &str, bad: u64, now: DateTime<Utc>) -> u64 {
+        let q = self.samples.entry(topic.to_string()).or_default();
+        q.push_back((now, bad));
+        while q.len() > 1
+            && q.front()
+                .is_some_and(|(t, _)| now - *t > chrono::Duration::hours(1))
+        {
+            q.pop_front();
+        }
+        bad.saturating_sub(q.front().map_or(bad, |(_, b)| *b))
+    }
+}
+
+/// What collection observes now.
+fn observe(state: &AppState, bad: &mut BadPayloads, now: DateTime<Utc>) -> Observations {
+    let meters = state
+        .site
+        .meters
+        .iter()
+        .map(|m| {
+            let v = crate::http::handlers::meters::view(state, m);
+            let offline = matches!(v.status, MeterStatus::Offline | MeterStatus::Error);
+            (m.id.clone(), offline, v.status_detail)
+        })
+        .collect();
+    let bad_payloads = state
+        .health
+        .inputs()
+        .into_iter()
+        .map(|i| (i.topic.clone(), bad.observe(&i.topic, i.bad, now)))
+        .collect();
+    Observations {
+        meters,
+        bad_payloads,
+    }
+}
+
+/// One round: detect, reconcile, save. Returns the alerts as saved.
+pub fn round(
+    state: &AppState,
+    seen: &Observations,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<Alert>> {
+    let reader = state.store.reader()?;
+    let ledger = Ledger {
+        reader: &reader,
+        site: &state.site,
+    };
+    let found = findings(&ledger, &state.site.alerts, seen, now)?;
+    let mut alerts = reader.alerts(None)?;
+    let known: Vec<i64> = alerts.iter().map(|a| a.id).collect();
+    let changes = reconcile(&alerts, &found);
+    apply(&mut alerts, &changes, now);
+    // New alerts get their id from the store, not from the alerts still open.
+    for a in alerts.iter_mut().filter(|a| !known.contains(&a.id)) {
+        a.id = 0;
+    }
+    Ok(state.store.writer()?.save_alerts(&alerts)?)
+}
+
+/// Runs rounds until cancelled (not while the demo is still writing history).
+pub async fn keep_alerts(
+    state: AppState,
+    history_ready: Arc<AtomicBool>,
+    cancel: CancellationToken,
+) {
+    let notifier = match Notifier::new(state.site.notify.clone(), &state.site.name) {
+        Ok(n) => Some(n),
+        Err(e) => {
+            tracing::error!(error = %e, "notifications are off");
+            None
+        }
+    };
+    let mut limiter = RateLimiter::from_settings(&state.site.alerts);
+    let mut bad = BadPayloads::default();
+    // The first round after one period: collectors have connected by then.
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + ROUND, ROUND);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if !history_ready.load(Ordering::Relaxed) {
+            continue;
+        }
+        let now = Utc::now();
+        let seen = observe(&state, &mut bad, now);
+        let s = state.clone();
+        let alerts = match tokio::task::spawn_blocking(move || round(&s, &seen, now)).await {
+            Ok(Ok(a)) => a,
+            Ok(Err(e)) => {
+                tracing::error!(error = %format!("{e:#}"), "alert round failed");
+                continue;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "alert round panicked");
+                continue;
+            }
+        };
+        let Some(notifier) = &notifier else { continue };
+        let mut notified = Vec::new();
+        for a in alerts
+            .iter()
+            .filter(|a| should_notify(a, now, &state.site.alerts))
+        {
+            if !limiter.admit(now) {
+                tracing::warn!("notification limit reached; the rest wait for the next round");
+                break;
+            }
+            for d in notifier.send(a).await {
+                if d.ok {
+                    tracing::info!(alert = a.id, channel = %d.channel, "alert sent");
+                } else {
+                    tracing::warn!(alert = a.id, channel = %d.channel, error = ?d.error, "alert not delivered");
+                }
+            }
+            let mut a = a.clone();
+            a.last_notified = Some(now);
+            notified.push(a);
+        }
+        if !notified.is_empty() {
+            let store = state.store.clone();
+            let _ =
+                tokio::task::spawn_blocking(move || store.writer()?.save_alerts(&notified)).await;
+        }
+    }
+}
