@@ -850,8 +850,8 @@ impl DemoCampus {
     }
 
     /// An electricity quota for every unit, near what the simulation uses in a year (from 8%
-    /// under to 8% over, by unit), allocated in last year's shape; and one in standard coal per
-    /// m² for the university.
+    /// under to 8% over, by unit), allocated to months in the simulation's seasonal shape; and
+    /// one in standard coal per m² for the university.
     fn quotas_toml(&self) -> String {
         let mut s =
             String::from("\n# Quotas (定额): annual, allocated to months in last year's shape.");
@@ -859,16 +859,24 @@ impl DemoCampus {
             let mains = self.meters.iter().filter(|m| {
                 m.unit == u.id && m.category.starts_with("01") && m.parent_meter.is_none()
             });
-            let kwh: f64 = mains.map(|m| estimated_annual(&m.sim)).sum();
+            let mut months = [0.0; 12];
+            for m in mains {
+                for (total, add) in months.iter_mut().zip(estimated_months(&m.sim)) {
+                    *total += add;
+                }
+            }
+            let kwh: f64 = months.iter().sum();
             if kwh <= 0.0 {
                 continue;
             }
             let factor = 0.92 + (seed_of(u.id) % 17) as f64 * 0.01;
+            let shares: Vec<String> = months.iter().map(|m| format!("{m:.0}")).collect();
             let _ = writeln!(
                 s,
-                "\n[[quotas]]\nunit = \"{}\"\ncategory = \"01000\"\nannual = {:.0}\nallocation = \"last_year\"",
+                "\n[[quotas]]\nunit = \"{}\"\ncategory = \"01000\"\nannual = {:.0}\nallocation = \"explicit\"\nshares = [{}]",
                 u.id,
-                (kwh * factor / 100.0).round() * 100.0
+                (kwh * factor / 100.0).round() * 100.0,
+                shares.join(", ")
             );
         }
         s.push_str("\n[[quotas]]\nunit = \"univ\"\ncategory = \"kgce\"\nbasis = \"per_m2\"\nannual = 9.5\nallocation = \"last_year\"\n");
@@ -876,15 +884,27 @@ impl DemoCampus {
     }
 }
 
-/// A meter's yearly consumption on the primary side, from its simulated rate sampled over a
-/// year (every 7th quarter-hour, so weekdays and hours all come round).
-fn estimated_annual(sim: &SimMeter) -> f64 {
+/// A meter's consumption per calendar month on the primary side, from its simulated rate
+/// sampled over a year (every 7th quarter-hour, so weekdays and hours all come round).
+fn estimated_months(sim: &SimMeter) -> [f64; 12] {
     let origin = crate::sim::meter::origin_slot();
-    let samples: Vec<f64> = (0..35_040)
-        .step_by(7)
-        .map(|k| sim.rate(&crate::sim::load::SlotContext::new(origin + k, sim.tz)))
-        .collect();
-    samples.iter().sum::<f64>() / samples.len().max(1) as f64 * 8760.0
+    let mut sums = [0.0; 12];
+    let mut counts = [0u32; 12];
+    for k in (0..35_040).step_by(7) {
+        let c = crate::sim::load::SlotContext::new(origin + k, sim.tz);
+        let month = (c.month as usize).clamp(1, 12) - 1;
+        sums[month] += sim.rate(&c);
+        counts[month] += 1;
+    }
+    let mut out = [0.0; 12];
+    for (m, o) in out.iter_mut().enumerate() {
+        let days = chrono::NaiveDate::from_ymd_opt(2025, m as u32 + 1, 1).map_or(30, |d| {
+            let next = d + chrono::Months::new(1);
+            (next - d).num_days()
+        });
+        *o = sums[m] / f64::from(counts[m].max(1)) * 24.0 * days as f64;
+    }
+    out
 }
 
 impl Default for DemoCampus {
