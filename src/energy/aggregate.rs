@@ -209,7 +209,8 @@ impl Ledger<'_> {
         ))
     }
 
-    fn unit_exact(
+    /// As [`Ledger::unit`] (and, for `kgce`, [`Ledger::unit_kgce`]), unrounded: for sums.
+    pub(crate) fn unit_exact(
         &self,
         unit_id: &str,
         category: &str,
@@ -217,6 +218,9 @@ impl Ledger<'_> {
         to: DateTime<Utc>,
         step: Step,
     ) -> Result<Vec<Row>, StoreError> {
+        if category == "kgce" {
+            return self.unit_kgce_exact(unit_id, from, to, step);
+        }
         let mut total = Vec::new();
         for meter in counted_meters(&self.site.meters, &self.site.units, unit_id, category) {
             let rows = self.meter_exact(meter, register_quantity(meter), from, to, step)?;
@@ -236,6 +240,16 @@ impl Ledger<'_> {
         to: DateTime<Utc>,
         step: Step,
     ) -> Result<Vec<Row>, StoreError> {
+        Ok(normalized(self.unit_kgce_exact(unit_id, from, to, step)?))
+    }
+
+    fn unit_kgce_exact(
+        &self,
+        unit_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        step: Step,
+    ) -> Result<Vec<Row>, StoreError> {
         let mut total = Vec::new();
         for top in ["01000", "03000", "04000"] {
             if counted_meters(&self.site.meters, &self.site.units, unit_id, top).is_empty() {
@@ -248,7 +262,7 @@ impl Ledger<'_> {
         if total.is_empty() {
             total = empty_rows(self, from, to, step);
         }
-        Ok(normalized(total))
+        Ok(total)
     }
 
     /// The committee's indicators for a unit over [from, to).

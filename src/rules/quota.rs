@@ -241,11 +241,7 @@ impl Ledger<'_> {
         let (Some(a), Some(b)) = (local_midnight(from, tz), local_midnight(to, tz)) else {
             return Ok(vec![]);
         };
-        let rows = if category == "kgce" {
-            self.unit_kgce(unit, a, b, Step::Day)?
-        } else {
-            self.unit(unit, category, a, b, Step::Day)?
-        };
+        let rows = self.unit_exact(unit, category, a, b, Step::Day)?;
         Ok(rows
             .into_iter()
             .map(|r| (r.start.with_timezone(&tz).date_naive(), r.consumption))
@@ -263,11 +259,7 @@ impl Ledger<'_> {
         if to <= from {
             return Ok(Decimal::ZERO);
         }
-        let rows = if category == "kgce" {
-            self.unit_kgce(unit, from, to, Step::Quarter)?
-        } else {
-            self.unit(unit, category, from, to, Step::Quarter)?
-        };
+        let rows = self.unit_exact(unit, category, from, to, Step::Quarter)?;
         Ok(rows.iter().map(|r| r.consumption).sum())
     }
 
