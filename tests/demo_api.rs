@@ -60,6 +60,9 @@ async fn demo_serves_live_meters_and_history() {
             assert!(m.get(key).is_some(), "{key} missing in {m}");
         }
         let status = m["status"].as_str().unwrap();
+        if m["id"] == jieneng::sim::campus::DEAD_METER {
+            continue; // the demo's broken meter, below
+        }
         assert!(
             status == "online" || status == "manual",
             "{}: {status} ({})",
@@ -264,6 +267,50 @@ async fn demo_serves_live_meters_and_history() {
     assert_eq!(
         get(&q("/api/v1/meters/library-main/consumption", "&step=1mo")).await,
         month
+    );
+
+    // The demo's faults are found: the meter that stopped answering and the leaking tank.
+    let dead = jieneng::sim::campus::DEAD_METER;
+    let t = Instant::now();
+    loop {
+        let m = get(&format!("{base}/api/v1/meters/{dead}")).await;
+        if m["status"] == "offline" {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(30), "{dead} still {m}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let statuses = get(&format!("{base}/api/v1/meters")).await;
+    let seen = jieneng::rules::evaluate::Observations {
+        meters: statuses
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["id"].as_str().unwrap().to_string(),
+                    m["status"] == "offline" || m["status"] == "error",
+                    m["status_detail"].as_str().map(String::from),
+                )
+            })
+            .collect(),
+        bad_payloads: vec![],
+    };
+    let state = demo.runtime.app_state();
+    let alerts = tokio::task::spawn_blocking(move || {
+        jieneng::alerting::round(&state, &seen, Utc::now()).unwrap()
+    })
+    .await
+    .unwrap();
+    let found = |kind: &str, subject: &str| {
+        alerts
+            .iter()
+            .any(|a| serde_json::to_value(a.kind).unwrap() == kind && a.subject == subject)
+    };
+    assert!(found("meter_offline", dead), "{alerts:?}");
+    assert!(
+        found("water_leak", jieneng::sim::campus::LEAKING_METER),
+        "{alerts:?}"
     );
 
     let bad = reqwest::get(format!(

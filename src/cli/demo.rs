@@ -13,7 +13,7 @@ use crate::config::Site;
 use crate::runtime::{Runtime, shutdown_signal};
 use crate::sim::backfill::backfill;
 use crate::sim::campus::DemoCampus;
-use crate::sim::modbus_server::{SimUnit, serve};
+use crate::sim::modbus_server::{Fault, SimUnit, serve};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -131,7 +131,8 @@ pub async fn start(args: &Args) -> anyhow::Result<Demo> {
                     SimUnit {
                         meter: m.sim.clone(),
                         profile,
-                        fault: None,
+                        // The demo's broken meter: it stopped answering when the demo started.
+                        fault: (m.id == crate::sim::campus::DEAD_METER).then_some(Fault::Silent),
                     },
                 ))
             })

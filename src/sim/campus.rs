@@ -84,6 +84,11 @@ pub const BATCH_WATER_QUANTITIES: &[&str] = &["water_m3", "flow_m3h"];
 /// The broker connection of the demo, in its config.
 pub const MQTT_CONNECTION: &str = "campus-mqtt";
 
+/// The demo's faults, for the alerts to find: a meter that stopped answering when the demo
+/// started, and a water meter with a leak (a tank valve that never closes, 1.5 m³/h).
+pub const DEAD_METER: &str = "teach2-hvac";
+pub const LEAKING_METER: &str = "dorm2-water";
+
 pub struct DemoCampus {
     pub units: Vec<DemoUnit>,
     pub meters: Vec<DemoMeter>,
@@ -645,6 +650,18 @@ impl DemoCampus {
                 &id,
                 BATCH_WATER_QUANTITIES,
             );
+        }
+        // The leak runs day and night.
+        if let Some(m) = b.meters.iter_mut().find(|m| m.id == LEAKING_METER) {
+            let mut components = m.sim.components.clone();
+            components.push(comp(Constant, 1.5, 1.5, "dorm2-leak"));
+            m.sim = Arc::new(SimMeter::new(
+                m.sim.medium,
+                components,
+                m.sim.seed,
+                m.sim.initial,
+                TZ,
+            ));
         }
         // What the MQTT meters measure is part of a building's main meter (in a real campus;
         // the simulation draws them separately, which the balance report shows).
