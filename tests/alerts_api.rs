@@ -1,30 +1,15 @@
 //! Alerts as engineers meet them: raised once by the detectors, seen again without a second
 //! alert, acknowledged and resolved through the API, cleared when the condition goes away.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+mod common;
+
+use axum::http::StatusCode;
 use chrono::Utc;
+use common::{call, get, post};
 use jieneng::alerting::round;
 use jieneng::config::Site;
 use jieneng::rules::evaluate::Observations;
 use jieneng::runtime::Runtime;
-use tower::ServiceExt;
-
-async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, serde_json::Value) {
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap_or_default())
-}
-
-fn post(uri: &str, body: serde_json::Value) -> Request<Body> {
-    Request::post(uri)
-        .header("content-type", "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_offline_meter_raises_one_alert_that_can_be_acknowledged_and_clears() {
@@ -48,11 +33,7 @@ async fn an_offline_meter_raises_one_alert_that_can_be_acknowledged_and_clears()
             .await
             .unwrap();
     }
-    let (status, alerts) = call(
-        &app,
-        Request::get("/api/v1/alerts").body(Body::empty()).unwrap(),
-    )
-    .await;
+    let (status, alerts) = call(&app, get("/api/v1/alerts")).await;
     assert_eq!(status, StatusCode::OK);
     let list = alerts.as_array().unwrap();
     let offline_alerts: Vec<_> = list
@@ -101,11 +82,7 @@ async fn an_offline_meter_raises_one_alert_that_can_be_acknowledged_and_clears()
     tokio::task::spawn_blocking(move || round(&s, &online, Utc::now()).unwrap())
         .await
         .unwrap();
-    let (_, open) = call(
-        &app,
-        Request::get("/api/v1/alerts").body(Body::empty()).unwrap(),
-    )
-    .await;
+    let (_, open) = call(&app, get("/api/v1/alerts")).await;
     assert!(
         open.as_array()
             .unwrap()
@@ -113,13 +90,7 @@ async fn an_offline_meter_raises_one_alert_that_can_be_acknowledged_and_clears()
             .all(|a| a["kind"] != "meter_offline"),
         "{open}"
     );
-    let (_, all) = call(
-        &app,
-        Request::get("/api/v1/alerts?since=2026-01-01")
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let (_, all) = call(&app, get("/api/v1/alerts?since=2026-01-01")).await;
     let cleared = all
         .as_array()
         .unwrap()

@@ -1,10 +1,13 @@
 //! Recording a meter replacement turns an excluded drop into counted consumption.
 
+mod common;
+
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chrono::{TimeZone, Utc};
+use common::{call, post};
 use jieneng::config::Site;
 use jieneng::quantity::Quantity;
 use jieneng::reading::{Reading, ReadingQuality};
@@ -160,28 +163,6 @@ async fn a_replacement_event_joins_the_old_and_new_register() {
     rt.shutdown().await;
 }
 
-async fn send(
-    app: &axum::Router,
-    uri: &str,
-    body: serde_json::Value,
-) -> (StatusCode, serde_json::Value) {
-    let res = app
-        .clone()
-        .oneshot(
-            Request::post(uri)
-                .header("content-type", "application/json")
-                .body(Body::from(body.to_string()))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    let status = res.status();
-    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap_or_default())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corrections_through_the_api_are_audited_and_change_consumption() {
     let dir = tempfile::tempdir().unwrap();
@@ -200,7 +181,7 @@ async fn corrections_through_the_api_are_audited_and_change_consumption() {
         {"meter": "e1", "time": "2026-10-04T00:00:00+08:00", "quantity": "energy_import_kwh", "value": 250}
     ]);
     assert_eq!(
-        send(&app, "/api/v1/readings", readings).await.0,
+        call(&app, post("/api/v1/readings", readings)).await.0,
         StatusCode::CREATED
     );
     let uri = "/api/v1/meters/e1/consumption?from=2026-10-01&to=2026-10-04&step=1d";
@@ -210,7 +191,7 @@ async fn corrections_through_the_api_are_audited_and_change_consumption() {
 
     // The reading on the 3rd was a typo: strike it out, with who and why.
     let c = "/api/v1/meters/e1/corrections";
-    let (status, outcome) = send(&app, c, serde_json::json!({"kind": "strike_out", "time": "2026-10-03T00:00:00+08:00", "note": "抄错位数", "recorded_by": "李工"})).await;
+    let (status, outcome) = call(&app, post(c, serde_json::json!({"kind": "strike_out", "time": "2026-10-03T00:00:00+08:00", "note": "抄错位数", "recorded_by": "李工"}))).await;
     assert_eq!(status, StatusCode::CREATED, "{outcome}");
     assert_eq!(outcome["reissue"], serde_json::json!([]));
     let days = get_json(&app, uri).await;
@@ -218,22 +199,22 @@ async fn corrections_through_the_api_are_audited_and_change_consumption() {
     assert_eq!(days[2]["consumption"], "50", "{days}");
 
     // Set the 1st's consumption outright, as an estimate.
-    let (status, _) = send(&app, c, serde_json::json!({"kind": "interval", "start": "2026-09-30T16:00:00Z", "end": "2026-10-01T16:00:00Z", "consumption": "40", "estimated": true, "note": "表计故障，按同期估算", "recorded_by": "李工"})).await;
+    let (status, _) = call(&app, post(c, serde_json::json!({"kind": "interval", "start": "2026-09-30T16:00:00Z", "end": "2026-10-01T16:00:00Z", "consumption": "40", "estimated": true, "note": "表计故障，按同期估算", "recorded_by": "李工"}))).await;
     assert_eq!(status, StatusCode::CREATED);
     let days = get_json(&app, uri).await;
     assert_eq!(days[0]["consumption"], "40");
     assert_eq!(days[0]["quality"], "estimated");
 
     // Refused: no who or why, an interval off the 15-minute grid, a reading that is not there.
-    let (status, body) = send(&app, c, serde_json::json!({"kind": "reading", "time": "2026-10-02T00:00:00+08:00", "value": "1", "note": "", "recorded_by": "x"})).await;
+    let (status, body) = call(&app, post(c, serde_json::json!({"kind": "reading", "time": "2026-10-02T00:00:00+08:00", "value": "1", "note": "", "recorded_by": "x"}))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    let (status, body) = send(&app, c, serde_json::json!({"kind": "interval", "start": "2026-10-01T00:05:00Z", "end": "2026-10-01T01:00:00Z", "consumption": "1", "note": "n", "recorded_by": "x"})).await;
+    let (status, body) = call(&app, post(c, serde_json::json!({"kind": "interval", "start": "2026-10-01T00:05:00Z", "end": "2026-10-01T01:00:00Z", "consumption": "1", "note": "n", "recorded_by": "x"}))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(
         body["error"].as_str().unwrap().contains("15-minute"),
         "{body}"
     );
-    let (status, body) = send(&app, c, serde_json::json!({"kind": "reading", "time": "2026-10-05T00:00:00+08:00", "value": "1", "note": "n", "recorded_by": "x"})).await;
+    let (status, body) = call(&app, post(c, serde_json::json!({"kind": "reading", "time": "2026-10-05T00:00:00+08:00", "value": "1", "note": "n", "recorded_by": "x"}))).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
 
     let audit = get_json(&app, "/api/v1/meters/e1/audit").await;

@@ -2,11 +2,12 @@
 //! without floor area or occupants), committee points entered through the API, and the same
 //! ratings from `jieneng rate`.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+mod common;
+
+use axum::http::StatusCode;
+use common::{call, get, post};
 use jieneng::config::Site;
 use jieneng::runtime::Runtime;
-use tower::ServiceExt;
 
 const CONFIG: &str = r#"
 [site]
@@ -55,22 +56,6 @@ annual = 36500
 allocation = "days"
 "#;
 
-async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, serde_json::Value) {
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap_or_default())
-}
-
-fn post(uri: &str, body: serde_json::Value) -> Request<Body> {
-    Request::post(uri)
-        .header("content-type", "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ratings_show_each_item_and_match_the_hand_computed_scores() {
     let dir = tempfile::tempdir().unwrap();
@@ -114,13 +99,7 @@ async fn ratings_show_each_item_and_match_the_hand_computed_scores() {
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 
-    let (status, ratings) = call(
-        &app,
-        Request::get("/api/v1/ratings/2026-10")
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let (status, ratings) = call(&app, get("/api/v1/ratings/2026-10")).await;
     assert_eq!(status, StatusCode::OK, "{ratings}");
     let list = ratings.as_array().unwrap();
     assert_eq!(list.len(), 2);
