@@ -45,8 +45,9 @@ pub fn month_ratings(
             .iter()
             .map(|u| u.id.as_str())
             .collect();
+        // Subjects are meters, units, or `unit/category` for quota alerts.
         let mine = |subject: &str| {
-            units.contains(&subject)
+            units.contains(&subject.split('/').next().unwrap_or(subject))
                 || site
                     .meter(subject)
                     .is_some_and(|m| units.contains(&m.unit.as_str()))
