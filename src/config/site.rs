@@ -80,6 +80,16 @@ pub struct Unit {
     pub parent: Option<String>,
     pub floor_area_m2: Option<f64>,
     pub occupants: Option<u32>,
+    /// For the GB/T 51161 office-building check: A (windows open) or B (sealed).
+    pub office_class: Option<OfficeClass>,
+    /// Hours a year the building is in use (the check's hours correction).
+    pub annual_hours: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OfficeClass {
+    A,
+    B,
 }
 
 #[derive(Debug, Clone)]
@@ -255,6 +265,8 @@ impl Site {
                 parent: u.parent.as_ref().map(|p| p.get_ref().clone()),
                 floor_area_m2: u.floor_area_m2.as_ref().map(|a| *a.get_ref()),
                 occupants: u.occupants,
+                office_class: u.office_class,
+                annual_hours: u.annual_hours,
             });
         }
         for (u, raw_u) in units.iter().zip(&raw.units) {
@@ -1049,6 +1061,8 @@ struct UnitFile {
     parent: Option<Spanned<String>>,
     floor_area_m2: Option<Spanned<f64>>,
     occupants: Option<u32>,
+    office_class: Option<OfficeClass>,
+    annual_hours: Option<u32>,
 }
 
 #[derive(Deserialize)]

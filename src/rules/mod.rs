@@ -5,6 +5,7 @@
 pub mod alert;
 pub mod calendar;
 pub mod evaluate;
+pub mod intensity;
 pub mod notify;
 pub mod quota;
 pub mod rating;

@@ -740,6 +740,10 @@ impl DemoCampus {
                 "floor_area_m2 = {:.1}\noccupants = {}",
                 u.floor_area_m2, u.occupants
             );
+            if u.id == "admin" {
+                // An office building: the GB/T 51161 check applies.
+                let _ = writeln!(s, "office_class = \"A\"\nannual_hours = 2500");
+            }
         }
         s.push_str(&self.calendar_toml());
         s.push_str(&self.quotas_toml());

@@ -119,3 +119,55 @@ pub async fn committee(
         Json(json!({ "unit": unit, "points": points })),
     ))
 }
+
+#[derive(Deserialize)]
+pub struct CheckParams {
+    /// A calendar year; the last twelve complete months by default.
+    year: Option<i32>,
+}
+
+/// `GET /api/v1/units/{id}/intensity-check?year=YYYY`: the GB/T 51161-style annual check.
+pub async fn intensity_check(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(p): Query<CheckParams>,
+) -> Result<Json<crate::rules::intensity::IntensityCheck>, AppError> {
+    let unit = state
+        .site
+        .unit(&id)
+        .ok_or_else(|| AppError::NotFound(format!("no unit `{id}`")))?
+        .clone();
+    let tz = state.site.timezone;
+    let (first, next) = match p.year {
+        Some(y) if (1970..=9998).contains(&y) => (
+            chrono::NaiveDate::from_ymd_opt(y, 1, 1),
+            chrono::NaiveDate::from_ymd_opt(y + 1, 1, 1),
+        ),
+        Some(y) => return Err(AppError::BadRequest(format!("year {y} is out of range"))),
+        None => {
+            let this_month = Utc::now().with_timezone(&tz).date_naive().with_day(1);
+            (this_month.map(|m| m - chrono::Months::new(12)), this_month)
+        }
+    };
+    let bounds = first
+        .zip(next)
+        .and_then(|(a, b)| {
+            crate::energy::ledger::local_midnight(a, tz)
+                .zip(crate::energy::ledger::local_midnight(b, tz))
+        })
+        .ok_or_else(|| AppError::BadRequest("no such year".into()))?;
+    let standard = crate::rules::intensity::Standard::office()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+    let (site, store) = (state.site.clone(), state.store.clone());
+    Ok(Json(
+        tokio::task::spawn_blocking(move || {
+            let reader = store.reader()?;
+            Ledger {
+                reader: &reader,
+                site: &site,
+            }
+            .intensity_check(&standard, &unit, bounds.0, bounds.1)
+        })
+        .await??,
+    ))
+}
