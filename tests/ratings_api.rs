@@ -138,6 +138,18 @@ async fn ratings_show_each_item_and_match_the_hand_computed_scores() {
             .contains("未设定额")
     );
     assert_eq!(item(c1, "committee")["input"], "90");
+    // The office-building check needs the building's class, and says its values are unconfirmed.
+    let (status, check) = call(&app, get("/api/v1/units/b1/intensity-check?year=2026")).await;
+    assert_eq!(status, StatusCode::OK, "{check}");
+    assert_eq!(check["confirmed"], false);
+    assert!(
+        check["note"].as_str().unwrap().contains("office_class"),
+        "{check}"
+    );
+    assert!(
+        check["source"].as_str().unwrap().contains("未经核实"),
+        "{check}"
+    );
     rt.shutdown().await;
 
     // The command line gives the same, as CSV.

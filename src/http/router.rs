@@ -28,6 +28,10 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/units/{id}/indicators",
             get(consumption::indicators),
         )
+        .route(
+            "/api/v1/units/{id}/intensity-check",
+            get(rules::intensity_check),
+        )
         .route("/api/v1/balance", get(consumption::balance))
         .route("/api/v1/quotas", get(rules::quotas))
         .route("/api/v1/alerts", get(alerts::list))
