@@ -61,6 +61,19 @@ pub enum Event {
     },
 }
 
+impl Quality {
+    /// Best to worst; a quality's position is its stored code.
+    pub const ALL: [Quality; 7] = [
+        Quality::Measured,
+        Quality::Interpolated,
+        Quality::Manual,
+        Quality::Corrected,
+        Quality::Estimated,
+        Quality::Invalid,
+        Quality::Missing,
+    ];
+}
+
 impl Event {
     pub fn time(&self) -> DateTime<Utc> {
         match self {

@@ -265,6 +265,15 @@ fn sum_days(fine: &[Interval], from: NaiveDate, to: NaiveDate, tz: Tz) -> Vec<Da
         .collect()
 }
 
+/// The first local day whose stored figure may be stale: where the days end, or the day of
+/// the earliest change not yet in them.
+fn current_until(state: &LedgerState, tz: Tz) -> NaiveDate {
+    state
+        .dirty_from
+        .map(|t| t.with_timezone(&tz).date_naive())
+        .map_or(state.through, |d| d.min(state.through))
+}
+
 /// Readings loaded around a range, so its edges can be bridged.
 fn margin(facts: &RegisterFacts) -> Duration {
     facts.max_gap + Duration::days(1)
@@ -383,23 +392,18 @@ impl Ledger<'_> {
         let (state, stored) = self.reader.days(&meter.id, quantity, from, to)?;
         let current = state
             .filter(|s| s.fingerprint == fingerprint(self.site, meter, quantity))
-            .map(|s| {
-                let dirty = s.dirty_from.map(|t| t.with_timezone(&tz).date_naive());
-                dirty.map_or(s.through, |d| d.min(s.through))
-            });
+            .map(|s| current_until(&s, tz));
         let stored_until = current.unwrap_or(from).clamp(from, to);
+        let stored: std::collections::HashMap<NaiveDate, DayRow> =
+            stored.into_iter().map(|r| (r.day, r)).collect();
         let mut out: Vec<DayRow> = day_spans(from, stored_until, tz)
             .into_iter()
             .map(|(day, _, _)| {
-                stored
-                    .iter()
-                    .find(|r| r.day == day)
-                    .cloned()
-                    .unwrap_or(DayRow {
-                        day,
-                        consumption: Decimal::ZERO,
-                        quality: Quality::Missing,
-                    })
+                stored.get(&day).cloned().unwrap_or(DayRow {
+                    day,
+                    consumption: Decimal::ZERO,
+                    quality: Quality::Missing,
+                })
             })
             .collect();
         if stored_until < to {
@@ -463,10 +467,7 @@ pub fn refresh(
     let fp = fingerprint(site, meter, quantity);
     writer.refresh_days(&meter.id, quantity, margin(&facts), |state, load| {
         let state = state.filter(|s| s.fingerprint == fp);
-        let from: Option<NaiveDate> = state.map(|s| {
-            let dirty = s.dirty_from.map(|t| t.with_timezone(&tz).date_naive());
-            dirty.map_or(s.through, |d| d.min(s.through))
-        });
+        let from: Option<NaiveDate> = state.map(|s| current_until(s, tz));
         let load_from = from
             .and_then(|d| local_midnight(d, tz))
             .unwrap_or(DateTime::<Utc>::MIN_UTC + margin(&facts) + Duration::days(2));

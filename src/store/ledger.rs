@@ -156,19 +156,10 @@ pub(crate) fn quality_code(q: Quality) -> i64 {
 }
 
 pub(crate) fn quality_from_code(code: i64) -> Quality {
-    use Quality::*;
-    [
-        Measured,
-        Interpolated,
-        Manual,
-        Corrected,
-        Estimated,
-        Invalid,
-        Missing,
-    ]
-    .get(code as usize)
-    .copied()
-    .unwrap_or(Missing)
+    usize::try_from(code)
+        .ok()
+        .and_then(|i| Quality::ALL.get(i).copied())
+        .unwrap_or(Quality::Missing)
 }
 
 fn day_number(d: NaiveDate) -> i64 {
@@ -365,12 +356,13 @@ fn reading_at_or_before(
     t: DateTime<Utc>,
     skip: i64,
 ) -> rusqlite::Result<Option<DateTime<Utc>>> {
-    conn.query_row(
+    nearest(
+        conn,
         "SELECT min(ts) FROM (SELECT ts FROM register_readings WHERE series = ?1 AND ts <= ?2 ORDER BY ts DESC LIMIT ?3)",
-        params![series, millis(t), skip + 1],
-        |r| r.get::<_, Option<i64>>(0),
+        series,
+        t,
+        skip,
     )
-    .map(|ts| ts.map(from_millis))
 }
 
 /// The latest of the `skip` + 1 stored readings nearest at or after `t`.
@@ -380,12 +372,27 @@ fn reading_at_or_after(
     t: DateTime<Utc>,
     skip: i64,
 ) -> rusqlite::Result<Option<DateTime<Utc>>> {
-    conn.query_row(
+    nearest(
+        conn,
         "SELECT max(ts) FROM (SELECT ts FROM register_readings WHERE series = ?1 AND ts >= ?2 ORDER BY ts LIMIT ?3)",
-        params![series, millis(t), skip + 1],
-        |r| r.get::<_, Option<i64>>(0),
+        series,
+        t,
+        skip,
     )
-    .map(|ts| ts.map(from_millis))
+}
+
+fn nearest(
+    conn: &Connection,
+    sql: &str,
+    series: i64,
+    t: DateTime<Utc>,
+    skip: i64,
+) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    conn.prepare_cached(sql)?
+        .query_row(params![series, millis(t), skip + 1], |r| {
+            r.get::<_, Option<i64>>(0)
+        })
+        .map(|ts| ts.map(from_millis))
 }
 
 /// Readings the ledger may have skipped as garbage, looked past when finding where a change
