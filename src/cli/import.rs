@@ -20,6 +20,71 @@ use crate::store::SqliteStore;
 pub enum What {
     /// Readings from a CSV file.
     Readings(Args),
+    /// Payments against issued statements from a CSV file:
+    /// statement,amount,paid_on[,method,reference].
+    Payments(PaymentArgs),
+}
+
+#[derive(clap::Args)]
+pub struct PaymentArgs {
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Who records them (kept in the audit log).
+    #[arg(long)]
+    pub by: Option<String>,
+    /// The CSV file: statement,amount,paid_on[,method,reference]
+    pub csv: PathBuf,
+}
+
+fn who(by: Option<String>) -> String {
+    by.unwrap_or_else(|| {
+        format!(
+            "cli:{}",
+            std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+        )
+    })
+}
+
+fn payments(args: PaymentArgs) -> anyhow::Result<ExitCode> {
+    let site = match Site::load(&args.config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let text = std::fs::read_to_string(&args.csv)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.csv.display()))?;
+    let store = SqliteStore::open(&site.data_dir.join("jieneng.db"))?;
+    let known = store
+        .reader()?
+        .issued_statements(None, None)?
+        .into_iter()
+        .map(|i| (i.statement.number, i.superseded_by))
+        .collect();
+    match crate::billing::payments::parse(&args.csv, &text, &known) {
+        Ok(list) => {
+            let total: rust_decimal::Decimal = list.iter().map(|p| p.amount).sum();
+            store.writer()?.record_payments(&list, &who(args.by))?;
+            println!(
+                "{}: recorded {} payment(s), {total} yuan",
+                args.csv.display(),
+                list.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            eprintln!(
+                "{}: {} error(s); nothing was recorded",
+                args.csv.display(),
+                errors.len()
+            );
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -126,7 +191,10 @@ pub fn parse_readings(
 }
 
 pub fn run(what: What) -> anyhow::Result<ExitCode> {
-    let What::Readings(args) = what;
+    let args = match what {
+        What::Readings(args) => args,
+        What::Payments(args) => return payments(args),
+    };
     let site = match Site::load(&args.config) {
         Ok(s) => s,
         Err(e) => {
@@ -137,11 +205,7 @@ pub fn run(what: What) -> anyhow::Result<ExitCode> {
     match parse_readings(&args.csv, &site, Utc::now()) {
         Ok(readings) => {
             let store = SqliteStore::open(&site.data_dir.join("jieneng.db"))?;
-            let who = format!(
-                "cli:{}",
-                std::env::var("USER").unwrap_or_else(|_| "unknown".into())
-            );
-            store.writer()?.write_manual(&readings, &who)?;
+            store.writer()?.write_manual(&readings, &who(None))?;
             println!(
                 "{}: imported {} readings",
                 args.csv.display(),

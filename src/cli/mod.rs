@@ -1,6 +1,7 @@
 //! The `jieneng` command line: one file per subcommand.
 
 pub mod bench;
+pub mod bill;
 pub mod bench_ledger;
 pub mod bench_modbus;
 pub mod bench_mqtt;
@@ -44,6 +45,8 @@ pub enum Command {
     Consumption(consumption::Args),
     /// Every unit's rating (考核评价) for a month, ranked, with each item's input and score.
     Rate(rate::Args),
+    /// Utility-charge statements for a month (JSON, CSV, Excel, PDF); --issue issues them.
+    Bill(bill::Args),
     /// Import readings entered by hand.
     #[command(subcommand)]
     Import(import::What),
@@ -64,6 +67,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Check(a) => check::run(a),
         Command::Consumption(a) => consumption::run(a),
         Command::Rate(a) => rate::run(a),
+        Command::Bill(a) => bill::run(a),
         Command::Import(w) => import::run(w),
         Command::Probe(a) => probe::run(a).await,
         Command::Scan(a) => scan::run(a).await,

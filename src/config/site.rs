@@ -19,6 +19,8 @@ use super::inventory;
 use super::mqtt::{Broker, MqttKeys, build_broker, is_mqtt_url};
 use super::payload::PayloadLibrary;
 use super::profile::{Profile, ProfileLibrary};
+use crate::billing::tariff::{Kind as TariffKind, Tariff};
+use crate::billing::tenant::{BillingSettings, Tenant};
 use crate::collect::modbus::url::ModbusUrl;
 use crate::energy::category::{self, Category};
 use crate::energy::coefficients::Coefficients;
@@ -185,6 +187,9 @@ pub struct Site {
     pub notify: NotifyConfig,
     /// Standard coal and CO₂ factors, with their sources.
     pub coefficients: Coefficients,
+    pub tariffs: Vec<Tariff>,
+    pub tenants: Vec<Tenant>,
+    pub billing: BillingSettings,
     pub profiles: ProfileLibrary,
     pub payloads: PayloadLibrary,
     pub influx: Option<InfluxConfig>,
@@ -196,6 +201,14 @@ impl Site {
     }
     pub fn virtual_meter(&self, id: &str) -> Option<&VirtualMeter> {
         self.virtual_meters.iter().find(|m| m.id == id)
+    }
+
+    pub fn tariff(&self, id: &str) -> Option<&Tariff> {
+        self.tariffs.iter().find(|t| t.id == id)
+    }
+
+    pub fn tenant(&self, id: &str) -> Option<&Tenant> {
+        self.tenants.iter().find(|t| t.id == id)
     }
 
     pub fn unit(&self, id: &str) -> Option<&Unit> {
@@ -656,6 +669,8 @@ impl Site {
             });
         }
 
+        let (tariffs, tenants, billing) = billing_section(&raw, &meters, &at, &mut errors);
+
         if !errors.is_empty() {
             errors.sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
             return Err(ConfigErrors(errors));
@@ -684,6 +699,9 @@ impl Site {
             meters,
             virtual_meters,
             coefficients,
+            tariffs,
+            tenants,
+            billing,
             calendar,
             quotas,
             scorecard,
@@ -939,6 +957,82 @@ struct SiteFile {
     alerts: Option<Spanned<AlertSettings>>,
     notify: Option<Spanned<NotifyConfig>>,
     influx: Option<InfluxFile>,
+    #[serde(default)]
+    tariffs: Vec<Spanned<Tariff>>,
+    #[serde(default)]
+    tenants: Vec<Spanned<Tenant>>,
+    billing: Option<Spanned<BillingSettings>>,
+}
+
+/// `[[tariffs]]`, `[[tenants]]` and `[billing]`: each checked alone, then every reference.
+fn billing_section(
+    raw: &SiteFile,
+    meters: &[Meter],
+    at: &dyn Fn(std::ops::Range<usize>) -> At,
+    errors: &mut Vec<ConfigError>,
+) -> (Vec<Tariff>, Vec<Tenant>, BillingSettings) {
+    let mut tariffs: Vec<Tariff> = Vec::new();
+    for t in &raw.tariffs {
+        let tariff = t.get_ref();
+        for problem in tariff.validate() {
+            errors.push(at(t.span()).error(format!("tariff `{}`: {problem}", tariff.id)));
+        }
+        if tariffs.iter().any(|o| o.id == tariff.id) {
+            errors.push(at(t.span()).error(format!("duplicate tariff id `{}`", tariff.id)));
+        }
+        tariffs.push(tariff.clone());
+    }
+    let mut tenants: Vec<Tenant> = Vec::new();
+    let mut billed_meters: HashMap<&str, &str> = HashMap::new();
+    for t in &raw.tenants {
+        let tenant = t.get_ref();
+        let here = |msg: String| at(t.span()).error(format!("tenant `{}`: {msg}", tenant.id));
+        for problem in tenant.validate() {
+            errors.push(here(problem));
+        }
+        if tenants.iter().any(|o| o.id == tenant.id) {
+            errors.push(at(t.span()).error(format!("duplicate tenant id `{}`", tenant.id)));
+        }
+        for tm in &tenant.meters {
+            let Some(meter) = meters.iter().find(|m| m.id == tm.meter) else {
+                errors.push(here(format!("unknown meter `{}`", tm.meter)));
+                continue;
+            };
+            if let Some(other) = billed_meters.insert(meter.id.as_str(), tenant.id.as_str()) {
+                errors.push(here(format!(
+                    "meter `{}` is already billed to tenant `{other}`",
+                    tm.meter
+                )));
+            }
+            let Some(tariff) = tariffs.iter().find(|x| x.id == tm.tariff) else {
+                errors.push(here(format!("unknown tariff `{}`", tm.tariff)));
+                continue;
+            };
+            let electricity = crate::energy::category::top_level(meter.category.code) == "01000";
+            if !electricity
+                && tariff
+                    .versions
+                    .iter()
+                    .any(|v| v.kind() == TariffKind::TimeOfUse)
+            {
+                errors.push(here(format!(
+                    "meter `{}` is not an electricity meter: a time-of-use tariff prices kWh",
+                    tm.meter
+                )));
+            }
+        }
+        tenants.push(tenant.clone());
+    }
+    let billing = match &raw.billing {
+        None => BillingSettings::default(),
+        Some(b) => {
+            for problem in b.get_ref().validate() {
+                errors.push(at(b.span()).error(format!("billing: {problem}")));
+            }
+            b.get_ref().clone()
+        }
+    };
+    (tariffs, tenants, billing)
 }
 
 #[derive(Deserialize)]

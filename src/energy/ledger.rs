@@ -305,7 +305,7 @@ impl Ledger<'_> {
     }
 
     /// As [`Ledger::meter`], unrounded: sums over meters round once, at the end.
-    pub(super) fn meter_exact(
+    pub(crate) fn meter_exact(
         &self,
         meter: &Meter,
         quantity: Quantity,

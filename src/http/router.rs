@@ -4,7 +4,7 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use super::handlers::{
-    alerts, consumption, corrections, events, health, inputs, meters, metrics, pages, readings,
+    alerts, billing, consumption, corrections, events, health, inputs, meters, metrics, pages, readings,
     rules,
 };
 use super::state::AppState;
@@ -39,6 +39,29 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/alerts/{id}/resolve", post(alerts::resolve))
         .route("/api/v1/ratings/{month}", get(rules::ratings))
         .route("/api/v1/ratings/{month}/committee", post(rules::committee))
+        .route(
+            "/api/v1/billing/{month}/statements",
+            get(billing::statements),
+        )
+        .route(
+            "/api/v1/billing/{month}/statements.csv",
+            get(billing::statements_csv),
+        )
+        .route(
+            "/api/v1/billing/{month}/statements.xlsx",
+            get(billing::statements_xlsx),
+        )
+        .route(
+            "/api/v1/billing/{month}/statements.pdf",
+            get(billing::statements_pdf),
+        )
+        .route("/api/v1/billing/{month}/issue", post(billing::issue))
+        .route(
+            "/api/v1/billing/payments",
+            get(billing::payments).post(billing::record_payment),
+        )
+        .route("/api/v1/billing/outstanding", get(billing::outstanding))
+        .route("/api/v1/billing/recovery", get(billing::recovery))
         .route("/api/v1/inputs", get(inputs::list))
         .route("/api/v1/readings", post(readings::create))
         .with_state(state)

@@ -747,6 +747,17 @@ impl DemoCampus {
         }
         s.push_str(&self.calendar_toml());
         s.push_str(&self.quotas_toml());
+        s.push_str(BILLING_TOML);
+        for room in ["101", "102", "103", "104"] {
+            let _ = writeln!(
+                s,
+                "\n[[tenants]]\nid = \"dorm1-r{room}\"\nname = \"1号学生宿舍{room}室\"\nkind = \"dormitory_room\"\n\
+                 occupants = 4\nmeters = [{{ meter = \"dorm1-r{room}\", tariff = \"elec-residential\" }}]\n\
+                 # 8 kWh per person a month in term time, none in July and August; what is saved\n\
+                 # carries over (节约留用) until the next semester starts.\n\
+                 free_quota = {{ per_person = \"8\", months = [1, 2, 3, 4, 5, 6, 9, 10, 11, 12], carry_over = true, reset_months = [2, 9] }}"
+            );
+        }
         for (gw, port) in ports {
             let _ = writeln!(
                 s,
@@ -904,6 +915,96 @@ impl DemoCampus {
         s
     }
 }
+
+/// Utility charges recovered from the canteens, the shop and four dormitory rooms. The TOU
+/// schedule is the one the simulated meters' 尖/峰/平/谷 registers count by, prices in the
+/// Guangdong style 峰:平:谷 = 1.7 : 1 : 0.38 with 尖峰 = 峰 × 1.25.
+const BILLING_TOML: &str = r#"
+# Utility-charge billing (收支两条线): tariffs, tenants and their meters.
+[billing]
+issuer = "示范大学后勤管理处"
+number_prefix = "SFDX"
+due_days = 15
+late_fee_per_day = "0.005"
+payment_note = "请于缴费截止日前到后勤管理处财务科缴费或转账, 转账请注明结算单编号。"
+
+[[tariffs]]
+id = "elec-tou"
+name = "一般工商业分时电价"
+[[tariffs.versions]]
+from = 2025-01-01
+prices = { sharp = "1.2110", peak = "0.9688", flat = "0.5699", valley = "0.2166" }
+management_fee = "0.05"
+[[tariffs.versions.seasons]]
+months = [7, 8, 9]
+schedule = { "00:00" = "valley", "07:00" = "flat", "08:00" = "peak", "11:00" = "flat", "18:00" = "peak", "19:00" = "sharp", "21:00" = "peak", "23:00" = "valley" }
+[[tariffs.versions.seasons]]
+months = [1, 2, 3, 4, 5, 6, 10, 11, 12]
+schedule = { "00:00" = "valley", "07:00" = "flat", "08:00" = "peak", "11:00" = "flat", "18:00" = "peak", "23:00" = "valley" }
+
+[[tariffs]]
+id = "elec-commercial"
+name = "一般工商业电价"
+[[tariffs.versions]]
+from = 2025-01-01
+price = "0.6500"
+management_fee = "0.05"
+
+[[tariffs]]
+id = "elec-residential"
+name = "居民生活电价(超额部分)"
+[[tariffs.versions]]
+from = 2025-01-01
+price = "0.5880"
+
+[[tariffs]]
+id = "water-commercial"
+name = "非居民用水价格"
+[[tariffs.versions]]
+from = 2025-01-01
+price = "3.4500"
+sewage_fee = "0.9500"
+management_fee = "0.10"
+
+[[tariffs]]
+id = "gas-commercial"
+name = "非居民管道天然气"
+[[tariffs.versions]]
+from = 2025-01-01
+price = "3.8500"
+
+[[tenants]]
+id = "canteen1"
+name = "第一食堂"
+kind = "canteen"
+contract = "SFDX-HQ-2025-011"
+meters = [
+  { meter = "canteen1-main", tariff = "elec-tou", loss_rate = "0.03" },
+  { meter = "canteen1-water", tariff = "water-commercial" },
+  { meter = "canteen1-gas", tariff = "gas-commercial" },
+]
+
+[[tenants]]
+id = "canteen2"
+name = "第二食堂"
+kind = "canteen"
+contract = "SFDX-HQ-2025-012"
+cycle = "quarterly"
+meters = [
+  { meter = "canteen2-main", tariff = "elec-tou", loss_rate = "0.03" },
+  { meter = "canteen2-water", tariff = "water-commercial" },
+]
+
+[[tenants]]
+id = "shop"
+name = "校园超市"
+kind = "shop"
+contract = "SFDX-SY-2025-003"
+meters = [
+  { meter = "shop-elec", tariff = "elec-commercial" },
+  { meter = "shop-water", tariff = "water-commercial" },
+]
+"#;
 
 /// A meter's consumption per calendar month on the primary side, from its simulated rate
 /// sampled over a year (every 7th quarter-hour, so weekdays and hours all come round).

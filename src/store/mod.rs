@@ -2,6 +2,7 @@
 //! joins it as a second consumer of accepted readings.
 
 pub mod influx;
+pub mod billing;
 pub mod ledger;
 pub mod rules;
 pub mod sqlite;

@@ -85,6 +85,8 @@ const MIGRATIONS: &[&str] = &[
     super::ledger::MIGRATION,
     // 5: alerts, committee points, ratings history (see store/rules.rs)
     super::rules::MIGRATION,
+    // 6: issued statements and payments (see store/billing.rs)
+    super::billing::MIGRATION,
 ];
 
 #[derive(Debug, Clone)]

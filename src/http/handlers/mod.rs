@@ -1,4 +1,5 @@
 pub mod alerts;
+pub mod billing;
 pub mod consumption;
 pub mod corrections;
 pub mod events;

@@ -1,0 +1,540 @@
+//! Draft statements from the ledger: per tenant meter, the consumption per tariff version and
+//! TOU period (from the meter's TOU registers when it has them, otherwise from 15-minute
+//! intervals), the free quota, and the boundary readings that make each figure traceable.
+
+use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, Timelike, Utc};
+use rust_decimal::Decimal;
+
+use super::statement::{
+    BoundaryReading, FreeQuotaUse, Line, MeterBlock, Segment, Statement, Status, cents,
+    charge_name, price_meter, total,
+};
+use super::tariff::{Kind, Tariff, TierPeriod, TouPeriod};
+use super::tenant::{Cycle, FreeQuota, Tenant};
+use crate::config::site::Meter;
+use crate::energy::intervals::{Event, Quality};
+use crate::energy::ledger::{
+    Ledger, Step, TOU_REGISTERS, local_midnight, register_quantity, registers,
+};
+use crate::quantity::Quantity;
+use crate::rules::calendar::DayType;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BillingError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Config(String),
+}
+
+/// The days a statement covers: a month, or the quarter ending with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BillingPeriod {
+    /// `2026-10` or `2026-Q4`.
+    pub label: String,
+    pub start: NaiveDate,
+    /// First day not included.
+    pub end: NaiveDate,
+}
+
+impl BillingPeriod {
+    /// The period of `cycle` that ends with `month` (its first day); None for a quarterly
+    /// tenant in a month that does not end a quarter.
+    pub fn ending_with(month: NaiveDate, cycle: Cycle) -> Option<BillingPeriod> {
+        let end = month + Months::new(1);
+        match cycle {
+            Cycle::Monthly => Some(BillingPeriod {
+                label: month.format("%Y-%m").to_string(),
+                start: month,
+                end,
+            }),
+            Cycle::Quarterly if month.month() % 3 == 0 => Some(BillingPeriod {
+                label: format!("{}-Q{}", month.year(), month.month() / 3),
+                start: month - Months::new(2),
+                end,
+            }),
+            Cycle::Quarterly => None,
+        }
+    }
+
+    fn months(&self) -> Vec<NaiveDate> {
+        let mut out = Vec::new();
+        let mut m = self.start;
+        while m < self.end {
+            out.push(m);
+            m = m + Months::new(1);
+        }
+        out
+    }
+}
+
+/// Free quota per month, from each month's metered use (pure): what was granted, carried
+/// in, used and carried out. `months` start at the first month to consider (carry starts at 0).
+pub fn free_quota_run(
+    q: &FreeQuota,
+    occupants: u32,
+    months: &[(u32, Decimal)],
+) -> Vec<FreeQuotaUse> {
+    let mut carried = Decimal::ZERO;
+    let mut out = Vec::new();
+    for (month, metered) in months {
+        if q.reset_months.contains(month) {
+            carried = Decimal::ZERO;
+        }
+        let granted = if q.applies_in(*month) {
+            q.per_person * Decimal::from(occupants)
+        } else {
+            Decimal::ZERO
+        };
+        let available = granted + carried;
+        let used = available.min((*metered).max(Decimal::ZERO));
+        let carried_out = if q.carry_over {
+            available - used
+        } else {
+            Decimal::ZERO
+        };
+        out.push(FreeQuotaUse {
+            occupants,
+            per_person: q.per_person,
+            granted,
+            carried_in: carried,
+            used,
+            carried_out,
+        });
+        carried = carried_out;
+    }
+    out
+}
+
+impl Ledger<'_> {
+    /// Exact consumption of a register over local days [from, to), and the worst quality.
+    fn days_total(
+        &self,
+        meter: &Meter,
+        quantity: Quantity,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<(Decimal, Quality), StoreError> {
+        let tz = self.site.timezone;
+        let (Some(a), Some(b)) = (local_midnight(from, tz), local_midnight(to, tz)) else {
+            return Ok((Decimal::ZERO, Quality::Missing));
+        };
+        let rows = self.meter_exact(meter, quantity, a, b, Step::Day)?;
+        let mut sum = Decimal::ZERO;
+        let mut quality = Quality::Measured;
+        for r in rows.iter().filter(|r| r.end <= b) {
+            sum += r.consumption;
+            quality = quality.max(r.quality);
+        }
+        if rows.is_empty() {
+            quality = Quality::Missing;
+        }
+        Ok((sum, quality))
+    }
+
+    /// The register's value at `t`: a reading within 15 minutes of it as read, otherwise
+    /// interpolated between the readings either side (when no replacement or reset lies
+    /// between them).
+    pub fn boundary_reading(
+        &self,
+        meter: &Meter,
+        quantity: Quantity,
+        t: DateTime<Utc>,
+    ) -> Result<Option<BoundaryReading>, StoreError> {
+        let data = self
+            .reader
+            .register_around(&meter.id, quantity, t, t, Duration::days(3))?;
+        let close = data
+            .readings
+            .iter()
+            .filter(|r| (r.time - t).abs() <= Duration::minutes(15))
+            .min_by_key(|r| (r.time - t).abs());
+        if let Some(r) = close {
+            return Ok(Some(BoundaryReading {
+                time: r.time,
+                value: r.value,
+                quality: r.quality,
+            }));
+        }
+        let before = data.readings.iter().rev().find(|r| r.time < t);
+        let after = data.readings.iter().find(|r| r.time > t);
+        let (Some(a), Some(b)) = (before, after) else {
+            return Ok(None);
+        };
+        let broken = data.events.iter().any(|e| {
+            let at = event_time(e);
+            a.time < at && at <= b.time
+        });
+        if broken || b.value < a.value {
+            return Ok(None);
+        }
+        let span = Decimal::from((b.time - a.time).num_milliseconds());
+        let part = Decimal::from((t - a.time).num_milliseconds());
+        let value = a.value + (b.value - a.value) * part / span;
+        Ok(Some(BoundaryReading {
+            time: t,
+            value: value.round_dp_with_strategy(2, crate::energy::ledger::HALF_UP),
+            quality: Quality::Interpolated,
+        }))
+    }
+
+    /// Metered consumption of a segment per TOU period, from the TOU registers or by
+    /// classifying the 15-minute intervals.
+    fn tou_usage(
+        &self,
+        meter: &Meter,
+        version: &super::tariff::TariffVersion,
+        from: NaiveDate,
+        to: NaiveDate,
+        with_registers: bool,
+    ) -> Result<Vec<(Option<TouPeriod>, Decimal)>, StoreError> {
+        let mut out = Vec::new();
+        if with_registers {
+            for p in TouPeriod::ALL {
+                let (sum, _) = self.days_total(meter, Quantity::named(p.register()), from, to)?;
+                out.push((Some(p), sum));
+            }
+            return Ok(out);
+        }
+        let tz = self.site.timezone;
+        let (Some(a), Some(b)) = (local_midnight(from, tz), local_midnight(to, tz)) else {
+            return Ok(out);
+        };
+        let mut sums = [Decimal::ZERO; 4];
+        for q in self.meter_exact(meter, register_quantity(meter), a, b, Step::Quarter)? {
+            let local = q.start.with_timezone(&tz);
+            let holiday = self.site.calendar.day_type(local.date_naive()) == DayType::Holiday;
+            let p = version.period_at(
+                local.date_naive(),
+                local.time().with_nanosecond(0).unwrap_or(local.time()),
+                holiday,
+            );
+            sums[p as usize] += q.consumption;
+        }
+        Ok(TouPeriod::ALL
+            .iter()
+            .map(|p| (Some(*p), sums[*p as usize]))
+            .collect())
+    }
+
+    /// A draft statement for `tenant` over `period` (nothing is stored).
+    pub fn draft_statement(
+        &self,
+        tenant: &Tenant,
+        period: &BillingPeriod,
+        issue_date: NaiveDate,
+    ) -> Result<Statement, BillingError> {
+        let site = self.site;
+        let settings = &site.billing;
+        let tz = site.timezone;
+        let mut blocks = Vec::new();
+        let mut lines: Vec<Line> = Vec::new();
+        let mut quota_use: Option<FreeQuotaUse> = None;
+        for tm in &tenant.meters {
+            let meter = site.meter(&tm.meter).ok_or_else(|| {
+                BillingError::Config(format!(
+                    "tenant {}: unknown meter `{}`",
+                    tenant.id, tm.meter
+                ))
+            })?;
+            let tariff: &Tariff = site.tariff(&tm.tariff).ok_or_else(|| {
+                BillingError::Config(format!(
+                    "tenant {}: unknown tariff `{}`",
+                    tenant.id, tm.tariff
+                ))
+            })?;
+            let quantity = register_quantity(meter);
+            let unit = quantity.unit().to_string();
+            let top = crate::energy::category::top_level(meter.category.code);
+            let with_registers = registers(meter).len() == 1 + TOU_REGISTERS.len();
+
+            // Free quota per month of the period (with carry-over from up to a year back).
+            let mut free_by_month: Vec<Decimal> = vec![Decimal::ZERO; period.months().len()];
+            if let (Some(q), Some(occupants)) = (&tenant.free_quota, tenant.occupants) {
+                let first = if q.carry_over {
+                    period.start - Months::new(12)
+                } else {
+                    period.start
+                };
+                let mut months = Vec::new();
+                let mut m = first;
+                while m < period.end {
+                    let (used, _) = self.days_total(meter, quantity, m, m + Months::new(1))?;
+                    months.push((m.month(), used));
+                    m = m + Months::new(1);
+                }
+                let run = free_quota_run(q, occupants, &months);
+                let in_period = &run[run.len() - free_by_month.len()..];
+                for (slot, u) in free_by_month.iter_mut().zip(in_period) {
+                    *slot = u.used;
+                }
+                let mut sum = in_period[0].clone();
+                for u in &in_period[1..] {
+                    sum.granted += u.granted;
+                    sum.used += u.used;
+                    sum.carried_out = u.carried_out;
+                }
+                quota_use = Some(sum);
+            }
+
+            // Segments: within each month, split where a tariff version starts.
+            let mut segments = Vec::new();
+            for (k, month) in period.months().into_iter().enumerate() {
+                let month_end = month + Months::new(1);
+                let mut cuts: Vec<NaiveDate> = vec![month];
+                cuts.extend(
+                    tariff
+                        .versions
+                        .iter()
+                        .map(|v| v.from)
+                        .filter(|d| *d > month && *d < month_end),
+                );
+                cuts.push(month_end);
+                let mut free_left = free_by_month[k];
+                for w in cuts.windows(2) {
+                    let (from, to) = (w[0], w[1]);
+                    let version = tariff.version_at(from).ok_or_else(|| {
+                        BillingError::Config(format!(
+                            "tariff {}: no version in effect on {from} (the first starts {})",
+                            tariff.id,
+                            tariff
+                                .versions
+                                .first()
+                                .map_or("never".into(), |v| v.from.to_string())
+                        ))
+                    })?;
+                    let metered = if version.kind() == Kind::TimeOfUse {
+                        self.tou_usage(meter, version, from, to, with_registers)?
+                    } else {
+                        vec![(None, self.days_total(meter, quantity, from, to)?.0)]
+                    };
+                    let seg_total: Decimal = metered.iter().map(|(_, m)| *m).sum();
+                    let free = free_left.min(seg_total.max(Decimal::ZERO));
+                    free_left -= free;
+                    let tier_before = match (from == month, version.tier_period) {
+                        (false, _) => None,
+                        (true, TierPeriod::Month) => Some(Decimal::ZERO),
+                        (true, TierPeriod::Year) if k > 0 && month.month() != 1 => None,
+                        (true, TierPeriod::Year) => {
+                            let jan = NaiveDate::from_ymd_opt(month.year(), 1, 1).unwrap_or(month);
+                            let (before, _) = self.days_total(meter, quantity, jan, month)?;
+                            Some(cents(before * (Decimal::ONE + tm.loss_rate)))
+                        }
+                    };
+                    segments.push(Segment {
+                        from,
+                        to,
+                        version: version.clone(),
+                        metered,
+                        free,
+                        tier_before,
+                    });
+                }
+            }
+            let (meter_lines, _) = price_meter(
+                &meter.id,
+                &unit,
+                charge_name(&unit, top),
+                tm.loss_rate,
+                &segments,
+            );
+            lines.extend(meter_lines);
+
+            let (Some(a), Some(b)) = (
+                local_midnight(period.start, tz),
+                local_midnight(period.end, tz),
+            ) else {
+                return Err(BillingError::Config(format!(
+                    "period {} has no local midnight",
+                    period.label
+                )));
+            };
+            let (metered, quality) = self.days_total(meter, quantity, period.start, period.end)?;
+            let data = self
+                .reader
+                .register_around(&meter.id, quantity, a, b, Duration::zero())?;
+            let mut notes: Vec<String> = data
+                .events
+                .iter()
+                .filter(|e| a < event_time(e) && event_time(e) <= b)
+                .map(|e| match e {
+                    Event::Replacement {
+                        time,
+                        old_final,
+                        new_initial,
+                    } => format!(
+                        "{} 换表: 旧表止码 {old_final}, 新表起码 {new_initial}",
+                        time.with_timezone(&tz).format("%Y-%m-%d %H:%M")
+                    ),
+                    Event::Reset { time, new_value } => format!(
+                        "{} 表码重置为 {new_value}",
+                        time.with_timezone(&tz).format("%Y-%m-%d %H:%M")
+                    ),
+                })
+                .collect();
+            let mut previous = meter.multiplier_at(a);
+            for (until, _) in meter
+                .multiplier_history
+                .iter()
+                .filter(|(u, _)| a < *u && *u < b)
+            {
+                let next = meter.multiplier_at(*until);
+                notes.push(format!(
+                    "{} 倍率由 {previous} 改为 {next}",
+                    until.with_timezone(&tz).format("%Y-%m-%d %H:%M")
+                ));
+                previous = next;
+            }
+            blocks.push(MeterBlock {
+                meter: meter.id.clone(),
+                name: meter.name.clone(),
+                unit,
+                tariff: tariff.id.clone(),
+                tariff_name: tariff.name.clone(),
+                multiplier: meter.multiplier_at(b - Duration::milliseconds(1)),
+                start: self.boundary_reading(meter, quantity, a)?,
+                end: self.boundary_reading(meter, quantity, b)?,
+                notes,
+                metered: crate::energy::ledger::round(metered),
+                quality,
+                loss_rate: tm.loss_rate,
+                tou_registers: with_registers
+                    && lines
+                        .iter()
+                        .any(|l| l.meter == meter.id && l.period.is_some()),
+            });
+        }
+        let total = total(&lines);
+        let due_days = tenant.due_days.unwrap_or(settings.due_days);
+        let per_occupant = tenant
+            .occupants
+            .filter(|n| *n > 0 && tenant.free_quota.is_some())
+            .map(|n| cents(total / Decimal::from(n)));
+        Ok(Statement {
+            number: format!(
+                "{}-{}-{}",
+                settings.number_prefix,
+                period.label.replace('-', ""),
+                tenant.id
+            ),
+            tenant: tenant.id.clone(),
+            tenant_name: tenant.name.clone(),
+            kind: tenant.kind,
+            contract: tenant.contract.clone(),
+            period: period.label.clone(),
+            start: period.start,
+            end: period.end.pred_opt().unwrap_or(period.end),
+            issue_date,
+            due_date: issue_date + Duration::days(i64::from(due_days)),
+            status: Status::Draft,
+            meters: blocks,
+            lines,
+            free_quota: quota_use,
+            total,
+            per_occupant,
+            replaces: None,
+            previous_total: None,
+            difference: None,
+            paid: Decimal::ZERO,
+            late_fee: Decimal::ZERO,
+            outstanding: total,
+            reissue_needed: false,
+        })
+    }
+
+    /// Drafts for every tenant (or one) with a period ending in `month`.
+    pub fn draft_statements(
+        &self,
+        month: NaiveDate,
+        tenant: Option<&str>,
+        issue_date: NaiveDate,
+    ) -> Result<Vec<Statement>, BillingError> {
+        let mut out = Vec::new();
+        for t in self
+            .site
+            .tenants
+            .iter()
+            .filter(|t| tenant.is_none_or(|id| t.id == id))
+        {
+            if let Some(period) = BillingPeriod::ending_with(month, t.cycle) {
+                out.push(self.draft_statement(t, &period, issue_date)?);
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn event_time(e: &Event) -> DateTime<Utc> {
+    match e {
+        Event::Replacement { time, .. } | Event::Reset { time, .. } => *time,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn quarters_end_in_march_june_september_december() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let q = BillingPeriod::ending_with(d("2026-09-01"), Cycle::Quarterly).unwrap();
+        assert_eq!(
+            (q.label.as_str(), q.start, q.end),
+            ("2026-Q3", d("2026-07-01"), d("2026-10-01"))
+        );
+        assert_eq!(
+            BillingPeriod::ending_with(d("2026-08-01"), Cycle::Quarterly),
+            None
+        );
+        assert_eq!(
+            BillingPeriod::ending_with(d("2026-08-01"), Cycle::Monthly)
+                .unwrap()
+                .label,
+            "2026-08"
+        );
+    }
+
+    #[test]
+    fn unused_quota_carries_until_a_reset_month() {
+        // 4 occupants × 8 kWh; no quota in July and August; carry-over reset each September.
+        let q = FreeQuota {
+            per_person: dec!(8),
+            months: Some(vec![1, 2, 3, 4, 5, 6, 9, 10, 11, 12]),
+            carry_over: true,
+            reset_months: vec![9],
+        };
+        let run = free_quota_run(
+            &q,
+            4,
+            &[
+                (6, dec!(20)),
+                (7, dec!(5)),
+                (8, dec!(30)),
+                (9, dec!(10)),
+                (10, dec!(50)),
+            ],
+        );
+        let got: Vec<_> = run
+            .iter()
+            .map(|u| (u.granted, u.carried_in, u.used, u.carried_out))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (dec!(32), dec!(0), dec!(20), dec!(12)),
+                (dec!(0), dec!(12), dec!(5), dec!(7)),
+                (dec!(0), dec!(7), dec!(7), dec!(0)),
+                (dec!(32), dec!(0), dec!(10), dec!(22)),
+                (dec!(32), dec!(22), dec!(50), dec!(4)),
+            ]
+        );
+        let no_carry = FreeQuota {
+            carry_over: false,
+            ..q
+        };
+        let run = free_quota_run(&no_carry, 4, &[(9, dec!(10)), (10, dec!(50))]);
+        assert_eq!((run[1].carried_in, run[1].used), (dec!(0), dec!(32)));
+    }
+}

@@ -1,0 +1,1099 @@
+//! Statements as a printable PDF: one A4 page per statement (more when the lines do not fit,
+//! with the table header repeated), in Chinese, set in the CJK font compiled into the binary.
+//! krilla embeds only the glyphs used, so a statement stays small.
+//!
+//! Each statement is first laid out into pages of drawing operations, then drawn; the footer
+//! is added last because it carries the statement's page count.
+
+use krilla::Document;
+use krilla::geom::{PathBuilder, Point};
+use krilla::metadata::Metadata;
+use krilla::page::PageSettings;
+use krilla::paint::{Fill, Stroke};
+use krilla::surface::Surface;
+use krilla::text::{Font, TextDirection};
+use rust_decimal::Decimal;
+
+use super::statement::{BoundaryReading, Statement, cents};
+use super::tenant::BillingSettings;
+use super::xlsx::{quality_zh, status_zh};
+use crate::energy::ledger::HALF_UP;
+
+/// WenQuanYi Micro Hei (index 0 of the collection); see assets/fonts/README.md.
+const FONT: &[u8] = include_bytes!("../../assets/fonts/wqy-microhei.ttc");
+
+const PAGE_W: f32 = 595.28;
+const PAGE_H: f32 = 841.89;
+const LEFT: f32 = 50.0;
+const RIGHT: f32 = PAGE_W - 50.0;
+const TOP: f32 = 40.0;
+const ROW: f32 = 16.0;
+const TOTAL_ROW: f32 = 20.0;
+const PAD: f32 = 4.0;
+const SOURCE: &str = "数据来源: 表计读数与能耗台账, 每行金额四舍五入到分, 合计为各行之和";
+
+/// The PDF for `statements`, each starting on a new page.
+pub fn document(statements: &[Statement], settings: &BillingSettings) -> Result<Vec<u8>, String> {
+    let metrics =
+        Metrics::parse(FONT, 0).ok_or("the bundled font's cmap/hmtx tables are unreadable")?;
+    let font = Font::new(FONT.into(), 0).ok_or("the bundled font could not be loaded")?;
+    let size = PageSettings::from_wh(PAGE_W, PAGE_H).ok_or("invalid page size")?;
+
+    let mut document = Document::new();
+    let title = match statements {
+        [s] => format!("水电费结算单 {}", s.number),
+        _ => "水电费结算单".to_string(),
+    };
+    document.set_metadata(
+        Metadata::new()
+            .title(title)
+            .language("zh-CN".into())
+            .creator("jieneng".into()),
+    );
+    for s in statements {
+        let foot = Footer::new(settings, &metrics);
+        let pages = layout(s, settings, &metrics, foot.top - 10.0);
+        let count = pages.len();
+        for (i, ops) in pages.iter().enumerate() {
+            let mut page = document.start_page_with(size.clone());
+            let mut surface = page.surface();
+            surface.set_fill(Some(Fill::default()));
+            draw(&mut surface, &font, ops);
+            draw(&mut surface, &font, &foot.ops(s, i + 1, count, &metrics));
+            surface.finish();
+            page.finish();
+        }
+    }
+    document.finish().map_err(|e| format!("PDF: {e:?}"))
+}
+
+/// One drawing operation; `y` is the text baseline, from the top of the page.
+#[derive(Debug, Clone, PartialEq)]
+enum Op {
+    Text {
+        x: f32,
+        y: f32,
+        size: f32,
+        text: String,
+        bold: bool,
+    },
+    Rule {
+        x1: f32,
+        y1: f32,
+        x2: f32,
+        y2: f32,
+        width: f32,
+    },
+}
+
+fn draw(surface: &mut Surface, font: &Font, ops: &[Op]) {
+    for op in ops {
+        match op {
+            Op::Text {
+                x,
+                y,
+                size,
+                text,
+                bold,
+            } => {
+                // The font has no bold face: outline the glyphs as well as filling them.
+                if *bold {
+                    surface.set_stroke(Some(Stroke {
+                        width: size * 0.03,
+                        ..Stroke::default()
+                    }));
+                }
+                surface.draw_text(
+                    Point::from_xy(*x, *y),
+                    font.clone(),
+                    *size,
+                    text,
+                    false,
+                    TextDirection::Auto,
+                );
+                surface.set_stroke(None);
+            }
+            Op::Rule {
+                x1,
+                y1,
+                x2,
+                y2,
+                width,
+            } => {
+                let mut pb = PathBuilder::new();
+                pb.move_to(*x1, *y1);
+                pb.line_to(*x2, *y2);
+                if let Some(path) = pb.finish() {
+                    surface.set_fill(None);
+                    surface.set_stroke(Some(Stroke {
+                        width: *width,
+                        ..Stroke::default()
+                    }));
+                    surface.draw_path(&path);
+                    surface.set_stroke(None);
+                    surface.set_fill(Some(Fill::default()));
+                }
+            }
+        }
+    }
+}
+
+/// Advance widths read from the font's own `cmap` and `hmtx` tables, to right-align numbers
+/// and centre titles: krilla does not expose glyph metrics, and its font parsers (skrifa,
+/// rustybuzz) are not dependencies of this crate.
+struct Metrics<'a> {
+    data: &'a [u8],
+    units_per_em: f32,
+    hmtx: usize,
+    long_metrics: usize,
+    cmap: Cmap,
+}
+
+/// Where the Unicode mapping subtable starts, by format.
+enum Cmap {
+    /// Format 4: the Basic Multilingual Plane in segments.
+    Segments(usize),
+    /// Format 12: all of Unicode in groups.
+    Groups(usize),
+}
+
+fn u16_at(data: &[u8], at: usize) -> Option<u16> {
+    data.get(at..at + 2)
+        .map(|b| u16::from_be_bytes([b[0], b[1]]))
+}
+
+fn u32_at(data: &[u8], at: usize) -> Option<u32> {
+    data.get(at..at + 4)
+        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+impl<'a> Metrics<'a> {
+    fn parse(data: &'a [u8], index: u32) -> Option<Self> {
+        let font = if data.get(..4)? == b"ttcf" {
+            u32_at(data, 12 + 4 * index as usize)? as usize
+        } else {
+            0
+        };
+        let tables = u16_at(data, font + 4)? as usize;
+        let table = |tag: &[u8; 4]| {
+            let record = (0..tables)
+                .map(|i| font + 12 + 16 * i)
+                .find(|&r| data.get(r..r + 4) == Some(tag))?;
+            u32_at(data, record + 8).map(|o| o as usize)
+        };
+        let head = table(b"head")?;
+        let hhea = table(b"hhea")?;
+        let cmap = table(b"cmap")?;
+        let subtables: Vec<usize> = (0..u16_at(data, cmap + 2)? as usize)
+            .filter_map(|i| {
+                let record = cmap + 4 + 8 * i;
+                let platform = u16_at(data, record)?;
+                let encoding = u16_at(data, record + 2)?;
+                let unicode = platform == 0 || (platform == 3 && (encoding == 1 || encoding == 10));
+                unicode.then_some(cmap + u32_at(data, record + 4)? as usize)
+            })
+            .collect();
+        let with_format = |format| {
+            subtables
+                .iter()
+                .copied()
+                .find(|&at| u16_at(data, at) == Some(format))
+        };
+        let cmap = with_format(12)
+            .map(Cmap::Groups)
+            .or_else(|| with_format(4).map(Cmap::Segments))?;
+        Some(Metrics {
+            data,
+            units_per_em: u16_at(data, head + 18)?.into(),
+            hmtx: table(b"hmtx")?,
+            long_metrics: u16_at(data, hhea + 34)?.max(1).into(),
+            cmap,
+        })
+    }
+
+    /// The glyph for `c`, 0 (.notdef) when the font has none.
+    fn glyph(&self, c: char) -> u32 {
+        let c = c as u32;
+        let d = self.data;
+        match self.cmap {
+            Cmap::Groups(at) => {
+                let (mut lo, mut hi) = (0, u32_at(d, at + 12).unwrap_or(0) as usize);
+                while lo < hi {
+                    let mid = (lo + hi) / 2;
+                    let group = at + 16 + 12 * mid;
+                    let (Some(start), Some(end), Some(glyph)) =
+                        (u32_at(d, group), u32_at(d, group + 4), u32_at(d, group + 8))
+                    else {
+                        return 0;
+                    };
+                    if c < start {
+                        hi = mid;
+                    } else if c > end {
+                        lo = mid + 1;
+                    } else {
+                        return glyph + (c - start);
+                    }
+                }
+                0
+            }
+            Cmap::Segments(at) => {
+                let Some(segments) = u16_at(d, at + 6).map(|x| x as usize / 2) else {
+                    return 0;
+                };
+                let ends = at + 14;
+                let starts = ends + 2 * segments + 2;
+                let deltas = starts + 2 * segments;
+                let offsets = deltas + 2 * segments;
+                let Some(i) = (0..segments)
+                    .find(|i| u16_at(d, ends + 2 * i).is_some_and(|end| u32::from(end) >= c))
+                else {
+                    return 0;
+                };
+                let start = u32::from(u16_at(d, starts + 2 * i).unwrap_or(u16::MAX));
+                let delta = u32::from(u16_at(d, deltas + 2 * i).unwrap_or(0));
+                let offset = u16_at(d, offsets + 2 * i).unwrap_or(0) as usize;
+                if c < start {
+                    return 0;
+                }
+                if offset == 0 {
+                    return (c + delta) & 0xFFFF;
+                }
+                // idRangeOffset counts bytes from its own position into glyphIdArray.
+                match u16_at(d, offsets + 2 * i + offset + 2 * (c - start) as usize) {
+                    Some(0) | None => 0,
+                    Some(g) => (u32::from(g) + delta) & 0xFFFF,
+                }
+            }
+        }
+    }
+
+    /// Advance of `c` in ems.
+    fn advance(&self, c: char) -> f32 {
+        // Glyphs past the last long metric share its advance.
+        let glyph = (self.glyph(c) as usize).min(self.long_metrics - 1);
+        u16_at(self.data, self.hmtx + 4 * glyph).map_or(1.0, |a| f32::from(a) / self.units_per_em)
+    }
+
+    fn width(&self, text: &str, size: f32) -> f32 {
+        text.chars().map(|c| self.advance(c)).sum::<f32>() * size
+    }
+
+    /// `text` cut to `max` points wide, ending in … when cut.
+    fn fit(&self, text: &str, size: f32, max: f32) -> String {
+        if self.width(text, size) <= max {
+            return text.to_string();
+        }
+        let mut out = String::new();
+        let mut width = self.width("…", size);
+        for c in text.chars() {
+            width += self.advance(c) * size;
+            if width > max {
+                break;
+            }
+            out.push(c);
+        }
+        out + "…"
+    }
+
+    /// `text` broken into lines at most `max` points wide (between any two characters: the
+    /// text is mostly Chinese), and at its own line breaks.
+    fn wrap(&self, text: &str, size: f32, max: f32) -> Vec<String> {
+        let mut lines = Vec::new();
+        for paragraph in text.lines() {
+            let mut line = String::new();
+            let mut width = 0.0;
+            for c in paragraph.chars() {
+                let w = self.advance(c) * size;
+                if width + w > max && !line.is_empty() {
+                    lines.push(std::mem::take(&mut line));
+                    width = 0.0;
+                }
+                line.push(c);
+                width += w;
+            }
+            lines.push(line);
+        }
+        lines
+    }
+}
+
+/// The foot of every page: payment note, data source, statement number and page number.
+struct Footer {
+    note: Vec<String>,
+    /// Where the footer's rule is.
+    top: f32,
+}
+
+impl Footer {
+    const NOTE: f32 = 8.0;
+    const SMALL: f32 = 7.5;
+
+    fn new(settings: &BillingSettings, m: &Metrics) -> Self {
+        let note = if settings.payment_note.trim().is_empty() {
+            Vec::new()
+        } else {
+            m.wrap(settings.payment_note.trim(), Self::NOTE, RIGHT - LEFT)
+        };
+        let top = PAGE_H - 30.0 - 24.0 - 11.0 * note.len() as f32;
+        Footer { note, top }
+    }
+
+    fn ops(&self, s: &Statement, page: usize, pages: usize, m: &Metrics) -> Vec<Op> {
+        let mut ops = vec![Op::Rule {
+            x1: LEFT,
+            y1: self.top,
+            x2: RIGHT,
+            y2: self.top,
+            width: 0.5,
+        }];
+        let mut y = self.top;
+        for line in &self.note {
+            y += 11.0;
+            ops.push(text(LEFT, y, Self::NOTE, line, false));
+        }
+        y += 12.0;
+        ops.push(text(LEFT, y, Self::SMALL, SOURCE, false));
+        y += 12.0;
+        ops.push(text(
+            LEFT,
+            y,
+            Self::SMALL,
+            &format!("单号 {}", s.number),
+            false,
+        ));
+        let number = format!("第 {page} 页 / 共 {pages} 页");
+        ops.push(text(
+            RIGHT - m.width(&number, Self::SMALL),
+            y,
+            Self::SMALL,
+            &number,
+            false,
+        ));
+        ops
+    }
+}
+
+fn text(x: f32, y: f32, size: f32, text: &str, bold: bool) -> Op {
+    Op::Text {
+        x,
+        y,
+        size,
+        text: text.to_string(),
+        bold,
+    }
+}
+
+struct Column {
+    title: &'static str,
+    width: f32,
+    right: bool,
+}
+
+const METER_COLUMNS: [Column; 5] = [
+    Column {
+        title: "表计",
+        width: 150.0,
+        right: false,
+    },
+    Column {
+        title: "倍率",
+        width: 45.0,
+        right: true,
+    },
+    Column {
+        title: "起码 (质量)",
+        width: 105.0,
+        right: true,
+    },
+    Column {
+        title: "止码 (质量)",
+        width: 105.0,
+        right: true,
+    },
+    Column {
+        title: "计量用量",
+        width: 90.0,
+        right: true,
+    },
+];
+
+const LINE_COLUMNS: [Column; 5] = [
+    Column {
+        title: "项目",
+        width: 215.0,
+        right: false,
+    },
+    Column {
+        title: "计费数量",
+        width: 80.0,
+        right: true,
+    },
+    Column {
+        title: "单位",
+        width: 40.0,
+        right: false,
+    },
+    Column {
+        title: "单价(元)",
+        width: 70.0,
+        right: true,
+    },
+    Column {
+        title: "金额(元)",
+        width: 90.0,
+        right: true,
+    },
+];
+
+/// Pages of one statement, as drawing operations, its body ending at `bottom`.
+struct Layout<'a> {
+    m: &'a Metrics<'a>,
+    s: &'a Statement,
+    issuer: &'a str,
+    done: Vec<Vec<Op>>,
+    ops: Vec<Op>,
+    /// The top of what comes next.
+    y: f32,
+    bottom: f32,
+}
+
+impl Layout<'_> {
+    fn text(&mut self, x: f32, y: f32, size: f32, s: &str, bold: bool) {
+        self.ops.push(text(x, y, size, s, bold));
+    }
+
+    fn right(&mut self, right: f32, y: f32, size: f32, s: &str, bold: bool) {
+        let x = right - self.m.width(s, size);
+        self.text(x, y, size, s, bold);
+    }
+
+    fn centre(&mut self, y: f32, size: f32, s: &str, bold: bool) {
+        let x = (PAGE_W - self.m.width(s, size)) / 2.0;
+        self.text(x, y, size, s, bold);
+    }
+
+    fn rule(&mut self, x1: f32, y1: f32, x2: f32, y2: f32, width: f32) {
+        self.ops.push(Op::Rule {
+            x1,
+            y1,
+            x2,
+            y2,
+            width,
+        });
+    }
+
+    /// Starts a new page when `height` does not fit on this one; says whether it did.
+    fn need(&mut self, height: f32) -> bool {
+        if self.y + height <= self.bottom {
+            return false;
+        }
+        self.done.push(std::mem::take(&mut self.ops));
+        self.header(true);
+        true
+    }
+
+    fn header(&mut self, continued: bool) {
+        let s = self.s;
+        let mut y = TOP;
+        if !self.issuer.is_empty() {
+            y += 12.0;
+            let issuer = self.m.fit(self.issuer, 11.0, RIGHT - LEFT);
+            self.centre(y, 11.0, &issuer, false);
+            y += 6.0;
+        }
+        y += 22.0;
+        self.centre(
+            y,
+            20.0,
+            if continued {
+                "水电费结算单 (续)"
+            } else {
+                "水电费结算单"
+            },
+            true,
+        );
+        y += 18.0;
+        let ids = format!(
+            "单号 {}    结算期 {} ({} 至 {})",
+            s.number, s.period, s.start, s.end
+        );
+        self.centre(y, 9.0, &ids, false);
+        y += 13.0;
+        let dates = format!("开具日期 {}    缴费截止 {}", s.issue_date, s.due_date);
+        self.centre(y, 9.0, &dates, false);
+        y += 8.0;
+        self.rule(LEFT, y, RIGHT, y, 0.8);
+        self.y = y + 8.0;
+    }
+
+    fn tenant(&mut self) {
+        let s = self.s;
+        let contract = if s.contract.is_empty() {
+            "—"
+        } else {
+            s.contract.as_str()
+        };
+        let name = format!("{} ({})", s.tenant_name, s.tenant);
+        let status = status_zh(s);
+        let half = (RIGHT - LEFT) / 2.0;
+        let rows = [
+            [("商户", name.as_str()), ("类型", s.kind.name_zh())],
+            [("合同号", contract), ("状态", status.as_str())],
+        ];
+        for row in rows {
+            self.y += 15.0;
+            for (i, (label, value)) in row.into_iter().enumerate() {
+                let x = LEFT + half * i as f32;
+                self.text(x, self.y, 10.0, &format!("{label}:"), true);
+                let value = self.m.fit(value, 10.0, half - 52.0);
+                self.text(x + 48.0, self.y, 10.0, &value, false);
+            }
+        }
+        self.y += 8.0;
+    }
+
+    fn section(&mut self, title: &str, first_lines: f32) {
+        self.need(22.0 + first_lines);
+        self.y += 16.0;
+        self.text(LEFT, self.y, 10.5, title, true);
+        self.y += 6.0;
+    }
+
+    /// A ruled row: `cells` in `columns`; the row's verticals only at `splits` (column
+    /// indices a vertical rule stands before), plus both edges.
+    fn row(&mut self, columns: &[Column], cells: &[String], size: f32, bold: bool, height: f32) {
+        let top = self.y;
+        let baseline = top + height / 2.0 + size * 0.36;
+        let mut x = LEFT;
+        for (col, cell) in columns.iter().zip(cells) {
+            let cell = self.m.fit(cell, size, col.width - 2.0 * PAD);
+            if col.right {
+                self.right(x + col.width - PAD, baseline, size, &cell, bold);
+            } else {
+                self.text(x + PAD, baseline, size, &cell, bold);
+            }
+            self.rule(x, top, x, top + height, 0.4);
+            x += col.width;
+        }
+        self.rule(x, top, x, top + height, 0.4);
+        self.rule(LEFT, top + height, x, top + height, 0.4);
+        self.y = top + height;
+    }
+
+    fn table_header(&mut self, columns: &[Column]) {
+        let top = self.y;
+        let end = LEFT + columns.iter().map(|c| c.width).sum::<f32>();
+        self.rule(LEFT, top, end, top, 0.8);
+        let titles: Vec<String> = columns.iter().map(|c| c.title.to_string()).collect();
+        self.row(columns, &titles, 9.0, true, ROW);
+    }
+
+    /// Rows under a header that is repeated on each new page.
+    fn table(&mut self, columns: &[Column], rows: &[Vec<String>]) {
+        self.need(2.0 * ROW);
+        self.table_header(columns);
+        for cells in rows {
+            if self.need(ROW) {
+                self.y += 6.0;
+                self.table_header(columns);
+            }
+            self.row(columns, cells, 9.0, false, ROW);
+        }
+    }
+
+    fn meters(&mut self) {
+        let s = self.s;
+        self.section("表计读数", 2.0 * ROW);
+        let boundary = |b: &Option<BoundaryReading>| match b {
+            Some(b) => format!("{} ({})", plain(b.value, 2), quality_zh(b.quality)),
+            None => "— (缺失)".to_string(),
+        };
+        let rows: Vec<Vec<String>> = s
+            .meters
+            .iter()
+            .map(|m| {
+                vec![
+                    format!("{} {}", m.meter, m.name),
+                    plain(m.multiplier, 0),
+                    boundary(&m.start),
+                    boundary(&m.end),
+                    format!("{} {}", fixed(m.metered, 2), m.unit),
+                ]
+            })
+            .collect();
+        self.table(&METER_COLUMNS, &rows);
+
+        let mut notes = Vec::new();
+        for m in &s.meters {
+            let mut detail = format!(
+                "{}: 价格 {}; 期间数据质量 {}",
+                m.meter,
+                m.tariff_name,
+                quality_zh(m.quality)
+            );
+            if !m.loss_rate.is_zero() {
+                detail += &format!("; 损耗率 {}%", plain(m.loss_rate * Decimal::ONE_HUNDRED, 0));
+            }
+            notes.push(detail);
+            notes.extend(m.notes.iter().map(|n| format!("{}: {n}", m.meter)));
+        }
+        self.y += 3.0;
+        for note in notes {
+            for line in self.m.wrap(&note, 7.5, RIGHT - LEFT) {
+                self.need(10.0);
+                self.y += 10.0;
+                self.text(LEFT, self.y, 7.5, &line, false);
+            }
+        }
+    }
+
+    fn lines(&mut self) {
+        let s = self.s;
+        self.section("费用明细", 2.0 * ROW);
+        let several = s.meters.len() > 1;
+        let rows: Vec<Vec<String>> = s
+            .lines
+            .iter()
+            .map(|l| {
+                let item = if several {
+                    format!("{} {}", l.meter, l.description)
+                } else {
+                    l.description.clone()
+                };
+                vec![
+                    item,
+                    fixed(l.quantity, 2),
+                    l.unit.clone(),
+                    plain(l.price, 2),
+                    fixed(l.amount, 2),
+                ]
+            })
+            .collect();
+        self.table(&LINE_COLUMNS, &rows);
+
+        if self.need(TOTAL_ROW) {
+            self.y += 6.0;
+            self.table_header(&LINE_COLUMNS);
+        }
+        // 合计 spans all columns but the amount.
+        let top = self.y;
+        let amount_x = RIGHT - LINE_COLUMNS[4].width;
+        let baseline = top + TOTAL_ROW / 2.0 + 10.0 * 0.36;
+        let words = format!("合计 (大写) 人民币{}", yuan_in_words(s.total));
+        let words = self.m.fit(&words, 10.0, amount_x - LEFT - 2.0 * PAD);
+        self.text(LEFT + PAD, baseline, 10.0, &words, true);
+        self.right(RIGHT - PAD, baseline, 10.0, &fixed(s.total, 2), true);
+        for x in [LEFT, amount_x, RIGHT] {
+            self.rule(x, top, x, top + TOTAL_ROW, 0.4);
+        }
+        self.rule(LEFT, top + TOTAL_ROW, RIGHT, top + TOTAL_ROW, 0.8);
+        self.y = top + TOTAL_ROW;
+
+        if !s.paid.is_zero() || !s.late_fee.is_zero() {
+            self.need(18.0);
+            self.y += 16.0;
+            let paid = format!(
+                "已缴 {}    滞纳金 {}    欠缴 {}",
+                yuan(s.paid),
+                yuan(s.late_fee),
+                yuan(s.outstanding)
+            );
+            self.right(RIGHT, self.y, 9.5, &paid, false);
+        }
+    }
+
+    fn free_quota(&mut self) {
+        let s = self.s;
+        let unit = s
+            .meters
+            .first()
+            .map(|m| m.unit.as_str())
+            .unwrap_or_default();
+        let mut lines = Vec::new();
+        if let Some(q) = &s.free_quota {
+            lines.push(format!(
+                "住户人数 {} 人    人均免费额度 {} {unit}    本期额度 {} {unit}",
+                q.occupants,
+                fixed(q.per_person, 2),
+                fixed(q.granted, 2)
+            ));
+            lines.push(format!(
+                "上期结转 {} {unit}    已用额度 {} {unit}    结转下期 {} {unit}",
+                fixed(q.carried_in, 2),
+                fixed(q.used, 2),
+                fixed(q.carried_out, 2)
+            ));
+        }
+        if let Some(share) = s.per_occupant {
+            let occupants = s
+                .free_quota
+                .as_ref()
+                .map(|q| format!(" (合计 ÷ {} 人)", q.occupants));
+            lines.push(format!(
+                "每人分摊 {}{}",
+                yuan(share),
+                occupants.unwrap_or_default()
+            ));
+        }
+        if lines.is_empty() {
+            return;
+        }
+        self.section("免费额度与分摊", 14.0);
+        for line in lines {
+            self.need(14.0);
+            self.y += 14.0;
+            self.text(LEFT, self.y, 9.5, &line, false);
+        }
+    }
+
+    fn reissue(&mut self) {
+        let s = self.s;
+        let Some(replaces) = &s.replaces else { return };
+        self.section("重开说明", 28.0);
+        let signed = |d: Decimal| {
+            if d > Decimal::ZERO {
+                format!("+{}", yuan(d))
+            } else {
+                yuan(d)
+            }
+        };
+        let lines = [
+            format!("本单替代原单, 原单号 {replaces}"),
+            format!(
+                "原金额 {}    本单金额 {}    差额 {}",
+                s.previous_total.map(yuan).unwrap_or_else(|| "—".into()),
+                yuan(s.total),
+                s.difference.map(signed).unwrap_or_else(|| "—".into())
+            ),
+        ];
+        for line in lines {
+            self.need(14.0);
+            self.y += 14.0;
+            self.text(LEFT, self.y, 9.5, &line, false);
+        }
+    }
+}
+
+fn layout(s: &Statement, settings: &BillingSettings, m: &Metrics, bottom: f32) -> Vec<Vec<Op>> {
+    let mut l = Layout {
+        m,
+        s,
+        issuer: settings.issuer.trim(),
+        done: Vec::new(),
+        ops: Vec::new(),
+        y: 0.0,
+        bottom,
+    };
+    l.header(false);
+    l.tenant();
+    l.meters();
+    l.lines();
+    l.free_quota();
+    l.reissue();
+    l.done.push(l.ops);
+    l.done
+}
+
+/// `d` half-up to `dp` places, with thousands separators: 1,234.56.
+fn fixed(d: Decimal, dp: u32) -> String {
+    let mut d = d.round_dp_with_strategy(dp, HALF_UP);
+    d.rescale(dp);
+    let s = d.abs().to_string();
+    let (int, frac) = s
+        .split_once('.')
+        .map_or((s.as_str(), None), |(i, f)| (i, Some(f)));
+    let mut grouped = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let sign = if d.is_sign_negative() && !d.is_zero() {
+        "-"
+    } else {
+        ""
+    };
+    match frac {
+        Some(f) => format!("{sign}{grouped}.{f}"),
+        None => format!("{sign}{grouped}"),
+    }
+}
+
+/// `d` with all its significant places but at least `min_dp`: prices 0.6264, 3.45 → 3.45.
+fn plain(d: Decimal, min_dp: u32) -> String {
+    fixed(d, d.normalize().scale().max(min_dp))
+}
+
+fn yuan(d: Decimal) -> String {
+    if d < Decimal::ZERO {
+        format!("-¥{}", fixed(-d, 2))
+    } else {
+        format!("¥{}", fixed(d, 2))
+    }
+}
+
+const DIGITS: [char; 10] = ['零', '壹', '贰', '叁', '肆', '伍', '陆', '柒', '捌', '玖'];
+
+/// An amount in Chinese capital numerals, as written on receipts and bank forms: 1234.56 →
+/// 壹仟贰佰叁拾肆元伍角陆分, 10 → 壹拾元整, 0 → 零元整. Rounded half-up to the fen first.
+pub fn yuan_in_words(d: Decimal) -> String {
+    let mut d = cents(d);
+    d.rescale(2);
+    let all_fen = d.mantissa().unsigned_abs();
+    let (whole, jiao, fen) = (
+        all_fen / 100,
+        (all_fen / 10 % 10) as usize,
+        (all_fen % 10) as usize,
+    );
+    let mut out = String::new();
+    if d.is_sign_negative() && all_fen != 0 {
+        out.push('负');
+    }
+    if whole > 0 {
+        out += &integer_words(whole);
+        out.push('元');
+    }
+    match (jiao, fen) {
+        (0, 0) if whole == 0 => out += "零元整",
+        (0, 0) => out.push('整'),
+        (j, 0) => {
+            out.push(DIGITS[j]);
+            out.push('角');
+        }
+        (j, f) => {
+            if j > 0 {
+                out.push(DIGITS[j]);
+                out.push('角');
+            } else if whole > 0 {
+                // A missing 角 after whole yuan is written as 零: 325.04 → 叁佰贰拾伍元零肆分.
+                out.push('零');
+            }
+            out.push(DIGITS[f]);
+            out.push('分');
+        }
+    }
+    out
+}
+
+/// Words for a positive whole number, grouping by 亿 and 万 with a single 零 for each run of
+/// zeros inside: 1004 → 壹仟零肆, 100700 → 壹拾万零柒佰.
+fn integer_words(n: u128) -> String {
+    const YI: u128 = 100_000_000;
+    if n >= YI {
+        let (high, low) = (n / YI, n % YI);
+        let mut out = integer_words(high) + "亿";
+        if low > 0 {
+            if low < YI / 10 {
+                out.push('零');
+            }
+            out += &below_yi(low);
+        }
+        out
+    } else {
+        below_yi(n)
+    }
+}
+
+fn below_yi(n: u128) -> String {
+    let (high, low) = (n / 10_000, n % 10_000);
+    if high == 0 {
+        return below_wan(low);
+    }
+    let mut out = below_wan(high) + "万";
+    if low > 0 {
+        if low < 1000 {
+            out.push('零');
+        }
+        out += &below_wan(low);
+    }
+    out
+}
+
+fn below_wan(n: u128) -> String {
+    const UNITS: [&str; 4] = ["仟", "佰", "拾", ""];
+    let mut out = String::new();
+    let mut zero = false;
+    for (i, unit) in UNITS.iter().enumerate() {
+        let digit = (n / 10u128.pow(3 - i as u32) % 10) as usize;
+        if digit == 0 {
+            zero = !out.is_empty();
+        } else {
+            if zero {
+                out.push('零');
+                zero = false;
+            }
+            out.push(DIGITS[digit]);
+            out += unit;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::billing::statement::{Line, LineKind};
+    use crate::billing::xlsx::tests::{sample, settings};
+    use rust_decimal_macros::dec;
+    use std::process::Command;
+
+    #[test]
+    fn amounts_in_capital_numerals() {
+        assert_eq!(yuan_in_words(dec!(0)), "零元整");
+        assert_eq!(yuan_in_words(dec!(0.05)), "伍分");
+        assert_eq!(yuan_in_words(dec!(0.50)), "伍角");
+        assert_eq!(yuan_in_words(dec!(10.00)), "壹拾元整");
+        assert_eq!(yuan_in_words(dec!(1004.50)), "壹仟零肆元伍角");
+        assert_eq!(yuan_in_words(dec!(1234.56)), "壹仟贰佰叁拾肆元伍角陆分");
+        assert_eq!(yuan_in_words(dec!(100000.00)), "壹拾万元整");
+        assert_eq!(yuan_in_words(dec!(-1234.56)), "负壹仟贰佰叁拾肆元伍角陆分");
+        assert_eq!(yuan_in_words(dec!(-0.004)), "零元整");
+        // Examples from the PBOC rules for filling in bills (正确填写票据和结算凭证的基本规定).
+        assert_eq!(yuan_in_words(dec!(1409.50)), "壹仟肆佰零玖元伍角");
+        assert_eq!(yuan_in_words(dec!(6007.14)), "陆仟零柒元壹角肆分");
+        assert_eq!(yuan_in_words(dec!(1680.32)), "壹仟陆佰捌拾元叁角贰分");
+        assert_eq!(yuan_in_words(dec!(107000.53)), "壹拾万柒仟元伍角叁分");
+        assert_eq!(yuan_in_words(dec!(16409.02)), "壹万陆仟肆佰零玖元零贰分");
+        assert_eq!(yuan_in_words(dec!(325.04)), "叁佰贰拾伍元零肆分");
+        assert_eq!(yuan_in_words(dec!(100700)), "壹拾万零柒佰元整");
+        assert_eq!(yuan_in_words(dec!(100001000)), "壹亿零壹仟元整");
+        assert_eq!(yuan_in_words(dec!(110000000)), "壹亿壹仟万元整");
+        assert_eq!(yuan_in_words(dec!(2000000000000)), "贰万亿元整");
+        assert_eq!(yuan_in_words(dec!(0.125)), "壹角叁分");
+    }
+
+    #[test]
+    fn numbers_are_grouped() {
+        assert_eq!(fixed(dec!(1234567.891), 2), "1,234,567.89");
+        assert_eq!(fixed(dec!(-65.4), 2), "-65.40");
+        assert_eq!(fixed(dec!(999), 2), "999.00");
+        assert_eq!(fixed(dec!(-0.001), 2), "0.00");
+        assert_eq!(plain(dec!(0.62640), 2), "0.6264");
+        assert_eq!(plain(dec!(3.4), 2), "3.40");
+        assert_eq!(plain(dec!(80), 0), "80");
+        assert_eq!(yuan(dec!(-65.44)), "-¥65.44");
+    }
+
+    #[test]
+    fn the_font_has_what_statements_print() {
+        let m = Metrics::parse(FONT, 0).unwrap();
+        let used = "水电费结算单合计大写人民币壹贰叁肆伍陆柒捌玖拾佰仟万亿元角分整零负¥…—·÷()0123456789,.kWhm³";
+        for c in used.chars() {
+            assert_ne!(m.glyph(c), 0, "no glyph for {c}");
+        }
+        // CJK ideographs are a full em; digits are narrower and all equally wide.
+        assert!((m.advance('水') - 1.0).abs() < 0.01);
+        assert!(m.advance('1') < 0.7);
+        assert_eq!(m.advance('1'), m.advance('8'));
+        assert!((m.width("水电", 10.0) - 20.0).abs() < 0.1);
+    }
+
+    #[test]
+    fn long_text_is_cut_and_wrapped_to_width() {
+        let m = Metrics::parse(FONT, 0).unwrap();
+        let long = "学生公寓".repeat(20);
+        let cut = m.fit(&long, 9.0, 100.0);
+        assert!(cut.ends_with('…') && m.width(&cut, 9.0) <= 100.0);
+        let lines = m.wrap(&long, 9.0, 100.0);
+        assert!(lines.len() > 1 && lines.iter().all(|l| m.width(l, 9.0) <= 100.0));
+        assert_eq!(lines.concat(), long);
+    }
+
+    fn pages(pdf: &[u8]) -> usize {
+        let text = String::from_utf8_lossy(pdf);
+        text.match_indices("/Type /Page")
+            .filter(|(i, _)| !text[i + 11..].starts_with('s'))
+            .count()
+    }
+
+    /// pdftotext drops or adds spaces around CJK text; compare without any.
+    fn squash(s: &str) -> String {
+        s.chars().filter(|c| !c.is_whitespace()).collect()
+    }
+
+    /// The text of the PDF via poppler's pdftotext, when it is installed.
+    fn pdftotext(pdf: &[u8]) -> Option<String> {
+        let file = tempfile::Builder::new().suffix(".pdf").tempfile().unwrap();
+        std::fs::write(file.path(), pdf).unwrap();
+        match Command::new("pdftotext")
+            .arg("-layout")
+            .arg(file.path())
+            .arg("-")
+            .output()
+        {
+            Ok(out) if out.status.success() => {
+                Some(String::from_utf8_lossy(&out.stdout).into_owned())
+            }
+            Ok(out) => panic!("pdftotext failed: {}", String::from_utf8_lossy(&out.stderr)),
+            Err(e) => {
+                eprintln!("pdftotext not available ({e}); skipping the text check");
+                None
+            }
+        }
+    }
+
+    #[test]
+    fn one_statement_on_one_small_page() {
+        let pdf = document(&[sample()], &settings()).unwrap();
+        assert!(pdf.starts_with(b"%PDF"));
+        assert!(pdf.len() < 200 * 1024, "{} bytes", pdf.len());
+        assert_eq!(pages(&pdf), 1);
+        if let Some(text) = pdftotext(&pdf) {
+            let text = squash(&text);
+            for expected in [
+                "水电费结算单",
+                "学生公寓3号楼301室",
+                "某某大学后勤管理处",
+                "1,234.56",
+                "壹仟贰佰叁拾肆元伍角陆分",
+                "插值",
+                "每人分摊 ¥308.64",
+                "JN-202610-dorm-301-A",
+                "-¥65.44",
+                "第 1 页 / 共 1 页",
+                SOURCE,
+            ] {
+                assert!(
+                    text.contains(&squash(expected)),
+                    "`{expected}` missing from:\n{text}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn long_statements_continue_on_more_pages() {
+        let mut long = sample();
+        let template = long.lines[0].clone();
+        long.lines = (1..=80)
+            .map(|i| Line {
+                description: format!("电费·峰 第{i}行"),
+                quantity: Decimal::from(i),
+                amount: cents(Decimal::from(i) * template.price),
+                kind: LineKind::Energy,
+                ..template.clone()
+            })
+            .collect();
+        long.total = crate::billing::statement::total(&long.lines);
+        let pdf = document(&[long.clone(), sample()], &settings()).unwrap();
+        let count = pages(&pdf);
+        assert!(count > 2, "{count} pages");
+        if let Some(text) = pdftotext(&pdf) {
+            assert_eq!(text.matches('\u{c}').count(), count);
+            let text = squash(&text);
+            assert!(text.contains("水电费结算单(续)"));
+            assert!(text.contains("第80行"));
+            // Page numbers count within each statement; the table header is on every page.
+            assert!(text.contains(&format!("第{0}页/共{0}页", count - 1)));
+            assert!(text.contains("第1页/共1页"));
+            assert_eq!(text.matches("金额(元)").count(), count);
+        }
+    }
+
+    #[test]
+    fn no_statements_no_pages() {
+        let pdf = document(&[], &BillingSettings::default()).unwrap();
+        assert!(pdf.starts_with(b"%PDF"));
+    }
+}

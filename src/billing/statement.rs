@@ -1,0 +1,489 @@
+//! Statements and how a meter's consumption becomes priced lines. Pure.
+//!
+//! Per meter and segment (a stretch of days under one tariff version, within one month):
+//! metered (after the multiplier) − free quota, plus the loss allowance, rounded half-up to
+//! 0.01 → the billed quantity; × price rounded half-up to 0.01 → the amount. The total is the
+//! sum of the rounded amounts.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::tariff::{Kind, TariffVersion, TouPeriod, split_tiers};
+use super::tenant::TenantKind;
+use crate::energy::intervals::Quality;
+use crate::energy::ledger::HALF_UP;
+
+/// Half-up to 0.01 (yuan, or billed units).
+pub fn cents(d: Decimal) -> Decimal {
+    d.round_dp_with_strategy(2, HALF_UP)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineKind {
+    Energy,
+    Sewage,
+    Management,
+}
+
+/// One priced line of a statement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Line {
+    pub meter: String,
+    pub kind: LineKind,
+    /// In Chinese: 电费·峰 (10-01至10-14) ...
+    pub description: String,
+    pub description_en: String,
+    pub period: Option<TouPeriod>,
+    /// 1-based tier, for tiered tariffs.
+    pub tier: Option<usize>,
+    pub from: NaiveDate,
+    /// Last day included.
+    pub to: NaiveDate,
+    /// Metered consumption behind the line (after the multiplier, before quota and losses);
+    /// absent on tier lines, which split the segment's billed quantity.
+    pub metered: Option<Decimal>,
+    /// Billed quantity, rounded half-up to 0.01.
+    pub quantity: Decimal,
+    pub unit: String,
+    pub price: Decimal,
+    /// quantity × price, rounded half-up to 0.01 yuan.
+    pub amount: Decimal,
+}
+
+/// A stretch of days of one meter priced by one tariff version.
+#[derive(Debug, Clone)]
+pub struct Segment {
+    pub from: NaiveDate,
+    /// First day not included.
+    pub to: NaiveDate,
+    pub version: TariffVersion,
+    /// Metered per TOU period (time-of-use versions) or one total under `None`.
+    pub metered: Vec<(Option<TouPeriod>, Decimal)>,
+    /// Free quota to take from this segment's consumption first.
+    pub free: Decimal,
+    /// Where a new tier period (month or year) starts: the billed quantity already in it
+    /// before this segment. `None`: the segment continues the one before it.
+    pub tier_before: Option<Decimal>,
+}
+
+/// The charge's name by unit: 电费, 水费 ...
+pub fn charge_name(unit: &str, category_top: &str) -> (&'static str, &'static str) {
+    match (category_top, unit) {
+        ("02000", _) => ("水费", "water"),
+        ("03000", _) => ("燃气费", "gas"),
+        ("04000", _) | ("05000", _) => ("热费", "heat"),
+        (_, _) => ("电费", "electricity"),
+    }
+}
+
+/// Prices one meter's segments. `loss_rate` is added on the quantity left after the free
+/// quota. Returns the lines and the free quota used.
+pub fn price_meter(
+    meter: &str,
+    unit: &str,
+    charge: (&str, &str),
+    loss_rate: Decimal,
+    segments: &[Segment],
+) -> (Vec<Line>, Decimal) {
+    let mut lines = Vec::new();
+    let mut free_used = Decimal::ZERO;
+    let several = segments.len() > 1;
+    let mut tier_position = Decimal::ZERO;
+    for seg in segments {
+        if let Some(before) = seg.tier_before {
+            tier_position = before;
+        }
+        let last_day = seg.to.pred_opt().unwrap_or(seg.to);
+        let dates = if several {
+            format!(
+                " ({}至{})",
+                seg.from.format("%m-%d"),
+                last_day.format("%m-%d")
+            )
+        } else {
+            String::new()
+        };
+        let dates_en = if several {
+            format!(
+                " ({} to {})",
+                seg.from.format("%m-%d"),
+                last_day.format("%m-%d")
+            )
+        } else {
+            String::new()
+        };
+        let line = |kind, description: String, description_en: String| Line {
+            meter: meter.to_string(),
+            kind,
+            description,
+            description_en,
+            period: None,
+            tier: None,
+            from: seg.from,
+            to: last_day,
+            metered: None,
+            quantity: Decimal::ZERO,
+            unit: unit.to_string(),
+            price: Decimal::ZERO,
+            amount: Decimal::ZERO,
+        };
+        let mut free_left = seg.free;
+        let mut billed_total = Decimal::ZERO;
+        for (period, metered) in &seg.metered {
+            // A TOU period the meter counted nothing in (尖峰 outside summer) is no line.
+            if period.is_some() && metered.is_zero() {
+                continue;
+            }
+            let free = free_left.min(*metered).max(Decimal::ZERO);
+            free_left -= free;
+            free_used += free;
+            let billed = cents((metered - free) * (Decimal::ONE + loss_rate));
+            billed_total += billed;
+            let tier_start = tier_position;
+            tier_position += billed;
+            match (seg.version.kind(), period) {
+                (Kind::Tiered, _) => {
+                    for (i, take, price) in split_tiers(&seg.version.tiers, tier_start, billed) {
+                        lines.push(Line {
+                            tier: Some(i + 1),
+                            quantity: take,
+                            price,
+                            amount: cents(take * price),
+                            ..line(
+                                LineKind::Energy,
+                                format!("{}·第{}档{dates}", charge.0, i + 1),
+                                format!("{} tier {}{dates_en}", charge.1, i + 1),
+                            )
+                        });
+                    }
+                }
+                (_, p) => {
+                    let price = match (p, &seg.version.prices) {
+                        (Some(p), Some(prices)) => prices.get(p).copied().unwrap_or_default(),
+                        _ => seg.version.price.unwrap_or_default(),
+                    };
+                    let (zh, en) = match p {
+                        Some(p) => (
+                            format!("{}·{}{dates}", charge.0, p.name_zh()),
+                            format!("{} {}{dates_en}", charge.1, p.name_en()),
+                        ),
+                        None => (
+                            format!("{}{dates}", charge.0),
+                            format!("{}{dates_en}", charge.1),
+                        ),
+                    };
+                    lines.push(Line {
+                        period: *p,
+                        metered: Some(*metered),
+                        quantity: billed,
+                        price,
+                        amount: cents(billed * price),
+                        ..line(LineKind::Energy, zh, en)
+                    });
+                }
+            }
+        }
+        for (kind, fee, zh, en) in [
+            (
+                LineKind::Sewage,
+                seg.version.sewage_fee,
+                "污水处理费",
+                "sewage fee",
+            ),
+            (
+                LineKind::Management,
+                seg.version.management_fee,
+                "管理费",
+                "management fee",
+            ),
+        ] {
+            if let Some(price) = fee.filter(|f| !f.is_zero()) {
+                lines.push(Line {
+                    quantity: billed_total,
+                    price,
+                    amount: cents(billed_total * price),
+                    ..line(kind, format!("{zh}{dates}"), format!("{en}{dates_en}"))
+                });
+            }
+        }
+    }
+    (lines, free_used)
+}
+
+/// A register value at a statement's boundary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BoundaryReading {
+    /// When the value was read (or the boundary, when interpolated).
+    pub time: DateTime<Utc>,
+    pub value: Decimal,
+    /// measured, manual, corrected or interpolated.
+    pub quality: Quality,
+}
+
+/// What a statement says about each meter: where its figures come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MeterBlock {
+    pub meter: String,
+    pub name: String,
+    pub unit: String,
+    pub tariff: String,
+    pub tariff_name: String,
+    /// The multiplier at the end of the period (changes inside it are in `notes`).
+    pub multiplier: Decimal,
+    pub start: Option<BoundaryReading>,
+    pub end: Option<BoundaryReading>,
+    /// Replacements, resets and multiplier changes inside the period, in Chinese.
+    pub notes: Vec<String>,
+    /// Consumption over the period from the ledger, multiplier applied.
+    pub metered: Decimal,
+    /// The worst quality of the 15-minute intervals in the period.
+    pub quality: Quality,
+    pub loss_rate: Decimal,
+    /// Whether TOU quantities come from the meter's own 尖/峰/平/谷 registers.
+    pub tou_registers: bool,
+}
+
+/// A dormitory room's free quota over the period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FreeQuotaUse {
+    pub occupants: u32,
+    pub per_person: Decimal,
+    /// Granted for the period (occupants × per person, months with a quota).
+    pub granted: Decimal,
+    /// Carried in from earlier months (节约留用).
+    pub carried_in: Decimal,
+    pub used: Decimal,
+    /// Left to carry into the next month (0 without carry-over).
+    pub carried_out: Decimal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Draft,
+    Issued,
+    PartlyPaid,
+    Paid,
+    Overdue,
+    /// Replaced by a re-issued statement.
+    Superseded,
+}
+
+impl Status {
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Status::Draft => "草稿",
+            Status::Issued => "已开具",
+            Status::PartlyPaid => "部分缴费",
+            Status::Paid => "已缴清",
+            Status::Overdue => "逾期",
+            Status::Superseded => "已重开",
+        }
+    }
+}
+
+/// A utility-charge statement for one tenant and period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Statement {
+    pub number: String,
+    pub tenant: String,
+    pub tenant_name: String,
+    pub kind: TenantKind,
+    pub contract: String,
+    /// `2026-10`, or `2026-Q3` for quarterly settlement.
+    pub period: String,
+    pub start: NaiveDate,
+    /// Last day included.
+    pub end: NaiveDate,
+    pub issue_date: NaiveDate,
+    pub due_date: NaiveDate,
+    pub status: Status,
+    pub meters: Vec<MeterBlock>,
+    pub lines: Vec<Line>,
+    pub free_quota: Option<FreeQuotaUse>,
+    /// Sum of the lines' amounts.
+    pub total: Decimal,
+    /// Dormitory rooms: each occupant's share of the total, half-up to 0.01.
+    pub per_occupant: Option<Decimal>,
+    /// The statement this one re-issues, its total and the difference.
+    pub replaces: Option<String>,
+    pub previous_total: Option<Decimal>,
+    pub difference: Option<Decimal>,
+    pub paid: Decimal,
+    /// Late fee accrued so far (per day overdue on what is outstanding).
+    pub late_fee: Decimal,
+    /// total + late fee − paid.
+    pub outstanding: Decimal,
+    /// A reading or event in the billed period changed after issue: re-issue it.
+    #[serde(default)]
+    pub reissue_needed: bool,
+}
+
+/// The sum of the lines (each already rounded).
+pub fn total(lines: &[Line]) -> Decimal {
+    lines.iter().map(|l| l.amount).sum()
+}
+
+/// Late fee on `outstanding` for the days from the due date to `today`, half-up to 0.01.
+pub fn late_fee(
+    outstanding: Decimal,
+    rate_per_day: Decimal,
+    due: NaiveDate,
+    today: NaiveDate,
+) -> Decimal {
+    let days = (today - due).num_days();
+    if days <= 0 || outstanding <= Decimal::ZERO {
+        return Decimal::ZERO;
+    }
+    cents(outstanding * rate_per_day * Decimal::from(days))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use rust_decimal_macros::dec;
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn flat(price: Decimal) -> TariffVersion {
+        toml::from_str(&format!("from = 2026-01-01\nprice = \"{price}\"")).unwrap()
+    }
+
+    #[test]
+    fn loss_and_fees_are_lines_of_their_own() {
+        // Water: 123.456 m³ metered, 10% loss → 135.8016 → 135.80 m³ billed.
+        let mut v = flat(dec!(3.45));
+        v.sewage_fee = Some(dec!(0.95));
+        v.management_fee = Some(dec!(0.10));
+        let seg = Segment {
+            from: day("2026-10-01"),
+            to: day("2026-11-01"),
+            version: v,
+            metered: vec![(None, dec!(123.456))],
+            free: dec!(0),
+            tier_before: Some(dec!(0)),
+        };
+        let (lines, _) = price_meter("w", "m³", ("水费", "water"), dec!(0.10), &[seg]);
+        let got: Vec<_> = lines
+            .iter()
+            .map(|l| (l.description.as_str(), l.quantity, l.price, l.amount))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("水费", dec!(135.80), dec!(3.45), dec!(468.51)),
+                ("污水处理费", dec!(135.80), dec!(0.95), dec!(129.01)),
+                ("管理费", dec!(135.80), dec!(0.10), dec!(13.58)),
+            ]
+        );
+        assert_eq!(total(&lines), dec!(611.10));
+    }
+
+    #[test]
+    fn free_quota_is_taken_first_and_tiers_continue_across_versions() {
+        let mut v1: TariffVersion = toml::from_str(
+            "from = 2026-01-01\ntiers = [{ up_to = \"50\", price = \"0.50\" }, { price = \"0.80\" }]",
+        )
+        .unwrap();
+        let v2 = {
+            let mut v = v1.clone();
+            v.from = day("2026-10-16");
+            v.tiers[1].price = dec!(0.90);
+            v
+        };
+        v1.from = day("2026-01-01");
+        let segs = [
+            Segment {
+                from: day("2026-10-01"),
+                to: day("2026-10-16"),
+                version: v1,
+                metered: vec![(None, dec!(60))],
+                free: dec!(32),
+                tier_before: Some(dec!(0)),
+            },
+            Segment {
+                from: day("2026-10-16"),
+                to: day("2026-11-01"),
+                version: v2,
+                metered: vec![(None, dec!(40))],
+                free: dec!(0),
+                tier_before: None,
+            },
+        ];
+        let (lines, free) = price_meter("r", "kWh", ("电费", "electricity"), dec!(0), &segs);
+        assert_eq!(free, dec!(32));
+        let got: Vec<_> = lines
+            .iter()
+            .map(|l| (l.description.as_str(), l.quantity, l.price, l.amount))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "电费·第1档 (10-01至10-15)",
+                    dec!(28),
+                    dec!(0.50),
+                    dec!(14.00)
+                ),
+                (
+                    "电费·第1档 (10-16至10-31)",
+                    dec!(22),
+                    dec!(0.50),
+                    dec!(11.00)
+                ),
+                (
+                    "电费·第2档 (10-16至10-31)",
+                    dec!(18),
+                    dec!(0.90),
+                    dec!(16.20)
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn late_fee_counts_days_after_the_due_date() {
+        let due = day("2026-11-15");
+        assert_eq!(late_fee(dec!(1000), dec!(0.005), due, due), dec!(0));
+        assert_eq!(
+            late_fee(dec!(1000), dec!(0.005), due, day("2026-11-18")),
+            dec!(15.00)
+        );
+        assert_eq!(
+            late_fee(dec!(0), dec!(0.005), due, day("2026-12-18")),
+            dec!(0)
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn the_total_is_the_sum_of_the_rounded_lines(
+            periods in proptest::collection::vec((0u8..4, 0i64..10_000_000), 1..6),
+            loss in 0i64..30,
+            price in 1i64..30_000,
+        ) {
+            let mut v: TariffVersion = toml::from_str(
+                "from = 2026-01-01\nprices = { sharp = \"1.3311\", peak = \"1.0649\", flat = \"0.6264\", valley = \"0.2379\" }\n[[seasons]]\nmonths = [1,2,3,4,5,6,7,8,9,10,11,12]\nschedule = { \"00:00\" = \"flat\" }",
+            ).unwrap();
+            v.management_fee = Some(Decimal::new(price, 4));
+            let metered = periods
+                .iter()
+                .map(|(p, m)| (Some(TouPeriod::ALL[*p as usize]), Decimal::new(*m, 3)))
+                .collect();
+            let seg = Segment { from: day("2026-10-01"), to: day("2026-11-01"), version: v, metered, free: dec!(0), tier_before: Some(dec!(0)) };
+            let (lines, _) = price_meter("m", "kWh", ("电费", "electricity"), Decimal::new(loss, 2), &[seg]);
+            let mut sum = Decimal::ZERO;
+            for l in &lines {
+                prop_assert_eq!(l.amount, cents(l.quantity * l.price));
+                prop_assert_eq!(l.amount.scale() <= 2, true);
+                sum += l.amount;
+            }
+            prop_assert_eq!(total(&lines), sum);
+        }
+    }
+}

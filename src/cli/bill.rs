@@ -1,0 +1,123 @@
+//! `jieneng bill`: the month's utility-charge statements (issued ones as issued, the rest as
+//! drafts) as JSON, CSV, Excel or PDF; `--issue` issues them (re-issuing flagged ones).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::Utc;
+
+use crate::billing::book::{self, parse_month};
+use crate::config::Site;
+use crate::energy::ledger::Ledger;
+use crate::store::SqliteStore;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long)]
+    pub config: PathBuf,
+    /// The month, YYYY-MM (quarterly tenants: the last month of the quarter).
+    #[arg(long)]
+    pub month: String,
+    /// Only this tenant.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// json, csv, xlsx or pdf.
+    #[arg(long, default_value = "json")]
+    pub format: String,
+    /// Where to write; standard output for json and csv when absent.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Issue the statements first (flagged ones are re-issued; issued ones stay as they are).
+    #[arg(long)]
+    pub issue: bool,
+    /// Who issues them (kept in the audit log).
+    #[arg(long)]
+    pub by: Option<String>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let site = match Site::load(&args.config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let month = parse_month(&args.month).map_err(|e| anyhow::anyhow!("--month: {e}"))?;
+    if !matches!(args.format.as_str(), "json" | "csv" | "xlsx" | "pdf") {
+        anyhow::bail!("--format `{}`: use json, csv, xlsx or pdf", args.format);
+    }
+    if matches!(args.format.as_str(), "xlsx" | "pdf") && args.out.is_none() {
+        anyhow::bail!("--format {} needs --out PATH", args.format);
+    }
+    if let Some(t) = &args.tenant
+        && site.tenant(t).is_none()
+    {
+        anyhow::bail!("--tenant: no tenant `{t}` in {}", args.config.display());
+    }
+    let store = SqliteStore::open(&site.data_dir.join("jieneng.db"))?;
+    let reader = store.reader()?;
+    let ledger = Ledger {
+        reader: &reader,
+        site: &site,
+    };
+    let today = Utc::now().with_timezone(&site.timezone).date_naive();
+    if args.issue {
+        let who = args.by.clone().unwrap_or_else(|| {
+            format!(
+                "cli:{}",
+                std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+            )
+        });
+        let mut writer = store.writer()?;
+        for i in book::issue(
+            &ledger,
+            &mut writer,
+            month,
+            args.tenant.as_deref(),
+            &who,
+            today,
+        )? {
+            let diff = i
+                .difference
+                .map(|d| format!(" (difference {d})"))
+                .unwrap_or_default();
+            eprintln!(
+                "{} {}: {} yuan, {}{diff}",
+                i.number, i.tenant, i.total, i.outcome
+            );
+        }
+    }
+    let statements = book::month_statements(&ledger, month, args.tenant.as_deref(), today)?;
+    let bytes = match args.format.as_str() {
+        "json" => {
+            let mut b =
+                serde_json::to_vec_pretty(&serde_json::json!({ "statements": statements }))?;
+            b.push(b'\n');
+            b
+        }
+        "csv" => crate::billing::output::csv(&statements)?,
+        "xlsx" => crate::billing::xlsx::workbook(&statements, &site.billing)?,
+        _ => {
+            crate::billing::pdf::document(&statements, &site.billing).map_err(anyhow::Error::msg)?
+        }
+    };
+    match &args.out {
+        Some(path) => {
+            std::fs::write(path, &bytes)
+                .map_err(|e| anyhow::anyhow!("--out {}: {e}", path.display()))?;
+            let total: rust_decimal::Decimal = statements.iter().map(|s| s.total).sum();
+            eprintln!(
+                "{}: {} statement(s), {} yuan in all",
+                path.display(),
+                statements.len(),
+                total
+            );
+        }
+        None => {
+            use std::io::Write;
+            std::io::stdout().write_all(&bytes)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

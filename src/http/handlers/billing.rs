@@ -1,0 +1,274 @@
+//! Utility-charge billing for finance:
+//! - `GET /api/v1/billing/{YYYY-MM}/statements[.csv|.xlsx|.pdf]?tenant=` — the month's
+//!   statements (issued ones as issued, with payments and status; the rest as drafts);
+//! - `POST /api/v1/billing/{YYYY-MM}/issue` — issue them (flagged ones are re-issued);
+//! - `POST /api/v1/billing/payments`, `GET /api/v1/billing/payments` — payments;
+//! - `GET /api/v1/billing/outstanding` — what each tenant owes;
+//! - `GET /api/v1/billing/recovery?year=` — billed and recovered per month (水电费回收).
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::billing::Statement;
+use crate::billing::book::{self, parse_month};
+use crate::energy::ledger::Ledger;
+use crate::http::error::AppError;
+use crate::http::state::AppState;
+use crate::store::billing::{BillingRefusal, NewPayment};
+
+#[derive(Deserialize)]
+pub struct StatementParams {
+    tenant: Option<String>,
+}
+
+fn today(state: &AppState) -> NaiveDate {
+    Utc::now().with_timezone(&state.site.timezone).date_naive()
+}
+
+async fn load(
+    state: &AppState,
+    month: &str,
+    tenant: Option<String>,
+) -> Result<Vec<Statement>, AppError> {
+    let first = parse_month(month).map_err(AppError::BadRequest)?;
+    if let Some(t) = &tenant
+        && state.site.tenant(t).is_none()
+    {
+        return Err(AppError::NotFound(format!("no tenant `{t}`")));
+    }
+    let (site, store, today) = (state.site.clone(), state.store.clone(), today(state));
+    let statements = tokio::task::spawn_blocking(move || {
+        let reader = store.reader()?;
+        let ledger = Ledger {
+            reader: &reader,
+            site: &site,
+        };
+        book::month_statements(&ledger, first, tenant.as_deref(), today)
+    })
+    .await??;
+    Ok(statements)
+}
+
+/// The month's statements as JSON: `{"statements": [...]}`.
+pub async fn statements(
+    State(state): State<AppState>,
+    Path(month): Path<String>,
+    Query(p): Query<StatementParams>,
+) -> Result<Response, AppError> {
+    let statements = load(&state, &month, p.tenant).await?;
+    Ok(Json(json!({ "statements": statements })).into_response())
+}
+
+fn file(bytes: Vec<u8>, content_type: &str, name: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+pub async fn statements_csv(
+    State(state): State<AppState>,
+    Path(month): Path<String>,
+    Query(p): Query<StatementParams>,
+) -> Result<Response, AppError> {
+    let statements = load(&state, &month, p.tenant).await?;
+    let bytes = crate::billing::output::csv(&statements)?;
+    Ok(file(
+        bytes,
+        "text/csv; charset=utf-8",
+        format!("statements-{month}.csv"),
+    ))
+}
+
+pub async fn statements_xlsx(
+    State(state): State<AppState>,
+    Path(month): Path<String>,
+    Query(p): Query<StatementParams>,
+) -> Result<Response, AppError> {
+    let statements = load(&state, &month, p.tenant).await?;
+    let bytes = crate::billing::xlsx::workbook(&statements, &state.site.billing)?;
+    Ok(file(
+        bytes,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        format!("statements-{month}.xlsx"),
+    ))
+}
+
+pub async fn statements_pdf(
+    State(state): State<AppState>,
+    Path(month): Path<String>,
+    Query(p): Query<StatementParams>,
+) -> Result<Response, AppError> {
+    let statements = load(&state, &month, p.tenant).await?;
+    let site = state.site.clone();
+    let bytes = tokio::task::spawn_blocking(move || {
+        crate::billing::pdf::document(&statements, &site.billing)
+    })
+    .await?
+    .map_err(anyhow::Error::msg)?;
+    Ok(file(
+        bytes,
+        "application/pdf",
+        format!("statements-{month}.pdf"),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssueBody {
+    tenant: Option<String>,
+    issued_by: String,
+}
+
+pub async fn issue(
+    State(state): State<AppState>,
+    Path(month): Path<String>,
+    body: Result<Json<IssueBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    let first = parse_month(&month).map_err(AppError::BadRequest)?;
+    let Json(b) = body.map_err(|e| AppError::BadRequest(format!("issue: {}", e.body_text())))?;
+    if b.issued_by.trim().is_empty() {
+        return Err(AppError::BadRequest(
+            "issue: `issued_by` (who) is required".into(),
+        ));
+    }
+    if let Some(t) = &b.tenant
+        && state.site.tenant(t).is_none()
+    {
+        return Err(AppError::NotFound(format!("no tenant `{t}`")));
+    }
+    let (site, store, today) = (state.site.clone(), state.store.clone(), today(&state));
+    let issued = tokio::task::spawn_blocking(move || {
+        let reader = store.reader()?;
+        let mut writer = store.writer()?;
+        let ledger = Ledger {
+            reader: &reader,
+            site: &site,
+        };
+        book::issue(
+            &ledger,
+            &mut writer,
+            first,
+            b.tenant.as_deref(),
+            &b.issued_by,
+            today,
+        )
+    })
+    .await??;
+    Ok((StatusCode::CREATED, Json(json!({ "issued": issued }))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentBody {
+    statement: String,
+    amount: Decimal,
+    paid_on: NaiveDate,
+    #[serde(default)]
+    method: String,
+    #[serde(default)]
+    reference: String,
+    recorded_by: String,
+}
+
+pub async fn record_payment(
+    State(state): State<AppState>,
+    body: Result<Json<PaymentBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    let Json(b) = body.map_err(|e| AppError::BadRequest(format!("payment: {}", e.body_text())))?;
+    if b.recorded_by.trim().is_empty() {
+        return Err(AppError::BadRequest(
+            "payment: `recorded_by` (who) is required".into(),
+        ));
+    }
+    if b.amount.scale() > 2 {
+        return Err(AppError::BadRequest(format!(
+            "payment: amount {} has more than two decimals (yuan and fen)",
+            b.amount
+        )));
+    }
+    let store = state.store.clone();
+    let payment = NewPayment {
+        statement: b.statement,
+        amount: b.amount,
+        paid_on: b.paid_on,
+        method: b.method,
+        reference: b.reference,
+    };
+    let outcome = tokio::task::spawn_blocking(move || {
+        store
+            .writer()
+            .map_err(BillingRefusal::Store)?
+            .record_payments(std::slice::from_ref(&payment), &b.recorded_by)
+    })
+    .await?;
+    match outcome {
+        Ok(ids) => Ok((StatusCode::CREATED, Json(json!({ "payment": ids.first() })))),
+        Err(BillingRefusal::Store(e)) => Err(e.into()),
+        Err(e @ BillingRefusal::UnknownStatement(_)) => Err(AppError::NotFound(e.to_string())),
+        Err(e) => Err(AppError::BadRequest(e.to_string())),
+    }
+}
+
+pub async fn payments(State(state): State<AppState>) -> Result<Json<Value>, AppError> {
+    let store = state.store.clone();
+    let list = tokio::task::spawn_blocking(move || store.reader()?.payments(None)).await??;
+    Ok(Json(json!({ "payments": list })))
+}
+
+pub async fn outstanding(State(state): State<AppState>) -> Result<Json<Value>, AppError> {
+    let (site, store, today) = (state.site.clone(), state.store.clone(), today(&state));
+    let balances = tokio::task::spawn_blocking(move || {
+        let reader = store.reader()?;
+        let ledger = Ledger {
+            reader: &reader,
+            site: &site,
+        };
+        book::balances(&ledger, today)
+    })
+    .await??;
+    let total: Decimal = balances.iter().map(|b| b.outstanding).sum();
+    Ok(Json(json!({ "tenants": balances, "outstanding": total })))
+}
+
+#[derive(Deserialize)]
+pub struct RecoveryParams {
+    year: Option<i32>,
+}
+
+pub async fn recovery(
+    State(state): State<AppState>,
+    Query(p): Query<RecoveryParams>,
+) -> Result<Json<book::Recovery>, AppError> {
+    let year = p.year.unwrap_or_else(|| {
+        use chrono::Datelike;
+        today(&state).year()
+    });
+    if !(1970..=9999).contains(&year) {
+        return Err(AppError::BadRequest(format!("year {year}: use 1970..9999")));
+    }
+    let (site, store) = (state.site.clone(), state.store.clone());
+    let r = tokio::task::spawn_blocking(move || {
+        let reader = store.reader()?;
+        let ledger = Ledger {
+            reader: &reader,
+            site: &site,
+        };
+        book::recovery(&ledger, year)
+    })
+    .await??;
+    Ok(Json(r))
+}
