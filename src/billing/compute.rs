@@ -14,7 +14,7 @@ use super::tenant::{Cycle, FreeQuota, Tenant};
 use crate::config::site::Meter;
 use crate::energy::intervals::{Event, Quality};
 use crate::energy::ledger::{
-    Ledger, Step, TOU_REGISTERS, local_midnight, register_quantity, registers,
+    Ledger, Step, TOU_REGISTERS, facts, local_midnight, register_quantity, registers,
 };
 use crate::quantity::Quantity;
 use crate::rules::calendar::DayType;
@@ -142,9 +142,11 @@ impl Ledger<'_> {
         quantity: Quantity,
         t: DateTime<Utc>,
     ) -> Result<Option<BoundaryReading>, StoreError> {
+        // As far either side as the ledger bridges gaps (a month for meters read by hand).
+        let reach = facts(self.site, meter, quantity).max_gap + Duration::days(1);
         let data = self
             .reader
-            .register_around(&meter.id, quantity, t, t, Duration::days(3))?;
+            .register_around(&meter.id, quantity, t, t, reach)?;
         let close = data
             .readings
             .iter()
@@ -153,7 +155,8 @@ impl Ledger<'_> {
         if let Some(r) = close {
             return Ok(Some(BoundaryReading {
                 time: r.time,
-                value: r.value,
+                local_time: local_text(r.time, self.site.timezone),
+                value: r.value.normalize(),
                 quality: r.quality,
             }));
         }
@@ -174,7 +177,10 @@ impl Ledger<'_> {
         let value = a.value + (b.value - a.value) * part / span;
         Ok(Some(BoundaryReading {
             time: t,
-            value: value.round_dp_with_strategy(2, crate::energy::ledger::HALF_UP),
+            local_time: local_text(t, self.site.timezone),
+            value: value
+                .round_dp_with_strategy(2, crate::energy::ledger::HALF_UP)
+                .normalize(),
             quality: Quality::Interpolated,
         }))
     }
@@ -257,19 +263,27 @@ impl Ledger<'_> {
                 } else {
                     period.start
                 };
-                let mut months = Vec::new();
-                let mut m = first;
-                while m < period.end {
-                    let (used, _) = self.days_total(meter, quantity, m, m + Months::new(1))?;
-                    months.push((m.month(), used));
-                    m = m + Months::new(1);
-                }
+                let months: Vec<(u32, Decimal)> =
+                    match (local_midnight(first, tz), local_midnight(period.end, tz)) {
+                        (Some(a), Some(b)) => self
+                            .meter_exact(meter, quantity, a, b, Step::Month)?
+                            .into_iter()
+                            .filter(|r| r.end <= b)
+                            .map(|r| (r.start.with_timezone(&tz).month(), r.consumption))
+                            .collect(),
+                        _ => Vec::new(),
+                    };
                 let run = free_quota_run(q, occupants, &months);
-                let in_period = &run[run.len() - free_by_month.len()..];
+                let in_period = &run[run.len().saturating_sub(free_by_month.len())..];
                 for (slot, u) in free_by_month.iter_mut().zip(in_period) {
                     *slot = u.used;
                 }
-                let mut sum = in_period[0].clone();
+                let Some(mut sum) = in_period.first().cloned() else {
+                    return Err(BillingError::Config(format!(
+                        "tenant {}: no months to apply the free quota to in {}",
+                        tenant.id, period.label
+                    )));
+                };
                 for u in &in_period[1..] {
                     sum.granted += u.granted;
                     sum.used += u.used;
@@ -463,6 +477,10 @@ impl Ledger<'_> {
         }
         Ok(out)
     }
+}
+
+fn local_text(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+    t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
 }
 
 fn event_time(e: &Event) -> DateTime<Utc> {

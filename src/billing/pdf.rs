@@ -50,8 +50,8 @@ pub fn document(statements: &[Statement], settings: &BillingSettings) -> Result<
             .language("zh-CN".into())
             .creator("jieneng".into()),
     );
+    let foot = Footer::new(settings, &metrics);
     for s in statements {
-        let foot = Footer::new(settings, &metrics);
         let pages = layout(s, settings, &metrics, foot.top - 10.0);
         let count = pages.len();
         for (i, ops) in pages.iter().enumerate() {
@@ -68,7 +68,7 @@ pub fn document(statements: &[Statement], settings: &BillingSettings) -> Result<
 }
 
 /// One drawing operation; `y` is the text baseline, from the top of the page.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 enum Op {
     Text {
         x: f32,
@@ -389,60 +389,28 @@ struct Column {
     right: bool,
 }
 
+const fn column(title: &'static str, width: f32, right: bool) -> Column {
+    Column {
+        title,
+        width,
+        right,
+    }
+}
+
 const METER_COLUMNS: [Column; 5] = [
-    Column {
-        title: "表计",
-        width: 150.0,
-        right: false,
-    },
-    Column {
-        title: "倍率",
-        width: 45.0,
-        right: true,
-    },
-    Column {
-        title: "起码 (质量)",
-        width: 105.0,
-        right: true,
-    },
-    Column {
-        title: "止码 (质量)",
-        width: 105.0,
-        right: true,
-    },
-    Column {
-        title: "计量用量",
-        width: 90.0,
-        right: true,
-    },
+    column("表计", 150.0, false),
+    column("倍率", 45.0, true),
+    column("起码 (质量)", 105.0, true),
+    column("止码 (质量)", 105.0, true),
+    column("计量用量", 90.0, true),
 ];
 
 const LINE_COLUMNS: [Column; 5] = [
-    Column {
-        title: "项目",
-        width: 215.0,
-        right: false,
-    },
-    Column {
-        title: "计费数量",
-        width: 80.0,
-        right: true,
-    },
-    Column {
-        title: "单位",
-        width: 40.0,
-        right: false,
-    },
-    Column {
-        title: "单价(元)",
-        width: 70.0,
-        right: true,
-    },
-    Column {
-        title: "金额(元)",
-        width: 90.0,
-        right: true,
-    },
+    column("项目", 215.0, false),
+    column("计费数量", 80.0, true),
+    column("单位", 40.0, false),
+    column("单价(元)", 70.0, true),
+    column("金额(元)", 90.0, true),
 ];
 
 /// Pages of one statement, as drawing operations, its body ending at `bottom`.
@@ -553,14 +521,13 @@ impl Layout<'_> {
     }
 
     fn section(&mut self, title: &str, first_lines: f32) {
-        self.need(22.0 + first_lines);
-        self.y += 16.0;
+        self.need(26.0 + first_lines);
+        self.y += 20.0;
         self.text(LEFT, self.y, 10.5, title, true);
         self.y += 6.0;
     }
 
-    /// A ruled row: `cells` in `columns`; the row's verticals only at `splits` (column
-    /// indices a vertical rule stands before), plus both edges.
+    /// A ruled row of `cells` in `columns`, each cut to its column's width.
     fn row(&mut self, columns: &[Column], cells: &[String], size: f32, bold: bool, height: f32) {
         let top = self.y;
         let baseline = top + height / 2.0 + size * 0.36;
@@ -804,7 +771,7 @@ fn fixed(d: Decimal, dp: u32) -> String {
         .map_or((s.as_str(), None), |(i, f)| (i, Some(f)));
     let mut grouped = String::new();
     for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
+        if i > 0 && (int.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(c);
@@ -1076,7 +1043,8 @@ mod tests {
             })
             .collect();
         long.total = crate::billing::statement::total(&long.lines);
-        let pdf = document(&[long.clone(), sample()], &settings()).unwrap();
+        // No issuer and no payment note: the header and footer shrink.
+        let pdf = document(&[long, sample()], &BillingSettings::default()).unwrap();
         let count = pages(&pdf);
         assert!(count > 2, "{count} pages");
         if let Some(text) = pdftotext(&pdf) {

@@ -217,6 +217,8 @@ pub fn price_meter(
 pub struct BoundaryReading {
     /// When the value was read (or the boundary, when interpolated).
     pub time: DateTime<Utc>,
+    /// The same instant in the site's time zone, as printed: `2026-10-01 00:00`.
+    pub local_time: String,
     pub value: Decimal,
     /// measured, manual, corrected or interpolated.
     pub quality: Quality,

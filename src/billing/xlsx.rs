@@ -239,11 +239,7 @@ fn boundary(
     match b {
         Some(b) => {
             ws.write_number_with_format(row, col, num(b.value), &f.reading)?;
-            ws.write_string(
-                row,
-                col + 1,
-                b.time.format("%Y-%m-%d %H:%M UTC").to_string(),
-            )?;
+            ws.write_string(row, col + 1, b.local_time.clone())?;
             ws.write_string(row, col + 2, quality_zh(b.quality))?;
         }
         None => {
@@ -487,8 +483,13 @@ pub(crate) mod tests {
                 dec!(9.39),
             ),
         ];
-        let reading = |d: u32, value, quality| BoundaryReading {
-            time: Utc.with_ymd_and_hms(2026, 10, d, 16, 0, 0).unwrap(),
+        // The period's boundaries: local midnights in Beijing time.
+        let reading = |m: u32, d: u32, value, quality| BoundaryReading {
+            time: Utc.with_ymd_and_hms(2026, m, d, 16, 0, 0).unwrap(),
+            local_time: (Utc.with_ymd_and_hms(2026, m, d, 16, 0, 0).unwrap()
+                + chrono::Duration::hours(8))
+            .format("%Y-%m-%d %H:%M")
+            .to_string(),
             value,
             quality,
         };
@@ -511,8 +512,8 @@ pub(crate) mod tests {
                 tariff: "dorm".into(),
                 tariff_name: "宿舍分时电价".into(),
                 multiplier: dec!(1),
-                start: Some(reading(1, dec!(8231.20), Quality::Measured)),
-                end: Some(reading(31, dec!(9421.17), Quality::Interpolated)),
+                start: Some(reading(9, 30, dec!(8231.20), Quality::Measured)),
+                end: Some(reading(10, 31, dec!(9421.17), Quality::Interpolated)),
                 notes: vec!["2026-10-12 09:30 换表: 旧表止码 8600.00, 新表起码 0.00".into()],
                 metered: dec!(1189.97),
                 quality: Quality::Interpolated,
@@ -566,7 +567,6 @@ pub(crate) mod tests {
         second.paid = dec!(100);
         second.late_fee = dec!(1.50);
         let bytes = workbook(&[sample(), second], &settings()).unwrap();
-        std::fs::write("/tmp/jn.xlsx", &bytes).unwrap();
         assert!(bytes.starts_with(b"PK"));
         assert!(workbook(&[], &settings()).unwrap().starts_with(b"PK"));
     }

@@ -36,6 +36,9 @@ pub enum What {
     /// Ledger: recompute a month of 15-minute intervals for 2,000 meters (target < 1 s) and
     /// read a year of daily consumption for a building (target < 50 ms).
     Ledger(super::bench_ledger::Args),
+    /// Billing: a month's statements for 3,000 dormitory rooms with free quotas (target < 2 s),
+    /// then as Excel and PDF.
+    Billing(super::bench_billing::Args),
     /// Demo start-up: time to answer /healthz (target < 5 s) and to have 13 months of history
     /// in place (target < 30 s).
     Demo,
@@ -49,6 +52,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         What::Modbus(a) => super::bench_modbus::bench_modbus(a).await?,
         What::Mqtt(a) => super::bench_mqtt::bench_mqtt(a).await?,
         What::Ledger(a) => super::bench_ledger::bench_ledger(a)?,
+        What::Billing(a) => super::bench_billing::bench_billing(a)?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,7 @@
 //! The `jieneng` command line: one file per subcommand.
 
 pub mod bench;
+pub mod bench_billing;
 pub mod bill;
 pub mod bench_ledger;
 pub mod bench_modbus;
