@@ -49,7 +49,7 @@ impl BillingPeriod {
                 start: month,
                 end,
             }),
-            Cycle::Quarterly if month.month() % 3 == 0 => Some(BillingPeriod {
+            Cycle::Quarterly if month.month().is_multiple_of(3) => Some(BillingPeriod {
                 label: format!("{}-Q{}", month.year(), month.month() / 3),
                 start: month - Months::new(2),
                 end,

@@ -16,6 +16,7 @@ use thiserror::Error;
 
 use crate::energy::intervals::{Anomaly, Quality};
 use crate::energy::ledger::{HALF_UP, Row, local_midnight};
+use crate::rules::calendar::Calendar;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -412,8 +413,14 @@ pub struct AlertSettings {
     pub base_load_tolerance: Decimal,
     /// Days of history a base load is compared with.
     pub history_days: u32,
-    /// Flow every night hour must reach to look like a leak (m³/h).
+    /// Flow every night hour must reach to look like a leak (m³/h); also the smallest rise
+    /// above a meter's usual night minimum that counts.
     pub leak_min_m3_per_hour: Decimal,
+    /// Nights a meter's usual night minimum is taken from (minimum night flow analysis).
+    pub leak_baseline_nights: u32,
+    /// How far above its usual night minimum a night's minimum must be to look like a leak:
+    /// 0.3 = 30% above (or `leak_min_m3_per_hour` above, whichever is more).
+    pub leak_rise_fraction: Decimal,
     /// Missing or invalid data for this many hours in a row is a gap worth an alert.
     pub gap_hours: u32,
     /// Bad payloads per hour on one topic that make a burst.
@@ -434,6 +441,8 @@ impl Default for AlertSettings {
             base_load_tolerance: Decimal::new(3, 1),
             history_days: 28,
             leak_min_m3_per_hour: Decimal::new(1, 2),
+            leak_baseline_nights: 56,
+            leak_rise_fraction: Decimal::new(3, 1),
             gap_hours: 2,
             bad_payloads_per_hour: 20,
             min_severity: Severity::Warning,
@@ -447,6 +456,14 @@ impl Default for AlertSettings {
 const MAX_HISTORY_DAYS: u32 = 366;
 /// Fewer comparable nights or days than this make no baseline: a new meter stays quiet.
 const MIN_HISTORY: usize = 3;
+/// Fewer baseline nights with data than this make no usual night minimum: a new water meter
+/// is judged by `leak_min_m3_per_hour` alone.
+pub const LEAK_MIN_BASELINE_NIGHTS: usize = 7;
+/// The usual night minimum is this percentile (nearest rank) of the baseline nights' minima:
+/// low, so that a few nights of a leak or of unusual use do not raise it.
+pub const LEAK_BASELINE_PERCENTILE: u32 = 25;
+/// Baselines longer than half a year add nothing but work (the look-back is twice as long).
+const MAX_LEAK_BASELINE_NIGHTS: u32 = 183;
 
 impl AlertSettings {
     /// What is wrong with the settings, one message per problem.
@@ -474,6 +491,18 @@ impl AlertSettings {
         }
         if self.leak_min_m3_per_hour <= Decimal::ZERO {
             errors.push("leak_min_m3_per_hour must be above 0".into());
+        }
+        let nights = LEAK_MIN_BASELINE_NIGHTS as u32..=MAX_LEAK_BASELINE_NIGHTS;
+        if !nights.contains(&self.leak_baseline_nights) {
+            errors.push(format!(
+                "leak_baseline_nights = {}: use {} to {}",
+                self.leak_baseline_nights,
+                nights.start(),
+                nights.end()
+            ));
+        }
+        if self.leak_rise_fraction < Decimal::ZERO {
+            errors.push("leak_rise_fraction must not be negative (0.3 = 30% above)".into());
         }
         if self.gap_hours == 0 {
             errors.push("gap_hours must be at least 1".into());
@@ -758,13 +787,74 @@ pub fn weekend_base_load(
     })
 }
 
-/// Water leak (漏水): water flowed in every hour of the last complete night. Buildings use
-/// water in bursts; a leaking pipe or a running cistern never stops.
+fn in_vacation(calendar: &Calendar, d: NaiveDate) -> bool {
+    calendar.vacations.iter().any(|p| p.from <= d && d <= p.to)
+}
+
+/// The nights (by the local date they end on) a leak verdict on the night ending `last` is
+/// compared with, most recent first: the previous `leak_baseline_nights` nights of the same
+/// kind as `last` — in a school vacation or not — looking back at most twice as far, so that
+/// students coming back after the holidays are not a leak; and the previous
+/// `leak_baseline_nights` nights of any kind, for when the first have too little data.
+fn leak_baseline_dates(
+    last: NaiveDate,
+    s: &AlertSettings,
+    calendar: &Calendar,
+) -> (Vec<NaiveDate>, Vec<NaiveDate>) {
+    let n = s.leak_baseline_nights.min(MAX_LEAK_BASELINE_NIGHTS);
+    let before = |k: u32| last.checked_sub_days(Days::new(k.into()));
+    let vacation = in_vacation(calendar, last);
+    let like = (1..=n.saturating_mul(2))
+        .map_while(before)
+        .filter(|d| in_vacation(calendar, *d) == vacation)
+        .take(n as usize)
+        .collect();
+    let recent = (1..=n).map_while(before).collect();
+    (like, recent)
+}
+
+/// The hourly rows [`water_leak`] reads at `now`: from the start of the earliest night it may
+/// compare with to the end of the night it judges. None when there is no night to judge.
+pub fn water_leak_span(
+    tz: Tz,
+    settings: &AlertSettings,
+    calendar: &Calendar,
+    now: DateTime<Utc>,
+) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    let last = last_night(now, settings, tz)?;
+    let (from, to) = night(last, settings, tz)?;
+    let (like, recent) = leak_baseline_dates(last, settings, calendar);
+    let earliest = like.iter().chain(&recent).min().copied();
+    let from = earliest
+        .and_then(|d| night(d, settings, tz))
+        .map_or(from, |(a, _)| a.min(from));
+    Some((from, to))
+}
+
+/// The `LEAK_BASELINE_PERCENTILE`th percentile of `values`, nearest rank.
+fn low_percentile(values: &mut [Decimal]) -> Option<Decimal> {
+    values.sort_unstable();
+    let rank = (values.len() * LEAK_BASELINE_PERCENTILE as usize).div_ceil(100);
+    values.get(rank.checked_sub(1)?).copied()
+}
+
+/// Water leak (漏水), by minimum night flow (MNF): the lowest hourly flow of the last complete
+/// night against the meter's usual night minimum. Buildings use water in bursts and a quiet
+/// hour comes every night; a leaking pipe or a running cistern never stops. Some meters never
+/// see zero (a dormitory's night showers, a cooling tower's make-up): what matters is that the
+/// night minimum rose.
+///
+/// The usual night minimum is the [`LEAK_BASELINE_PERCENTILE`]th percentile of the night
+/// minima of the nights of [`leak_baseline_dates`] that have complete data. A leak is a night
+/// minimum of at least the usual one plus `leak_rise_fraction` of it, and at least
+/// `leak_min_m3_per_hour` more. With fewer than [`LEAK_MIN_BASELINE_NIGHTS`] nights to compare
+/// with (a new meter), a night minimum of `leak_min_m3_per_hour` is enough.
 pub fn water_leak(
     subject: &str,
     hours: &[Row],
     tz: Tz,
     settings: &AlertSettings,
+    calendar: &Calendar,
     now: DateTime<Utc>,
 ) -> Option<Finding> {
     let min = settings.leak_min_m3_per_hour;
@@ -777,23 +867,67 @@ pub fn water_leak(
     if lowest < min {
         return None;
     }
-    let hours = night_label(settings);
+    let minima = |dates: &[NaiveDate]| -> Vec<Decimal> {
+        dates
+            .iter()
+            .filter_map(|d| {
+                let (a, b) = night(*d, settings, tz)?;
+                Some(window(hours, a, b)?.lowest)
+            })
+            .collect()
+    };
+    let (like, recent) = leak_baseline_dates(last, settings, calendar);
+    let mut baseline = minima(&like);
+    if baseline.len() < LEAK_MIN_BASELINE_NIGHTS {
+        // The season just changed (the first nights of a vacation): any recent nights will do.
+        baseline = minima(&recent);
+    }
+    let (hours, nights) = (night_label(settings), baseline.len());
+    if nights < LEAK_MIN_BASELINE_NIGHTS {
+        return Some(Finding {
+            kind: AlertKind::WaterLeak,
+            subject: subject.to_string(),
+            severity: Severity::Critical,
+            message_zh: format!(
+                "夜间持续用水，疑似漏水：{hours} 最小小时流量 {} m³/h，不低于 {} m³/h；可比夜晚仅 {nights} 晚（少于 {LEAK_MIN_BASELINE_NIGHTS} 晚），尚无常规夜间最小流量",
+                figure(lowest),
+                figure(min)
+            ),
+            message_en: format!(
+                "Water flowed all night, possible leak: the lowest hourly flow {hours} was {} m³/h, at least {} m³/h; only {nights} nights to compare with (fewer than {LEAK_MIN_BASELINE_NIGHTS}), no usual night minimum yet",
+                figure(lowest),
+                figure(min)
+            ),
+            value: Some(lowest),
+            threshold: Some(min),
+            at: now,
+        });
+    }
+    let usual = low_percentile(&mut baseline)?;
+    let rise = settings.leak_rise_fraction.checked_mul(usual)?.max(min);
+    let threshold = usual.checked_add(rise)?;
+    if lowest < threshold {
+        return None;
+    }
+    let p = LEAK_BASELINE_PERCENTILE;
     Some(Finding {
         kind: AlertKind::WaterLeak,
         subject: subject.to_string(),
         severity: Severity::Critical,
         message_zh: format!(
-            "夜间持续用水，疑似漏水：{hours} 每小时用水均不低于 {} m³，最低 {} m³/h",
-            figure(min),
-            figure(lowest)
+            "夜间最小流量升高，疑似漏水：{hours} 最小小时流量 {} m³/h，常规夜间最小流量 {} m³/h（此前 {nights} 晚夜间最小流量的第 {p} 百分位），阈值 {} m³/h",
+            figure(lowest),
+            figure(usual),
+            figure(threshold)
         ),
         message_en: format!(
-            "Water flowed all night, possible leak: every hour {hours} used at least {} m³ (lowest {} m³/h)",
-            figure(min),
-            figure(lowest)
+            "Night flow rose, possible leak: the lowest hourly flow {hours} was {} m³/h; the usual night minimum is {} m³/h ({p}th percentile of {nights} earlier nights), threshold {} m³/h",
+            figure(lowest),
+            figure(usual),
+            figure(threshold)
         ),
         value: Some(lowest),
-        threshold: Some(min),
+        threshold: Some(threshold),
         at: now,
     })
 }
@@ -1224,32 +1358,214 @@ mod tests {
         );
     }
 
+    /// Hourly rows from local `from` to local `to`: night hours (0–5) at
+    /// `night(date, hour)`, day hours at 6 m³.
+    fn water(from: &str, to: &str, night: impl Fn(NaiveDate, u32) -> Decimal) -> Vec<Row> {
+        use chrono::Timelike;
+        hourly(from, to, move |t| match t.hour() {
+            h @ 0..5 => night(t.date(), h),
+            _ => d("6"),
+        })
+    }
+
+    fn date(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    /// Eight baseline nights 11-02..11-09 whose hours run at 1, 1.2, 0.9, 1.1, 1, 1.3, 1 and
+    /// 1.05 m³, and the night of 11-10 given.
+    fn library_nights(last: [&'static str; 5]) -> Vec<Row> {
+        let usual = ["1", "1.2", "0.9", "1.1", "1", "1.3", "1", "1.05"];
+        water(
+            "2026-11-02 00:00",
+            "2026-11-10 08:00",
+            move |day, h| match (day - date("2026-11-02")).num_days() {
+                k @ 0..8 => d(usual[k as usize]),
+                _ => d(last[h as usize]),
+            },
+        )
+    }
+
     #[test]
-    fn water_leak_needs_flow_every_night_hour() {
-        let s = AlertSettings::default();
+    fn water_leak_at_and_just_below_the_usual_night_minimum_plus_the_rise() {
+        let s = AlertSettings {
+            leak_baseline_nights: 8,
+            ..AlertSettings::default()
+        };
+        let cal = Calendar::default();
         let now = local("2026-11-10 08:00");
-        let with_night = |v: [&'static str; 5]| {
-            hourly("2026-11-10 00:00", "2026-11-10 08:00", move |t| {
-                use chrono::Timelike;
-                v.get(t.hour() as usize).map_or(d("0.5"), |x| d(x))
-            })
+        // Minima sorted 0.9, 1, 1, 1, 1.05, 1.1, 1.2, 1.3: the 25th percentile of 8 is the
+        // 2nd, 1; the threshold 1 + max(0.01, 0.3 × 1) = 1.3.
+        let at = library_nights(["1.5", "1.3", "1.4", "1.6", "1.35"]);
+        let f = water_leak("library-water", &at, TZ, &s, &cal, now).unwrap();
+        assert_eq!(f.kind, AlertKind::WaterLeak);
+        assert_eq!(f.severity, Severity::Critical);
+        assert_eq!((f.value, f.threshold), (Some(d("1.3")), Some(d("1.3"))));
+        assert_eq!(
+            f.message_zh,
+            "夜间最小流量升高，疑似漏水：0:00–5:00 最小小时流量 1.3 m³/h，常规夜间最小流量 1 m³/h（此前 8 晚夜间最小流量的第 25 百分位），阈值 1.3 m³/h"
+        );
+        assert_eq!(
+            f.message_en,
+            "Night flow rose, possible leak: the lowest hourly flow 0:00–5:00 was 1.3 m³/h; the usual night minimum is 1 m³/h (25th percentile of 8 earlier nights), threshold 1.3 m³/h"
+        );
+        let below = library_nights(["1.5", "1.2999", "1.4", "1.6", "1.35"]);
+        assert_eq!(water_leak("library-water", &below, TZ, &s, &cal, now), None);
+
+        // A night with a missing hour does not count: without the 0.9 night, the 2nd of the
+        // seven left is still 1, from 7 nights.
+        let mut gap = at.clone();
+        let hole = gap
+            .iter()
+            .position(|r| r.start == local("2026-11-04 03:00"));
+        gap[hole.unwrap()].quality = Quality::Missing;
+        let f = water_leak("library-water", &gap, TZ, &s, &cal, now).unwrap();
+        assert!(
+            f.message_en
+                .contains("(25th percentile of 7 earlier nights)")
+        );
+        // Without the night judged there is nothing to say.
+        let unfinished = water_leak(
+            "library-water",
+            &at,
+            TZ,
+            &s,
+            &cal,
+            local("2026-11-10 04:59"),
+        );
+        assert_eq!(unfinished, None);
+        assert_eq!(water_leak("library-water", &[], TZ, &s, &cal, now), None);
+        // A small usual flow: the rise must be at least leak_min_m3_per_hour (0.01), not 30%.
+        let small = water("2026-11-02 00:00", "2026-11-10 08:00", |day, _| {
+            match day == date("2026-11-10") {
+                true => d("0.03"),
+                false => d("0.02"),
+            }
+        });
+        let f = water_leak("library-f1-water", &small, TZ, &s, &cal, now).unwrap();
+        assert_eq!(f.threshold, Some(d("0.03")));
+    }
+
+    /// A dormitory: showers until 1:00, then a steady 3, 3.2, 3.4 or 3.6 m³/h through the night
+    /// (a four-night cycle from 09-15), and the night of 11-10 at `last` from 1:00.
+    fn dormitory(last: &'static str) -> Vec<Row> {
+        water("2026-09-15 00:00", "2026-11-10 08:00", move |day, h| {
+            let steady = match day == date("2026-11-10") {
+                true => d(last),
+                false => {
+                    let k = (day - date("2026-09-15")).num_days() % 4;
+                    d("3") + Decimal::new(2 * k, 1)
+                }
+            };
+            if h == 0 { steady + d("2") } else { steady }
+        })
+    }
+
+    #[test]
+    fn water_leak_in_a_dormitory_that_always_uses_water_at_night() {
+        let s = AlertSettings::default(); // 56 nights
+        let cal = Calendar::default();
+        let now = local("2026-11-10 08:00");
+        // 56 nights 09-15..11-09, 14 each at 3, 3.2, 3.4 and 3.6: the 25th percentile is the
+        // 14th, 3; the threshold 3 + max(0.01, 0.9) = 3.9. A high night of its own is no leak
+        // (the absolute rule alone would have called every night one).
+        assert_eq!(
+            water_leak("dorm1-water", &dormitory("3.6"), TZ, &s, &cal, now),
+            None
+        );
+        assert_eq!(
+            water_leak("dorm1-water", &dormitory("3.8999"), TZ, &s, &cal, now),
+            None
+        );
+        // A tank valve that never closes, 1.5 m³/h on top of an ordinary night.
+        let f = water_leak("dorm2-water", &dormitory("4.5"), TZ, &s, &cal, now).unwrap();
+        assert_eq!((f.value, f.threshold), (Some(d("4.5")), Some(d("3.9"))));
+        assert_eq!(
+            f.message_zh,
+            "夜间最小流量升高，疑似漏水：0:00–5:00 最小小时流量 4.5 m³/h，常规夜间最小流量 3 m³/h（此前 56 晚夜间最小流量的第 25 百分位），阈值 3.9 m³/h"
+        );
+        // The rows needed start with the first of the 56 nights.
+        assert_eq!(
+            water_leak_span(TZ, &s, &cal, now),
+            Some((local("2026-09-15 00:00"), local("2026-11-10 05:00")))
+        );
+    }
+
+    #[test]
+    fn water_leak_on_a_new_meter_falls_back_to_the_absolute_rule() {
+        let s = AlertSettings::default();
+        let cal = Calendar::default();
+        let now = local("2026-11-10 08:00");
+        // Six nights of data (11-04..11-09) before the one judged: one short of a baseline.
+        let rows = |last: [&'static str; 5]| {
+            water(
+                "2026-11-04 00:00",
+                "2026-11-10 08:00",
+                move |day, h| match day == date("2026-11-10") {
+                    true => d(last[h as usize]),
+                    false => d("0.02"),
+                },
+            )
         };
         let f = water_leak(
             "library-water",
-            &with_night(["0.02", "0.01", "0.03", "0.05", "0.02"]),
+            &rows(["0.02", "0.01", "0.03", "0.05", "0.02"]),
             TZ,
             &s,
+            &cal,
             now,
         )
         .unwrap();
-        assert_eq!(f.severity, Severity::Critical);
-        assert_eq!(f.value, Some(d("0.01")));
-        assert!(f.message_zh.starts_with("夜间持续用水，疑似漏水"));
+        assert_eq!((f.value, f.threshold), (Some(d("0.01")), Some(d("0.01"))));
+        assert_eq!(
+            f.message_zh,
+            "夜间持续用水，疑似漏水：0:00–5:00 最小小时流量 0.01 m³/h，不低于 0.01 m³/h；可比夜晚仅 6 晚（少于 7 晚），尚无常规夜间最小流量"
+        );
+        assert!(
+            f.message_en
+                .contains("only 6 nights to compare with (fewer than 7)")
+        );
         // One hour at 0.009 < 0.01: the flow stopped.
-        let quiet = with_night(["0.02", "0.009", "0.03", "0.05", "0.02"]);
-        assert_eq!(water_leak("library-water", &quiet, TZ, &s, now), None);
-        // Without rows for the night there is nothing to say.
-        assert_eq!(water_leak("library-water", &[], TZ, &s, now), None);
+        let quiet = rows(["0.02", "0.009", "0.03", "0.05", "0.02"]);
+        assert_eq!(water_leak("library-water", &quiet, TZ, &s, &cal, now), None);
+        // A seventh night makes a baseline (0.02; threshold 0.03): 0.02 is ordinary.
+        let seven = water("2026-11-03 00:00", "2026-11-10 08:00", |_, _| d("0.02"));
+        assert_eq!(water_leak("library-water", &seven, TZ, &s, &cal, now), None);
+    }
+
+    #[test]
+    fn water_leak_compares_term_nights_with_term_nights() {
+        let s = AlertSettings {
+            leak_baseline_nights: 8,
+            ..AlertSettings::default()
+        };
+        // A week of vacation 08-25..08-31: the dormitory runs at 0.5 m³/h at night, 3 in term.
+        let cal: Calendar =
+            toml::from_str(r#"vacations = [{ from = "2026-08-25", to = "2026-08-31" }]"#).unwrap();
+        let rows = water(
+            "2026-08-01 00:00",
+            "2026-09-06 08:00",
+            |day, _| match in_vacation(&cal, day) {
+                true => d("0.5"),
+                false => d("3"),
+            },
+        );
+        // 09-05: the previous 8 term nights (09-01..09-04, 08-21..08-24) are at 3.
+        let now = local("2026-09-05 08:00");
+        assert_eq!(water_leak("dorm1-water", &rows, TZ, &s, &cal, now), None);
+        // Without the calendar the 8 nights before are half vacation: the 25th percentile
+        // is 0.5 and students coming back look like a leak.
+        let f = water_leak("dorm1-water", &rows, TZ, &s, &Calendar::default(), now).unwrap();
+        assert_eq!(f.threshold, Some(d("0.65")));
+        // The first night of the vacation has none like it: the recent nights (at 3) are the
+        // baseline, not the absolute rule (0.5 ≥ 0.01), and a drop is no leak.
+        let now = local("2026-08-25 08:00");
+        assert_eq!(water_leak("dorm1-water", &rows, TZ, &s, &cal, now), None);
+        // The span reaches back to the 8th term night: 08-21 for the night of 09-05.
+        assert_eq!(
+            water_leak_span(TZ, &s, &cal, local("2026-09-05 08:00")).map(|(a, _)| a),
+            Some(local("2026-08-21 00:00"))
+        );
     }
 
     #[test]
@@ -1566,11 +1882,13 @@ mod tests {
                 night_start_hour: start,
                 night_end_hour: end,
                 history_days,
+                leak_baseline_nights: history_days,
                 ..AlertSettings::default()
             };
             let _ = night_base_load("m", &rows, TZ, &s, now);
             let _ = weekend_base_load("m", &rows, TZ, &s, now);
-            let _ = water_leak("m", &rows, TZ, &s, now);
+            let _ = water_leak("m", &rows, TZ, &s, &Calendar::default(), now);
+            let _ = water_leak_span(TZ, &s, &Calendar::default(), now);
             let _ = data_gaps("m", &rows, &s, now);
             let _ = quota("m", Decimal::MAX, Decimal::MAX, Decimal::new(1, 28), "kWh", now);
         }

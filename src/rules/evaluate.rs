@@ -47,9 +47,15 @@ pub fn findings(
         .map_or(now, |t| t.with_timezone(&Utc));
     let history_from = hour_end - Duration::days(i64::from(settings.history_days) + 8);
     let day_ago = hour_end - Duration::hours(24);
+    // Water meters are judged on nights only, but against more of them: from the earliest
+    // night their usual night flow comes from.
+    let water_from = alert::water_leak_span(tz, settings, &site.calendar, now)
+        .map_or(day_ago, |(from, _)| from.min(day_ago));
     for meter in &site.meters {
         let quantity = register_quantity(meter);
-        let hours = ledger.meter(meter, quantity, history_from, hour_end, Step::Hour)?;
+        let water = top_level(meter.category.code) == "02000";
+        let from = if water { water_from } else { history_from };
+        let hours = ledger.meter(meter, quantity, from, hour_end, Step::Hour)?;
         let last_day: Vec<_> = hours
             .iter()
             .filter(|r| r.start >= day_ago)
@@ -59,7 +65,14 @@ pub fn findings(
         let anomalies = ledger.anomalies(meter, quantity, day_ago, hour_end)?;
         out.extend(alert::register_anomalies(&meter.id, &anomalies, now));
         match top_level(meter.category.code) {
-            "02000" => out.extend(alert::water_leak(&meter.id, &hours, tz, settings, now)),
+            "02000" => out.extend(alert::water_leak(
+                &meter.id,
+                &hours,
+                tz,
+                settings,
+                &site.calendar,
+                now,
+            )),
             "01000" if meter.parent_meter.is_none() => {
                 out.extend(alert::night_base_load(&meter.id, &hours, tz, settings, now));
                 out.extend(alert::weekend_base_load(
