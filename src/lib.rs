@@ -1,6 +1,7 @@
 //! jieneng (节能): energy-saving monitoring for public institutions. See ARCHITECTURE.md.
 
 pub mod alerting;
+pub mod auth;
 pub mod billing;
 pub mod cli;
 pub mod collect;

@@ -97,7 +97,10 @@ async fn finance_bills_issues_and_records_payments() {
     )
     .unwrap();
     let rt = Runtime::start(Site::load(&config).unwrap()).unwrap();
-    let app = jieneng::http::router(rt.app_state());
+    let state = rt.app_state();
+    let app = common::as_role(&state, jieneng::auth::Role::Finance);
+    let engineer = common::as_role(&state, jieneng::auth::Role::Engineer);
+    let anonymous = jieneng::http::router(state.clone());
     // Read by hand on 1 October and 1 November: 1234.5 kWh and 56.7 m³ in the month.
     let r = |m: &str, q: &str, t: &str, v: f64| json!({"meter": m, "time": t, "quantity": q, "value": v});
     let readings = json!([
@@ -117,8 +120,20 @@ async fn finance_bills_issues_and_records_payments() {
         r("shop-w", "water_m3", "2026-11-01T00:00:00+08:00", 156.7),
     ]);
     assert_eq!(
-        call(&app, post("/api/v1/readings", readings)).await.0,
-        StatusCode::CREATED
+        call(&app, post("/api/v1/readings", readings.clone())).await.0,
+        StatusCode::FORBIDDEN,
+        "finance does not enter readings"
+    );
+    let (status, body) = call(&engineer, post("/api/v1/readings", readings)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // Statements are for finance and admins only.
+    assert_eq!(
+        call(&anonymous, get("/api/v1/billing/2026-10/statements")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        call(&engineer, get("/api/v1/billing/2026-10/statements.xlsx")).await.0,
+        StatusCode::FORBIDDEN
     );
 
     let (status, body) = call(&app, get("/api/v1/billing/2026-10/statements")).await;

@@ -8,10 +8,26 @@ use jieneng::cli::demo::{Args, start};
 use jieneng::quantity::Quantity;
 use serde_json::Value;
 
+/// The admin's API token from `DATA/demo-tokens.json` (set once the demo is up).
+static TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+fn read_token(data: &std::path::Path, role: &str) -> String {
+    let text = std::fs::read_to_string(data.join("demo-tokens.json")).unwrap();
+    let tokens: Value = serde_json::from_str(&text).unwrap();
+    tokens[role].as_str().unwrap().to_string()
+}
+
+async fn fetch(url: &str) -> reqwest::Response {
+    let mut req = reqwest::Client::new().get(url);
+    if let Some(t) = TOKEN.get() {
+        req = req.bearer_auth(t);
+    }
+    req.send().await.unwrap()
+}
+
 async fn get(url: &str) -> Value {
-    reqwest::get(url)
+    fetch(url)
         .await
-        .unwrap()
         .error_for_status()
         .unwrap()
         .json()
@@ -28,6 +44,13 @@ async fn demo_serves_live_meters_and_history() {
     };
     let demo = start(&args).await.unwrap();
     let base = format!("http://{}", demo.http_addr);
+    // One token per role; the overview is open without one, the API is not.
+    for role in ["admin", "engineer", "committee", "finance"] {
+        assert_eq!(read_token(&args.data, role).len(), 64);
+    }
+    let anonymous = reqwest::get(format!("{base}/api/v1/meters")).await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let _ = TOKEN.set(read_token(&args.data, "admin"));
 
     let health = get(&format!("{base}/healthz")).await;
     assert_eq!(health["status"], "ok");
@@ -308,16 +331,126 @@ async fn demo_serves_live_meters_and_history() {
             .any(|a| serde_json::to_value(a.kind).unwrap() == kind && a.subject == subject)
     };
     assert!(found("meter_offline", dead), "{alerts:?}");
+    // The leak, and only the leak: the other water meters' night flows (dormitories never
+    // stop; library floors run 0.02 m³/h) are their usual ones.
+    let leaking = jieneng::sim::campus::LEAKING_METER;
+    assert!(found("water_leak", leaking), "{alerts:?}");
+    let water: Vec<&str> = demo
+        .runtime
+        .site
+        .meters
+        .iter()
+        .filter(|m| m.category.code.starts_with("02"))
+        .map(|m| m.id.as_str())
+        .collect();
     assert!(
-        found("water_leak", jieneng::sim::campus::LEAKING_METER),
-        "{alerts:?}"
+        water.len() >= 10 && water.contains(&"dorm1-water"),
+        "{water:?}"
+    );
+    for id in water.iter().filter(|id| **id != leaking) {
+        assert!(!found("water_leak", id), "{id} is no leak: {alerts:?}");
+    }
+    // It started three days before the history ended, on the hour; the data directory keeps
+    // the instant for a resumed demo.
+    let kept = std::fs::read_to_string(args.data.join("demo.toml")).unwrap();
+    let leak_from: chrono::DateTime<Utc> = kept
+        .lines()
+        .find_map(|l| l.strip_prefix("leak_from = "))
+        .unwrap()
+        .trim_matches('"')
+        .parse()
+        .unwrap();
+    let before_end = Utc::now() - leak_from;
+    assert!(
+        before_end > chrono::Duration::days(3)
+            && before_end < chrono::Duration::days(3) + chrono::Duration::hours(2),
+        "{kept}"
     );
 
-    let bad = reqwest::get(format!(
+    // Finance: last month's statements for the canteens (time of use from the meters' own
+    // registers), the shop (with water) and the dormitory rooms (free quota), as Excel and PDF.
+    let last_month = (Utc::now().date_naive().with_day(1).unwrap() - Months::new(1))
+        .format("%Y-%m")
+        .to_string();
+    let finance = read_token(&args.data, "finance");
+    let engineer = read_token(&args.data, "engineer");
+    let statements_url = format!("{base}/api/v1/billing/{last_month}/statements");
+    let as_engineer = reqwest::Client::new()
+        .get(&statements_url)
+        .bearer_auth(&engineer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(as_engineer.status(), 403);
+    let billed: Value = reqwest::Client::new()
+        .get(&statements_url)
+        .bearer_auth(&finance)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let statements = billed["statements"].as_array().unwrap();
+    let of = |t: &str| {
+        statements
+            .iter()
+            .find(|s| s["tenant"] == t)
+            .unwrap_or_else(|| panic!("no {t} in {billed}"))
+    };
+    let canteen = of("canteen1");
+    assert_eq!(canteen["meters"][0]["tou_registers"], true, "{canteen}");
+    assert!(
+        canteen["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["period"] == "valley")
+    );
+    let shop = of("shop");
+    assert!(
+        shop["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["kind"] == "sewage"),
+        "{shop}"
+    );
+    let room = of("dorm1-r101");
+    assert_eq!(room["free_quota"]["occupants"], 4, "{room}");
+    for s in statements {
+        let total: f64 = s["total"].as_str().unwrap().parse().unwrap();
+        assert!(total > 0.0, "{s}");
+    }
+    for format in ["xlsx", "pdf"] {
+        let out_path = args.data.join(format!("statements.{format}"));
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_jieneng"))
+            .args([
+                "bill",
+                "--month",
+                &last_month,
+                "--format",
+                format,
+                "--config",
+            ])
+            .arg(&demo.config_path)
+            .arg("--out")
+            .arg(&out_path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let bytes = std::fs::read(&out_path).unwrap();
+        assert!(bytes.starts_with(if format == "pdf" { b"%PDF" } else { b"PK" }));
+    }
+
+    let bad = fetch(&format!(
         "{base}/api/v1/meters/library-main/consumption?from=soon&to=2026-11-08"
     ))
-    .await
-    .unwrap();
+    .await;
     assert_eq!(bad.status(), 400);
     demo.runtime.shutdown().await;
 }

@@ -61,7 +61,7 @@ async fn a_replacement_event_joins_the_old_and_new_register() {
         .await
         .unwrap();
     rt.ingest.flush().await.unwrap();
-    let app = jieneng::http::router(rt.app_state());
+    let app = common::as_role(&rt.app_state(), jieneng::auth::Role::Admin);
     let uri = "/api/v1/meters/e1/consumption?from=2026-10-01&to=2026-10-04&step=1d";
     let before = get_json(&app, uri).await;
     assert_eq!(before[1]["quality"], "invalid", "{before}");
@@ -173,7 +173,7 @@ async fn corrections_through_the_api_are_audited_and_change_consumption() {
     );
     std::fs::write(dir.path().join("jieneng.toml"), config).unwrap();
     let rt = Runtime::start(Site::load(&dir.path().join("jieneng.toml")).unwrap()).unwrap();
-    let app = jieneng::http::router(rt.app_state());
+    let app = common::as_role(&rt.app_state(), jieneng::auth::Role::Admin);
     let readings = serde_json::json!([
         {"meter": "e1", "time": "2026-10-01T00:00:00+08:00", "quantity": "energy_import_kwh", "value": 100},
         {"meter": "e1", "time": "2026-10-02T00:00:00+08:00", "quantity": "energy_import_kwh", "value": 150},

@@ -66,7 +66,7 @@ async fn ratings_show_each_item_and_match_the_hand_computed_scores() {
     )
     .unwrap();
     let rt = Runtime::start(Site::load(&config).unwrap()).unwrap();
-    let app = jieneng::http::router(rt.app_state());
+    let app = common::as_role(&rt.app_state(), jieneng::auth::Role::Admin);
     let r = |m: &str, t: &str, v: f64| serde_json::json!({"meter": m, "time": t, "quantity": "energy_import_kwh", "value": v});
     // Read on the 1st of each month: b1 4,000 kWh in October 2025, 6,000 over the eleven
     // months after, 3,100 in October 2026; c1 1,000, then 1,000, then 1,100.

@@ -78,7 +78,9 @@ pub async fn start(args: &Args) -> anyhow::Result<Demo> {
         )
     })?;
     let http_addr = http.local_addr()?;
-    let campus = DemoCampus::new();
+    // History runs up to this instant; the collectors take over from here.
+    let history_until = chrono::Utc::now();
+    let campus = DemoCampus::with_leak_from(leak_from(&args.data, history_until)?);
 
     // The MQTT broker: the one given, or an embedded one on a free loopback port.
     let mqtt_url = match &args.mqtt_url {
@@ -118,8 +120,6 @@ pub async fn start(args: &Args) -> anyhow::Result<Demo> {
     let site =
         Site::load(&config_path).map_err(|e| anyhow::anyhow!("demo config is invalid:\n{e}"))?;
 
-    // History runs up to this instant; the collectors take over from here.
-    let history_until = chrono::Utc::now();
     let mut runtime = Runtime::start(site)?;
     for (gw, meters) in campus.gateways() {
         let units: HashMap<u8, SimUnit> = meters
@@ -154,6 +154,7 @@ pub async fn start(args: &Args) -> anyhow::Result<Demo> {
         campus.tz,
         runtime.cancel.clone(),
     )));
+    demo_users(&runtime.store, &args.data)?;
     runtime.serve_http(http);
     tracing::info!(url = %format!("http://{http_addr}"), config = %config_path.display(), meters = campus.meters.len(), "demo campus up");
 
@@ -199,6 +200,78 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The demo's users, one per role, all with the password `DEMO_PASSWORD`, and a fresh API
+/// token for each written to `DATA/demo-tokens.json` as `{"admin": "...", ...}`.
+pub const DEMO_PASSWORD: &str = "jieneng-demo";
+
+fn demo_users(store: &crate::store::SqliteStore, data: &std::path::Path) -> anyhow::Result<()> {
+    use crate::auth::Role;
+    let mut w = store.writer()?;
+    let mut tokens = serde_json::Map::new();
+    for (role, display) in [
+        (Role::Admin, "系统管理员"),
+        (Role::Engineer, "张工 (设备科)"),
+        (Role::Committee, "李老师 (节能委员会)"),
+        (Role::Finance, "王会计 (财务处)"),
+    ] {
+        match w.create_user(role.name(), display, role, Some(DEMO_PASSWORD), "demo") {
+            Ok(_) | Err(crate::store::users::UserRefusal::Exists(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let token = w.create_token(role.name(), "demo", "demo")?;
+        tokens.insert(role.name().to_string(), serde_json::Value::String(token));
+    }
+    let path = data.join("demo-tokens.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&tokens)? + "\n")?;
+    tracing::info!(users = "admin, engineer, committee, finance", password = DEMO_PASSWORD, tokens = %path.display(), "demo users");
+    Ok(())
+}
+
+/// How long before the end of its first history the demo's leak starts: long enough for a
+/// few nights of it, short enough that the nights before show the meter without it.
+const LEAK_DAYS_BEFORE_HISTORY_END: i64 = 3;
+
+/// Where the data directory keeps what the demo fixed on its first run.
+const DEMO_STATE_FILE: &str = "demo.toml";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct DemoState {
+    leak_from: chrono::DateTime<chrono::Utc>,
+}
+
+/// When the demo's leak started. The first run in a data directory fixes it (three days before
+/// `history_until`, on the hour) and keeps it in `demo.toml` there, so a resumed demo simulates
+/// the same values as the history it wrote. A data directory written before the leak had a
+/// start (a database, no `demo.toml`) leaks since the registers' origin, as its history does.
+fn leak_from(
+    data: &std::path::Path,
+    history_until: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    let path = data.join(DEMO_STATE_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let state: DemoState =
+                toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            return Ok(state.leak_from);
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
+    }
+    if data.join("jieneng.db").exists() {
+        return Ok(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+    }
+    let start = history_until - chrono::Duration::days(LEAK_DAYS_BEFORE_HISTORY_END);
+    let hour = start.timestamp().div_euclid(3600) * 3600;
+    let start = chrono::DateTime::from_timestamp(hour, 0).unwrap_or(start);
+    let text = format!(
+        "# Fixed on the demo's first run in this directory; the simulation depends on it.\n{}",
+        toml::to_string(&DemoState { leak_from: start })?
+    );
+    std::fs::write(&path, text)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    Ok(start)
+}
+
 fn mqtt_host_port(url: &str) -> anyhow::Result<(String, u16)> {
     let rest = url
         .strip_prefix("mqtt://")
@@ -212,4 +285,34 @@ fn mqtt_host_port(url: &str) -> anyhow::Result<(String, u16)> {
         port.parse()
             .map_err(|_| anyhow::anyhow!("bad port in {url}"))?,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn the_leak_start_is_fixed_by_the_first_run_in_a_data_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 28, 10, 36, 33)
+            .unwrap();
+        let start = leak_from(dir.path(), first).unwrap();
+        assert_eq!(
+            start,
+            chrono::Utc
+                .with_ymd_and_hms(2026, 11, 25, 10, 0, 0)
+                .unwrap()
+        );
+        // Resumed two days later: the same start.
+        let resumed = leak_from(dir.path(), first + chrono::Duration::days(2)).unwrap();
+        assert_eq!(resumed, start);
+        // A directory with a database and no demo.toml had the leak all along.
+        let old = tempfile::tempdir().unwrap();
+        std::fs::write(old.path().join("jieneng.db"), b"").unwrap();
+        let since = leak_from(old.path(), first).unwrap();
+        assert_eq!(since, chrono::DateTime::<chrono::Utc>::MIN_UTC);
+        assert!(!old.path().join(DEMO_STATE_FILE).exists());
+    }
 }

@@ -15,6 +15,7 @@ pub mod rate;
 pub mod scan;
 pub mod serve;
 pub mod simulate;
+pub mod user;
 
 use std::process::ExitCode;
 
@@ -48,6 +49,9 @@ pub enum Command {
     Rate(rate::Args),
     /// Utility-charge statements for a month (JSON, CSV, Excel, PDF); --issue issues them.
     Bill(bill::Args),
+    /// Users, roles and API tokens.
+    #[command(subcommand)]
+    User(user::What),
     /// Import readings entered by hand.
     #[command(subcommand)]
     Import(import::What),
@@ -69,6 +73,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Consumption(a) => consumption::run(a),
         Command::Rate(a) => rate::run(a),
         Command::Bill(a) => bill::run(a),
+        Command::User(w) => user::run(w),
         Command::Import(w) => import::run(w),
         Command::Probe(a) => probe::run(a).await,
         Command::Scan(a) => scan::run(a).await,

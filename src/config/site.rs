@@ -173,6 +173,8 @@ pub struct Site {
     pub climate_zone: Option<ClimateZone>,
     pub data_dir: PathBuf,
     pub http_listen: String,
+    pub http_public_overview: bool,
+    pub http_secure_cookies: bool,
     pub telemetry_retention_days: u32,
     pub units: Vec<Unit>,
     pub connections: Vec<Connection>,
@@ -693,6 +695,8 @@ impl Site {
             climate_zone: raw.site.climate_zone,
             data_dir,
             http_listen: raw.http.listen,
+            http_public_overview: raw.http.public_overview,
+            http_secure_cookies: raw.http.secure_cookies,
             telemetry_retention_days: raw.store.telemetry_retention_days,
             units,
             connections,
@@ -1082,12 +1086,25 @@ fn default_tz() -> Spanned<String> {
 struct HttpSection {
     #[serde(default = "default_listen")]
     listen: String,
+    /// The overview page without signing in (a wall screen in the lobby); off by default.
+    #[serde(default)]
+    public_overview: bool,
+    /// Session cookies only over HTTPS; turn off only when serving plain HTTP on a trusted
+    /// network or localhost.
+    #[serde(default = "yes")]
+    secure_cookies: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for HttpSection {
     fn default() -> Self {
         HttpSection {
             listen: default_listen(),
+            public_overview: false,
+            secure_cookies: true,
         }
     }
 }

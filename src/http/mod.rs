@@ -1,6 +1,7 @@
 //! The web server: JSON API and pages. Only this module (and report renderers) know HTTP,
 //! JSON shapes and HTML.
 
+pub mod auth;
 pub mod error;
 pub mod handlers;
 pub mod router;

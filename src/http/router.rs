@@ -7,11 +7,15 @@ use super::handlers::{
     alerts, billing, consumption, corrections, events, health, inputs, meters, metrics, pages, readings,
     rules,
 };
+use super::auth;
 use super::state::AppState;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::overview))
+        .route("/login", get(auth::login_form).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/api/v1/session", get(auth::session))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(metrics::metrics))
         .route("/api/v1/meters", get(meters::list))
@@ -64,5 +68,6 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/billing/recovery", get(billing::recovery))
         .route("/api/v1/inputs", get(inputs::list))
         .route("/api/v1/readings", post(readings::create))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard))
         .with_state(state)
 }

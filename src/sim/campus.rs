@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::load::{Component, Shape};
+use super::load::{Component, Shape, slot_of};
 use super::meter::{Medium, SimMeter};
 
 pub struct DemoUnit {
@@ -85,7 +86,8 @@ pub const BATCH_WATER_QUANTITIES: &[&str] = &["water_m3", "flow_m3h"];
 pub const MQTT_CONNECTION: &str = "campus-mqtt";
 
 /// The demo's faults, for the alerts to find: a meter that stopped answering when the demo
-/// started, and a water meter with a leak (a tank valve that never closes, 1.5 m³/h).
+/// started, and a water meter with a leak (a tank valve that stopped closing a few days before
+/// the demo started, 1.5 m³/h since then; see [`DemoCampus::with_leak_from`]).
 pub const DEAD_METER: &str = "teach2-hvac";
 pub const LEAKING_METER: &str = "dorm2-water";
 
@@ -267,7 +269,15 @@ impl Builder {
 }
 
 impl DemoCampus {
+    /// The demo campus, its leak running since the registers' origin (2025-01-01).
     pub fn new() -> DemoCampus {
+        Self::with_leak_from(DateTime::<Utc>::MIN_UTC)
+    }
+
+    /// The demo campus, its leak running from the start of the 15-minute slot `leak_from` falls
+    /// in. The simulated values are a function of time and of this instant: history, live
+    /// collection and a resumed demo agree as long as it stays the same.
+    pub fn with_leak_from(leak_from: DateTime<Utc>) -> DemoCampus {
         use Shape::*;
         let units = vec![
             DemoUnit {
@@ -651,10 +661,10 @@ impl DemoCampus {
                 BATCH_WATER_QUANTITIES,
             );
         }
-        // The leak runs day and night.
+        // The leak runs day and night from when it started.
         if let Some(m) = b.meters.iter_mut().find(|m| m.id == LEAKING_METER) {
             let mut components = m.sim.components.clone();
-            components.push(comp(Constant, 1.5, 1.5, "dorm2-leak"));
+            components.push(comp(Since(slot_of(leak_from)), 0.0, 1.5, "dorm2-leak"));
             m.sim = Arc::new(SimMeter::new(
                 m.sim.medium,
                 components,
@@ -713,7 +723,7 @@ impl DemoCampus {
         );
         let _ = writeln!(
             s,
-            "\n[site]\nname = \"示范大学\"\ntimezone = \"Asia/Shanghai\"\nclimate_zone = \"hot_summer_cold_winter\"\ndata_dir = \".\""
+            "\n[site]\nname = \"示范大学\"\ntimezone = \"Asia/Shanghai\"\nclimate_zone = \"hot_summer_cold_winter\"\ndata_dir = \".\"\n\n# The demo serves plain HTTP on loopback, and its overview is open to all (a lobby screen).\n[http]\npublic_overview = true\nsecure_cookies = false"
         );
         let _ = writeln!(
             s,
@@ -1053,5 +1063,37 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}\n{text}"));
         assert!(site.meters.len() >= 30);
         assert_eq!(site.meters.len(), campus.meters.len());
+    }
+
+    #[test]
+    fn the_leak_runs_from_its_start_and_the_same_start_gives_the_same_values() {
+        use chrono::{Duration, TimeZone};
+        let start = Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap();
+        let (leaking, again, always) = (
+            DemoCampus::with_leak_from(start),
+            DemoCampus::with_leak_from(start),
+            DemoCampus::new(),
+        );
+        let value = |c: &DemoCampus, q: &str, t| {
+            let m = c.meters.iter().find(|m| m.id == LEAKING_METER).unwrap();
+            m.sim.value(crate::quantity::Quantity::named(q), t)
+        };
+        let (before, after) = (start - Duration::minutes(1), start + Duration::minutes(1));
+        let extra = value(&always, "flow_m3h", before) - value(&leaking, "flow_m3h", before);
+        assert!((1.2..1.8).contains(&extra), "{extra}");
+        assert_eq!(
+            value(&always, "flow_m3h", after),
+            value(&leaking, "flow_m3h", after)
+        );
+        let later = start + Duration::days(2);
+        assert_eq!(
+            value(&leaking, "water_m3", later),
+            value(&again, "water_m3", later)
+        );
+        // Up to the start the leak is missing from the register; from then on it adds as much
+        // as in a campus that always leaked.
+        let missing = |t| value(&always, "water_m3", t) - value(&leaking, "water_m3", t);
+        assert!(missing(start) > 10_000.0, "{}", missing(start));
+        assert!((missing(later) - missing(start)).abs() < 1e-6);
     }
 }

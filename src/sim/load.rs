@@ -18,6 +18,8 @@ pub enum Shape {
     Hvac(&'static Shape),
     /// Always on (IT rooms, fridges, corridor lighting).
     Constant,
+    /// Off before the slot given, always on from it (a fault that starts at an instant).
+    Since(i64),
 }
 
 /// The day's character, from the site calendar.
@@ -142,6 +144,13 @@ pub fn activity(shape: Shape, c: &SlotContext) -> f64 {
         Shape::Shop => 0.9 * window(h, 7.5, 22.5) * if c.vacation { 0.3 } else { 1.0 },
         Shape::Hvac(building) => activity(*building, c) * season(c.month, h),
         Shape::Constant => 1.0,
+        Shape::Since(slot) => {
+            if c.slot >= slot {
+                1.0
+            } else {
+                0.0
+            }
+        }
     }
 }
 

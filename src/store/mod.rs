@@ -6,6 +6,7 @@ pub mod billing;
 pub mod ledger;
 pub mod rules;
 pub mod sqlite;
+pub mod users;
 pub mod writer;
 
 pub use sqlite::{SqliteStore, StoreError};

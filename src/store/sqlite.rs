@@ -87,6 +87,8 @@ const MIGRATIONS: &[&str] = &[
     super::rules::MIGRATION,
     // 6: issued statements and payments (see store/billing.rs)
     super::billing::MIGRATION,
+    // 7: users, sessions, API tokens (see store/users.rs)
+    super::users::MIGRATION,
 ];
 
 #[derive(Debug, Clone)]

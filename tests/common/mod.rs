@@ -28,3 +28,27 @@ pub fn post(uri: &str, body: serde_json::Value) -> Request<Body> {
 pub fn get(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).unwrap()
 }
+
+/// The router as a user of `role` sees it: every request carries an API token of a user with
+/// that role (made on first use).
+pub fn as_role(state: &jieneng::http::AppState, role: jieneng::auth::Role) -> axum::Router {
+    let token = token_for(state, role);
+    jieneng::http::router(state.clone()).layer(axum::middleware::map_request(
+        move |mut req: Request<Body>| {
+            let value = format!("Bearer {token}").parse().unwrap();
+            async move {
+                req.headers_mut()
+                    .insert(axum::http::header::AUTHORIZATION, value);
+                req
+            }
+        },
+    ))
+}
+
+/// A new API token of the user `test-<role>` (created when missing).
+pub fn token_for(state: &jieneng::http::AppState, role: jieneng::auth::Role) -> String {
+    let name = format!("test-{}", role.name());
+    let mut w = state.store.writer().unwrap();
+    let _ = w.create_user(&name, &name, role, None, "test");
+    w.create_token(&name, "test", "test").unwrap()
+}
