@@ -12,6 +12,7 @@ pub mod http;
 pub mod ingest;
 pub mod quantity;
 pub mod reading;
+pub mod render;
 pub mod rules;
 pub mod runtime;
 pub mod sim;

@@ -20,7 +20,7 @@ use super::xlsx::{quality_zh, status_zh};
 use crate::energy::ledger::HALF_UP;
 
 /// WenQuanYi Micro Hei (index 0 of the collection); see assets/fonts/README.md.
-const FONT: &[u8] = include_bytes!("../../assets/fonts/wqy-microhei.ttc");
+use crate::render::font::{CJK_FONT as FONT, Metrics};
 
 const PAGE_W: f32 = 595.28;
 const PAGE_H: f32 = 841.89;
@@ -34,8 +34,7 @@ const SOURCE: &str = "数据来源: 表计读数与能耗台账, 每行金额四
 
 /// The PDF for `statements`, each starting on a new page.
 pub fn document(statements: &[Statement], settings: &BillingSettings) -> Result<Vec<u8>, String> {
-    let metrics =
-        Metrics::parse(FONT, 0).ok_or("the bundled font's cmap/hmtx tables are unreadable")?;
+    let metrics = Metrics::parse(FONT, 0)?;
     let font = Font::new(FONT.into(), 0).ok_or("the bundled font could not be loaded")?;
     let size = PageSettings::from_wh(PAGE_W, PAGE_H).ok_or("invalid page size")?;
 
@@ -135,185 +134,6 @@ fn draw(surface: &mut Surface, font: &Font, ops: &[Op]) {
                 }
             }
         }
-    }
-}
-
-/// Advance widths read from the font's own `cmap` and `hmtx` tables, to right-align numbers
-/// and centre titles: krilla does not expose glyph metrics, and its font parsers (skrifa,
-/// rustybuzz) are not dependencies of this crate.
-struct Metrics<'a> {
-    data: &'a [u8],
-    units_per_em: f32,
-    hmtx: usize,
-    long_metrics: usize,
-    cmap: Cmap,
-}
-
-/// Where the Unicode mapping subtable starts, by format.
-enum Cmap {
-    /// Format 4: the Basic Multilingual Plane in segments.
-    Segments(usize),
-    /// Format 12: all of Unicode in groups.
-    Groups(usize),
-}
-
-fn u16_at(data: &[u8], at: usize) -> Option<u16> {
-    data.get(at..at + 2)
-        .map(|b| u16::from_be_bytes([b[0], b[1]]))
-}
-
-fn u32_at(data: &[u8], at: usize) -> Option<u32> {
-    data.get(at..at + 4)
-        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-}
-
-impl<'a> Metrics<'a> {
-    fn parse(data: &'a [u8], index: u32) -> Option<Self> {
-        let font = if data.get(..4)? == b"ttcf" {
-            u32_at(data, 12 + 4 * index as usize)? as usize
-        } else {
-            0
-        };
-        let tables = u16_at(data, font + 4)? as usize;
-        let table = |tag: &[u8; 4]| {
-            let record = (0..tables)
-                .map(|i| font + 12 + 16 * i)
-                .find(|&r| data.get(r..r + 4) == Some(tag))?;
-            u32_at(data, record + 8).map(|o| o as usize)
-        };
-        let head = table(b"head")?;
-        let hhea = table(b"hhea")?;
-        let cmap = table(b"cmap")?;
-        let subtables: Vec<usize> = (0..u16_at(data, cmap + 2)? as usize)
-            .filter_map(|i| {
-                let record = cmap + 4 + 8 * i;
-                let platform = u16_at(data, record)?;
-                let encoding = u16_at(data, record + 2)?;
-                let unicode = platform == 0 || (platform == 3 && (encoding == 1 || encoding == 10));
-                unicode.then_some(cmap + u32_at(data, record + 4)? as usize)
-            })
-            .collect();
-        let with_format = |format| {
-            subtables
-                .iter()
-                .copied()
-                .find(|&at| u16_at(data, at) == Some(format))
-        };
-        let cmap = with_format(12)
-            .map(Cmap::Groups)
-            .or_else(|| with_format(4).map(Cmap::Segments))?;
-        Some(Metrics {
-            data,
-            units_per_em: u16_at(data, head + 18)?.into(),
-            hmtx: table(b"hmtx")?,
-            long_metrics: u16_at(data, hhea + 34)?.max(1).into(),
-            cmap,
-        })
-    }
-
-    /// The glyph for `c`, 0 (.notdef) when the font has none.
-    fn glyph(&self, c: char) -> u32 {
-        let c = c as u32;
-        let d = self.data;
-        match self.cmap {
-            Cmap::Groups(at) => {
-                let (mut lo, mut hi) = (0, u32_at(d, at + 12).unwrap_or(0) as usize);
-                while lo < hi {
-                    let mid = (lo + hi) / 2;
-                    let group = at + 16 + 12 * mid;
-                    let (Some(start), Some(end), Some(glyph)) =
-                        (u32_at(d, group), u32_at(d, group + 4), u32_at(d, group + 8))
-                    else {
-                        return 0;
-                    };
-                    if c < start {
-                        hi = mid;
-                    } else if c > end {
-                        lo = mid + 1;
-                    } else {
-                        return glyph + (c - start);
-                    }
-                }
-                0
-            }
-            Cmap::Segments(at) => {
-                let Some(segments) = u16_at(d, at + 6).map(|x| x as usize / 2) else {
-                    return 0;
-                };
-                let ends = at + 14;
-                let starts = ends + 2 * segments + 2;
-                let deltas = starts + 2 * segments;
-                let offsets = deltas + 2 * segments;
-                let Some(i) = (0..segments)
-                    .find(|i| u16_at(d, ends + 2 * i).is_some_and(|end| u32::from(end) >= c))
-                else {
-                    return 0;
-                };
-                let start = u32::from(u16_at(d, starts + 2 * i).unwrap_or(u16::MAX));
-                let delta = u32::from(u16_at(d, deltas + 2 * i).unwrap_or(0));
-                let offset = u16_at(d, offsets + 2 * i).unwrap_or(0) as usize;
-                if c < start {
-                    return 0;
-                }
-                if offset == 0 {
-                    return (c + delta) & 0xFFFF;
-                }
-                // idRangeOffset counts bytes from its own position into glyphIdArray.
-                match u16_at(d, offsets + 2 * i + offset + 2 * (c - start) as usize) {
-                    Some(0) | None => 0,
-                    Some(g) => (u32::from(g) + delta) & 0xFFFF,
-                }
-            }
-        }
-    }
-
-    /// Advance of `c` in ems.
-    fn advance(&self, c: char) -> f32 {
-        // Glyphs past the last long metric share its advance.
-        let glyph = (self.glyph(c) as usize).min(self.long_metrics - 1);
-        u16_at(self.data, self.hmtx + 4 * glyph).map_or(1.0, |a| f32::from(a) / self.units_per_em)
-    }
-
-    fn width(&self, text: &str, size: f32) -> f32 {
-        text.chars().map(|c| self.advance(c)).sum::<f32>() * size
-    }
-
-    /// `text` cut to `max` points wide, ending in … when cut.
-    fn fit(&self, text: &str, size: f32, max: f32) -> String {
-        if self.width(text, size) <= max {
-            return text.to_string();
-        }
-        let mut out = String::new();
-        let mut width = self.width("…", size);
-        for c in text.chars() {
-            width += self.advance(c) * size;
-            if width > max {
-                break;
-            }
-            out.push(c);
-        }
-        out + "…"
-    }
-
-    /// `text` broken into lines at most `max` points wide (between any two characters: the
-    /// text is mostly Chinese), and at its own line breaks.
-    fn wrap(&self, text: &str, size: f32, max: f32) -> Vec<String> {
-        let mut lines = Vec::new();
-        for paragraph in text.lines() {
-            let mut line = String::new();
-            let mut width = 0.0;
-            for c in paragraph.chars() {
-                let w = self.advance(c) * size;
-                if width + w > max && !line.is_empty() {
-                    lines.push(std::mem::take(&mut line));
-                    width = 0.0;
-                }
-                line.push(c);
-                width += w;
-            }
-            lines.push(line);
-        }
-        lines
     }
 }
 
@@ -947,7 +767,7 @@ mod tests {
         let m = Metrics::parse(FONT, 0).unwrap();
         let used = "水电费结算单合计大写人民币壹贰叁肆伍陆柒捌玖拾佰仟万亿元角分整零负¥…—·÷()0123456789,.kWhm³";
         for c in used.chars() {
-            assert_ne!(m.glyph(c), 0, "no glyph for {c}");
+            assert!(m.has(c), "no glyph for {c}");
         }
         // CJK ideographs are a full em; digits are narrower and all equally wide.
         assert!((m.advance('水') - 1.0).abs() < 0.01);
