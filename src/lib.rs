@@ -3,6 +3,7 @@
 pub mod alerting;
 pub mod auth;
 pub mod billing;
+pub mod chart;
 pub mod cli;
 pub mod collect;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod ingest;
 pub mod quantity;
 pub mod reading;
 pub mod render;
+pub mod report;
 pub mod rules;
 pub mod runtime;
 pub mod sim;

@@ -6,12 +6,10 @@
 //! is added last because it carries the statement's page count.
 
 use krilla::Document;
-use krilla::geom::{PathBuilder, Point};
 use krilla::metadata::Metadata;
 use krilla::page::PageSettings;
-use krilla::paint::{Fill, Stroke};
-use krilla::surface::Surface;
-use krilla::text::{Font, TextDirection};
+use krilla::paint::Fill;
+use krilla::text::Font;
 use rust_decimal::Decimal;
 
 use super::statement::{BoundaryReading, Statement, cents};
@@ -21,9 +19,8 @@ use crate::energy::ledger::HALF_UP;
 
 /// WenQuanYi Micro Hei (index 0 of the collection); see assets/fonts/README.md.
 use crate::render::font::{CJK_FONT as FONT, Metrics};
+use crate::render::pdf::{Op, PAGE_H, PAGE_W, draw, text};
 
-const PAGE_W: f32 = 595.28;
-const PAGE_H: f32 = 841.89;
 const LEFT: f32 = 50.0;
 const RIGHT: f32 = PAGE_W - 50.0;
 const TOP: f32 = 40.0;
@@ -57,84 +54,18 @@ pub fn document(statements: &[Statement], settings: &BillingSettings) -> Result<
             let mut page = document.start_page_with(size.clone());
             let mut surface = page.surface();
             surface.set_fill(Some(Fill::default()));
-            draw(&mut surface, &font, ops);
-            draw(&mut surface, &font, &foot.ops(s, i + 1, count, &metrics));
+            draw(&mut surface, &font, ops, &[]);
+            draw(
+                &mut surface,
+                &font,
+                &foot.ops(s, i + 1, count, &metrics),
+                &[],
+            );
             surface.finish();
             page.finish();
         }
     }
     document.finish().map_err(|e| format!("PDF: {e:?}"))
-}
-
-/// One drawing operation; `y` is the text baseline, from the top of the page.
-#[derive(Debug)]
-enum Op {
-    Text {
-        x: f32,
-        y: f32,
-        size: f32,
-        text: String,
-        bold: bool,
-    },
-    Rule {
-        x1: f32,
-        y1: f32,
-        x2: f32,
-        y2: f32,
-        width: f32,
-    },
-}
-
-fn draw(surface: &mut Surface, font: &Font, ops: &[Op]) {
-    for op in ops {
-        match op {
-            Op::Text {
-                x,
-                y,
-                size,
-                text,
-                bold,
-            } => {
-                // The font has no bold face: outline the glyphs as well as filling them.
-                if *bold {
-                    surface.set_stroke(Some(Stroke {
-                        width: size * 0.03,
-                        ..Stroke::default()
-                    }));
-                }
-                surface.draw_text(
-                    Point::from_xy(*x, *y),
-                    font.clone(),
-                    *size,
-                    text,
-                    false,
-                    TextDirection::Auto,
-                );
-                surface.set_stroke(None);
-            }
-            Op::Rule {
-                x1,
-                y1,
-                x2,
-                y2,
-                width,
-            } => {
-                let mut pb = PathBuilder::new();
-                pb.move_to(*x1, *y1);
-                pb.line_to(*x2, *y2);
-                if let Some(path) = pb.finish() {
-                    surface.set_fill(None);
-                    surface.set_stroke(Some(Stroke {
-                        width: *width,
-                        ..Stroke::default()
-                    }));
-                    surface.draw_path(&path);
-                    surface.set_stroke(None);
-                    surface.set_fill(Some(Fill::default()));
-                }
-            }
-        }
-    }
 }
 
 /// The foot of every page: payment note, data source, statement number and page number.
@@ -190,16 +121,6 @@ impl Footer {
             false,
         ));
         ops
-    }
-}
-
-fn text(x: f32, y: f32, size: f32, text: &str, bold: bool) -> Op {
-    Op::Text {
-        x,
-        y,
-        size,
-        text: text.to_string(),
-        bold,
     }
 }
 

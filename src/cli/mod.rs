@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod bench_billing;
+pub mod bench_chart;
 pub mod bill;
 pub mod bench_ledger;
 pub mod bench_modbus;
@@ -12,6 +13,7 @@ pub mod demo;
 pub mod import;
 pub mod probe;
 pub mod rate;
+pub mod report;
 pub mod scan;
 pub mod serve;
 pub mod simulate;
@@ -49,6 +51,9 @@ pub enum Command {
     Rate(rate::Args),
     /// Utility-charge statements for a month (JSON, CSV, Excel, PDF); --issue issues them.
     Bill(bill::Args),
+    /// Reports for the energy-saving committee.
+    #[command(subcommand)]
+    Report(report::What),
     /// Users, roles and API tokens.
     #[command(subcommand)]
     User(user::What),
@@ -73,6 +78,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Consumption(a) => consumption::run(a),
         Command::Rate(a) => rate::run(a),
         Command::Bill(a) => bill::run(a),
+        Command::Report(w) => report::run(w),
         Command::User(w) => user::run(w),
         Command::Import(w) => import::run(w),
         Command::Probe(a) => probe::run(a).await,

@@ -4,7 +4,7 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use super::handlers::{
-    alerts, billing, consumption, corrections, events, health, inputs, meters, metrics, pages, readings,
+    alerts, billing, consumption, reports, corrections, events, health, inputs, meters, metrics, pages, readings,
     rules,
 };
 use super::auth;
@@ -66,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/billing/outstanding", get(billing::outstanding))
         .route("/api/v1/billing/recovery", get(billing::recovery))
+        .route("/api/v1/reports/monthly/{month}", get(reports::monthly))
         .route("/api/v1/inputs", get(inputs::list))
         .route("/api/v1/readings", post(readings::create))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard))

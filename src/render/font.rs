@@ -58,26 +58,68 @@ impl<'a> Metrics<'a> {
         out + "…"
     }
 
-    /// `text` broken into lines at most `max` points wide (between any two characters: the
-    /// text is mostly Chinese), and at its own line breaks.
+    /// `text` broken into lines at most `max` points wide, at its own line breaks and between
+    /// any two characters except inside a run of Latin letters and digits (a number or a
+    /// word stays whole unless it alone is wider than a line).
     pub fn wrap(&self, text: &str, size: f32, max: f32) -> Vec<String> {
         let mut lines = Vec::new();
         for paragraph in text.lines() {
             let mut line = String::new();
             let mut width = 0.0;
-            for c in paragraph.chars() {
-                let w = self.advance(c) * size;
+            for word in words(paragraph) {
+                let w = self.width(word, size);
                 if width + w > max && !line.is_empty() {
-                    lines.push(std::mem::take(&mut line));
+                    lines.push(std::mem::take(&mut line).trim_end().to_string());
                     width = 0.0;
                 }
-                line.push(c);
+                if w > max {
+                    // Longer than a line on its own: break it by character.
+                    for c in word.chars() {
+                        let cw = self.advance(c) * size;
+                        if width + cw > max && !line.is_empty() {
+                            lines.push(std::mem::take(&mut line));
+                            width = 0.0;
+                        }
+                        line.push(c);
+                        width += cw;
+                    }
+                    continue;
+                }
+                line.push_str(word);
                 width += w;
             }
             lines.push(line);
         }
         lines
     }
+}
+
+/// Pieces a line may break between: runs of Latin letters, digits and number punctuation
+/// (with a trailing space), or single other characters.
+fn words(text: &str) -> Vec<&str> {
+    let latin = |c: char| c.is_ascii_alphanumeric() || ".,%/-+:()".contains(c);
+    let mut out = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if latin(c) {
+            let mut end = i + c.len_utf8();
+            while let Some(&(j, d)) = chars.peek() {
+                if latin(d) || d == ' ' {
+                    end = j + d.len_utf8();
+                    chars.next();
+                    if d == ' ' {
+                        break;
+                    }
+                } else {
+                    break;
+                }
+            }
+            out.push(&text[i..end]);
+        } else {
+            out.push(&text[i..i + c.len_utf8()]);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -96,5 +138,9 @@ mod tests {
         assert_eq!(m.width("88", 10.0), 2.0 * digit * 10.0);
         assert!(m.fit("一二三四五六七八九十", 10.0, 50.0).ends_with('…'));
         assert_eq!(m.wrap("一二三四五六", 10.0, 30.0), vec!["一二三", "四五六"]);
+        // A number is not split across lines.
+        let lines = m.wrap("人均 6.18 kgce/人", 10.0, 40.0);
+        assert!(lines.iter().any(|l| l.contains("6.18")), "{lines:?}");
+        assert_eq!(lines.concat().replace(' ', ""), "人均6.18kgce/人");
     }
 }

@@ -9,4 +9,5 @@ pub mod meters;
 pub mod metrics;
 pub mod pages;
 pub mod readings;
+pub mod reports;
 pub mod rules;
