@@ -198,6 +198,12 @@ fn table() -> Vec<(
             "/api/v1/billing/recovery",
             Some(&[Admin, Finance]),
         ),
+        (
+            "GET",
+            "/api/v1/reports/monthly/{month}",
+            "/api/v1/reports/monthly/2026-10.html",
+            Some(EVERYONE),
+        ),
         ("GET", "/api/v1/inputs", "/api/v1/inputs", Some(EVERYONE)),
         (
             "POST",

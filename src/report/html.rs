@@ -161,7 +161,7 @@ pub fn render(r: &MonthlyReport, figures: &[Figure], lang: Lang) -> Markup {
                         @for q in &r.quotas {
                             @let name = r.units.iter().find(|u| u.unit == q.unit).map_or(q.unit.as_str(), |u| u.name.as_str());
                             @let (class, label) = match q.status { QuotaStatus::Green => ("green", t("正常", "on track")), QuotaStatus::Yellow => ("yellow", t("预警", "at risk")), QuotaStatus::Red => ("red", t("超定额", "over")) };
-                            tr { td { (name) } td { (q.category) } td.n { (number(q.allocation, 0)) } td.n { (number(q.used, 0)) } td.n { (number(q.projected, 0)) } td.n { (opt(q.projected_percent, 1)) } td class=(class) { (label) } }
+                            tr { td { (name) } td { @let (zh, en) = super::monthly::category_label(&q.category); (t(zh, en)) } td.n { (number(q.allocation, 0)) } td.n { (number(q.used, 0)) } td.n { (number(q.projected, 0)) } td.n { (opt(q.projected_percent, 1)) } td class=(class) { (label) } }
                         }
                     }
                 }

@@ -57,10 +57,21 @@ pub struct MonthlyReport {
     pub last_year_monthly_kgce: Vec<Decimal>,
 }
 
+/// A quota's category as people read it: 电, 水 ... or 综合能耗 for standard coal.
+pub fn category_label(code: &str) -> (&'static str, &'static str) {
+    if code == "kgce" {
+        return ("综合能耗 (kgce)", "all energy (kgce)");
+    }
+    crate::energy::category::category(code).map_or(("", ""), |c| (c.name_zh, c.name_en))
+}
+
 /// `(x - base) / base` in per cent, two places.
 pub fn change_percent(x: Decimal, base: Decimal) -> Option<Decimal> {
-    (!base.is_zero())
-        .then(|| ((x - base) / base * Decimal::ONE_HUNDRED).round_dp_with_strategy(2, HALF_UP))
+    (!base.is_zero()).then(|| {
+        ((x - base) / base * Decimal::ONE_HUNDRED)
+            .round_dp_with_strategy(2, HALF_UP)
+            .normalize()
+    })
 }
 
 /// Units in display order: each root, then its children depth first, with their depth.
@@ -209,7 +220,10 @@ mod tests {
     #[test]
     fn change_is_against_last_year() {
         let d = |s: &str| s.parse::<Decimal>().unwrap();
-        assert_eq!(change_percent(d("90"), d("100")), Some(d("-10.00")));
+        assert_eq!(
+            change_percent(d("90"), d("100")).map(|c| c.to_string()),
+            Some("-10".into())
+        );
         assert_eq!(change_percent(d("1"), d("3")), Some(d("-66.67")));
         assert_eq!(change_percent(d("5"), d("0")), None);
     }

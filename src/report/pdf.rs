@@ -162,7 +162,7 @@ pub fn document(r: &MonthlyReport, figures: Vec<PngFigure>) -> Result<Vec<u8>, S
             };
             vec![
                 name.to_string(),
-                q.category.clone(),
+                super::monthly::category_label(&q.category).0.to_string(),
                 number(q.allocation, 0),
                 number(q.used, 0),
                 number(q.projected, 0),
@@ -173,8 +173,8 @@ pub fn document(r: &MonthlyReport, figures: Vec<PngFigure>) -> Result<Vec<u8>, S
         .collect();
     f.table(
         &[
-            column("单位", 110.0, false),
-            column("品种", 50.0, false),
+            column("单位", 90.0, false),
+            column("品种", 70.0, false),
             column("本月定额", 75.0, true),
             column("实际", 75.0, true),
             column("预计月末", 75.0, true),

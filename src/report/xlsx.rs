@@ -160,7 +160,7 @@ pub fn workbook(r: &MonthlyReport, figures: &[PngFigure]) -> Result<Vec<u8>, Xls
                 .find(|u| u.unit == q.unit)
                 .map_or(q.unit.as_str(), |u| u.name.as_str());
             s.text(0, name)?;
-            s.text(1, &q.category)?;
+            s.text(1, super::monthly::category_label(&q.category).0)?;
             s.num(2, Some(q.allocation))?;
             s.num(3, Some(q.used))?;
             s.num(4, Some(q.projected))?;
