@@ -55,6 +55,7 @@ fn table() -> Vec<(
         ("GET", "/login", "/login", None),
         ("GET", "/", "/", Some(EVERYONE)),
         ("GET", "/api/v1/session", "/api/v1/session", Some(EVERYONE)),
+        ("GET", "/api/v1/openapi.json", "/api/v1/openapi.json", Some(EVERYONE)),
         ("GET", "/api/v1/meters", "/api/v1/meters", Some(EVERYONE)),
         (
             "GET",

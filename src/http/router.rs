@@ -16,6 +16,7 @@ pub fn router(state: AppState) -> Router {
         .route("/login", get(auth::login_form).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/api/v1/session", get(auth::session))
+        .route("/api/v1/openapi.json", get(super::openapi::openapi))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(metrics::metrics))
         .route("/api/v1/meters", get(meters::list))
