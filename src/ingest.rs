@@ -41,10 +41,26 @@ pub struct MeterLive {
     pub value_times: BTreeMap<Quantity, DateTime<Utc>>,
 }
 
-/// Latest values and status per meter, shared by collectors (writers) and HTTP (readers).
-#[derive(Debug, Default)]
+/// One new value, as the live stream (`GET /api/v1/live`) sends it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LiveUpdate {
+    #[serde(serialize_with = "text")]
+    pub meter: Arc<str>,
+    pub quantity: Quantity,
+    pub time: DateTime<Utc>,
+    pub value: f64,
+}
+
+fn text<S: serde::Serializer>(s: &Arc<str>, out: S) -> Result<S::Ok, S::Error> {
+    out.serialize_str(s)
+}
+
+/// Latest values and status per meter, shared by collectors (writers) and HTTP (readers);
+/// every new value is also broadcast to live subscribers (a slow one skips, never blocks).
+#[derive(Debug)]
 pub struct LiveState {
     meters: RwLock<HashMap<Arc<str>, MeterLive>>,
+    updates: tokio::sync::broadcast::Sender<LiveUpdate>,
 }
 
 impl LiveState {
@@ -69,7 +85,13 @@ impl LiveState {
             .collect();
         LiveState {
             meters: RwLock::new(meters),
+            updates: tokio::sync::broadcast::channel(4096).0,
         }
+    }
+
+    /// New values from now on.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<LiveUpdate> {
+        self.updates.subscribe()
     }
 
     pub fn get(&self, meter: &str) -> Option<MeterLive> {
@@ -106,6 +128,15 @@ impl LiveState {
             m.value_times.insert(r.quantity, r.time);
             if m.last_seen.is_none_or(|t| t < r.time) {
                 m.last_seen = Some(r.time);
+            }
+            if self.updates.receiver_count() > 0 {
+                // Only fails without subscribers.
+                let _ = self.updates.send(LiveUpdate {
+                    meter: r.meter.clone(),
+                    quantity: r.quantity,
+                    time: r.time,
+                    value: r.value,
+                });
             }
         }
     }

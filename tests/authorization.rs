@@ -56,6 +56,7 @@ fn table() -> Vec<(
         ("GET", "/", "/", Some(EVERYONE)),
         ("GET", "/api/v1/session", "/api/v1/session", Some(EVERYONE)),
         ("GET", "/api/v1/openapi.json", "/api/v1/openapi.json", Some(EVERYONE)),
+        ("GET", "/api/v1/live", "/api/v1/live?meter=nope", Some(EVERYONE)),
         ("GET", "/api/v1/meters", "/api/v1/meters", Some(EVERYONE)),
         (
             "GET",

@@ -138,6 +138,16 @@ pub const ROUTES: &[RouteDoc] = &[
         ALL,
         &[],
     ),
+    RouteDoc {
+        produces: "text/event-stream",
+        ..get(
+            "/api/v1/live",
+            "meters",
+            "Server-sent events: a `reading` event per new value",
+            ALL,
+            &[("meter", "query", false, "only this meter")],
+        )
+    },
     get(
         "/api/v1/meters",
         "meters",

@@ -4,7 +4,7 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use super::handlers::{
-    alerts, billing, consumption, reports, corrections, events, health, inputs, meters, metrics, pages, readings,
+    alerts, billing, consumption, live, reports, corrections, events, health, inputs, meters, metrics, pages, readings,
     rules,
 };
 use super::auth;
@@ -19,6 +19,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/openapi.json", get(super::openapi::openapi))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(metrics::metrics))
+        .route("/api/v1/live", get(live::live))
         .route("/api/v1/meters", get(meters::list))
         .route("/api/v1/meters/{id}", get(meters::one))
         .route("/api/v1/meters/{id}/consumption", get(consumption::meter))

@@ -5,6 +5,7 @@ pub mod corrections;
 pub mod events;
 pub mod health;
 pub mod inputs;
+pub mod live;
 pub mod meters;
 pub mod metrics;
 pub mod pages;
