@@ -47,7 +47,9 @@ pub fn access(method: &Method, path: &str) -> Access {
     match (read, segments.as_slice()) {
         (_, ["healthz"] | ["metrics"] | ["login"] | ["logout"]) => Access::Public,
         (true, [""]) => Access::Overview,
-        (_, ["api", "v1", "billing", ..]) => Access::Roles(FINANCE),
+        (_, ["api", "v1", "billing", ..] | ["billing", ..]) => Access::Roles(FINANCE),
+        // The overview refreshes from the meter list: as open as the overview itself.
+        (true, ["api", "v1", "meters"]) => Access::Overview,
         (_, ["api", "v1", "users", ..]) => Access::Roles(ADMIN),
         (true, ["api", "v1", "session"]) => Access::AnyUser,
         (true, ["api", "v1", "audit"] | ["api", "v1", "reissue"]) => Access::Roles(STAFF),

@@ -87,6 +87,56 @@ pub const ROUTES: &[RouteDoc] = &[
             &[],
         )
     },
+    RouteDoc {
+        produces: "text/html",
+        ..get(
+            "/units/{id}",
+            "pages",
+            "A unit: load curve, days against the quota, use by category, year on year, heat map",
+            ALL,
+            &[ID],
+        )
+    },
+    RouteDoc {
+        produces: "text/html",
+        ..get(
+            "/meters/{id}",
+            "pages",
+            "A meter: live values (SSE), 24 hours, communication, readings, audit",
+            ALL,
+            &[ID],
+        )
+    },
+    RouteDoc {
+        produces: "text/html",
+        ..get(
+            "/alerts",
+            "pages",
+            "Open alerts, with acknowledge and resolve for engineers",
+            ALL,
+            &[],
+        )
+    },
+    RouteDoc {
+        produces: "text/html",
+        ..get(
+            "/ratings",
+            "pages",
+            "A month's ratings and quotas, with the monthly report",
+            ALL,
+            &[("month", "query", false, "YYYY-MM")],
+        )
+    },
+    RouteDoc {
+        produces: "text/html",
+        ..get(
+            "/billing",
+            "pages",
+            "A month's statements and what is outstanding",
+            FINANCE,
+            &[("month", "query", false, "YYYY-MM")],
+        )
+    },
     get(
         "/healthz",
         "operations",

@@ -4,7 +4,7 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use super::handlers::{
-    alerts, billing, consumption, live, reports, corrections, events, health, inputs, meters, metrics, pages, readings,
+    alerts, billing, consumption, live, reports, ui, corrections, events, health, inputs, meters, metrics, pages, readings,
     rules,
 };
 use super::auth;
@@ -13,6 +13,11 @@ use super::state::AppState;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::overview))
+        .route("/units/{id}", get(ui::unit))
+        .route("/meters/{id}", get(ui::meter))
+        .route("/alerts", get(ui::alerts))
+        .route("/ratings", get(ui::ratings))
+        .route("/billing", get(ui::billing))
         .route("/login", get(auth::login_form).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/api/v1/session", get(auth::session))

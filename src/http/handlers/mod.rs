@@ -12,3 +12,4 @@ pub mod pages;
 pub mod readings;
 pub mod reports;
 pub mod rules;
+pub mod ui;

@@ -27,7 +27,7 @@ impl Lang {
             _ => Lang::Zh,
         }
     }
-    fn t(self, zh: &'static str, en: &'static str) -> &'static str {
+    pub fn t<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
         match self {
             Lang::Zh => zh,
             Lang::En => en,
@@ -71,7 +71,7 @@ fn key_values(v: &MeterView) -> (Option<f64>, Option<(f64, &'static str)>) {
     (rate, register)
 }
 
-const STYLE: &str = r#"
+pub(crate) const STYLE: &str = r#"
 body{font-family:"Microsoft YaHei","PingFang SC","WenQuanYi Micro Hei","Noto Sans CJK SC",sans-serif;margin:0;background:#f4f6f8;color:#1f2d3d}
 header{background:#1d4e89;color:#fff;padding:12px 24px;display:flex;justify-content:space-between;align-items:center}
 header h1{font-size:20px;margin:0} header a{color:#cfe3ff}
