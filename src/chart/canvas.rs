@@ -1,14 +1,12 @@
 //! Drawing in logical pixels on either backend: the same layout code makes the SVG (1 px = 1
 //! unit) and the PNG (at `PNG_SCALE`), and places text by its baseline the same way on both.
 
-use std::sync::OnceLock;
-
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{ChartError, FONT_FAMILY};
+use super::{ChartError, FONT_FAMILY, font};
 
 // A calm palette that prints well: blues and greens, red only for over-quota.
 pub(crate) const WHITE_BG: RGBColor = RGBColor(0xFF, 0xFF, 0xFF);
@@ -211,25 +209,53 @@ impl<DB: DrawingBackend> Canvas<DB> {
         if s.is_empty() {
             return Ok(());
         }
-        let h = match align {
-            Align::Left => HPos::Left,
-            Align::Center => HPos::Center,
-            Align::Right => HPos::Right,
+        if self.svg {
+            // The SVG backend writes font-size = size / 1.24 and puts the baseline 0.76 em
+            // below a top-anchored y; the browser aligns the text itself.
+            let h = match align {
+                Align::Left => HPos::Left,
+                Align::Center => HPos::Center,
+                Align::Right => HPos::Right,
+            };
+            let style = FontDesc::new(FontFamily::Name(FONT_FAMILY), em * 1.24, FontStyle::Normal)
+                .color(&c)
+                .pos(Pos::new(h, VPos::Top));
+            self.area
+                .draw_text(s, &style, self.pt((x, y - 0.76 * em)))?;
+            return Ok(());
+        }
+        // The bitmap: glyph by glyph from the font's advances, each at its left bearing (see
+        // font.rs); plotters puts the baseline size / 2 below a top-anchored y.
+        let Some(m) = font::metrics() else {
+            return Err(ChartError::Font);
         };
-        // The SVG backend writes font-size = size / 1.24 and puts the baseline 0.76 em below a
-        // top-anchored y; plotters' ab_glyph rasteriser scales the font to ascent - descent =
-        // size and puts the baseline size / 2 below. Both are brought to "em logical pixels,
-        // baseline at y" here.
-        let (size, top) = if self.svg {
-            (em * 1.24, y - 0.76 * em)
-        } else {
-            let k = size_per_em();
-            (em * k * self.scale, y - 0.5 * em * k)
-        };
-        let style = FontDesc::new(FontFamily::Name(FONT_FAMILY), size, FontStyle::Normal)
-            .color(&c)
-            .pos(Pos::new(h, VPos::Top));
-        self.area.draw_text(s, &style, self.pt((x, top)))?;
+        let k = m.size_per_em();
+        let style = FontDesc::new(
+            FontFamily::Name(FONT_FAMILY),
+            em * k * self.scale,
+            FontStyle::Normal,
+        )
+        .color(&c)
+        .pos(Pos::new(HPos::Left, VPos::Top));
+        let em_px = em * self.scale;
+        let width = m.width(s, em_px);
+        let mut pen = x * self.scale
+            - match align {
+                Align::Left => 0.0,
+                Align::Center => width / 2.0,
+                Align::Right => width,
+            };
+        let top = self.px(y - 0.5 * em * k);
+        let mut buf = [0u8; 4];
+        for ch in s.chars() {
+            let (advance, bearing) = m.glyph(ch);
+            if !ch.is_whitespace() {
+                let gx = (pen + bearing * em_px).floor() as i32;
+                self.area
+                    .draw_text(ch.encode_utf8(&mut buf), &style, (gx, top))?;
+            }
+            pen += advance * em_px;
+        }
         Ok(())
     }
 
@@ -375,35 +401,12 @@ impl<DB: DrawingBackend> Canvas<DB> {
 
 pub(crate) const NO_DATA: &str = "无数据 / no data";
 
-/// Advance width of `s` at `em`, in logical pixels, with the compiled-in font's metrics (which
-/// the PNG uses and a browser with WenQuanYi Micro Hei or YaHei comes close to).
+/// Width of `s` at `em`, in logical pixels, from the compiled-in font's advances (which the
+/// PNG uses and a browser with WenQuanYi Micro Hei, or YaHei, comes close to).
 pub(crate) fn measure(s: &str, em: f64) -> f64 {
-    let size = em * size_per_em();
-    // Without the font registered (never once a chart renders): a rough CJK-wide estimate.
-    advance(s, size).unwrap_or(s.chars().count() as f64 * size)
-}
-
-/// Advance width of `s` at plotters' font `size` (measured at 4× for sub-pixel sums).
-fn advance(s: &str, size: f64) -> Option<f64> {
-    if s.is_empty() {
-        return Some(0.0);
-    }
-    let font = FontDesc::new(FontFamily::Name(FONT_FAMILY), size * 4.0, FontStyle::Normal);
-    let ((x0, _), (x1, _)) = font.layout_box(s).ok()?;
-    Some(f64::from(x1 - x0) / 4.0)
-}
-
-/// plotters' size per em of the compiled-in font. ab_glyph scales a font so that its ascent -
-/// descent equals the size; a CJK ideograph, 1 em wide, comes out at 0.85 of it in WenQuanYi
-/// Micro Hei. A browser's font-size is the em, so the bitmap asks for em × this to match it.
-fn size_per_em() -> f64 {
-    static K: OnceLock<f64> = OnceLock::new();
-    if let Some(k) = K.get() {
-        return *k;
-    }
-    match advance("一", 100.0) {
-        Some(w) if w > 0.0 => *K.get_or_init(|| 100.0 / w),
-        _ => 1.0,
+    match font::metrics() {
+        Some(m) => m.width(s, em),
+        None => s.chars().count() as f64 * em,
     }
 }
 

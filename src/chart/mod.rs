@@ -8,8 +8,8 @@
 //!
 //! Text: the PNG is rasterised with WenQuanYi Micro Hei compiled into the binary (through
 //! plotters' ab_glyph font table, so no system fontconfig is read and every machine draws the
-//! same glyphs). The SVG keeps its text as `<text>` with the font-family
-//! [`FONT_FAMILY`] and lets the browser draw it; its layout is measured with the same font.
+//! same glyphs; see `font.rs`). The SVG keeps its text as `<text>` with the font-family
+//! [`FONT_FAMILY`] and lets the browser draw it; both are laid out with that font's metrics.
 //!
 //! Values are `f64` (a ledger `Decimal` via `to_f64()`). NaN, ±infinity and absurd magnitudes
 //! count as missing; a chart without any usable value draws "无数据 / no data" instead of
@@ -18,27 +18,22 @@
 mod bars;
 mod canvas;
 mod curve;
+mod font;
 mod heatmap;
 mod png;
 mod ranking;
 #[cfg(test)]
 mod tests;
 
-use std::sync::OnceLock;
-
 use chrono::{NaiveDate, NaiveDateTime};
 use plotters::drawing::DrawingAreaErrorKind;
 use plotters::prelude::{BitMapBackend, DrawingBackend, IntoDrawingArea, SVGBackend};
-use plotters::style::FontStyle;
 
 use canvas::Canvas;
 
 /// The font-family of every SVG `<text>`; also the name the compiled-in font is registered
 /// under for the bitmap backend.
 pub const FONT_FAMILY: &str = "WenQuanYi Micro Hei, Microsoft YaHei, sans-serif";
-
-/// WenQuanYi Micro Hei (a TrueType collection; its face 0 is the proportional Micro Hei).
-const FONT: &[u8] = include_bytes!("../../assets/fonts/wqy-microhei.ttc");
 
 /// A PNG has this many pixels per logical pixel of its [`Size`] (sharp in print), and says so
 /// in its pHYs chunk (96 dpi × this), so it is placed at the logical size.
@@ -256,7 +251,7 @@ impl Chart {
         if !(MIN_SIDE..=MAX_SIDE).contains(&width) || !(MIN_SIDE..=MAX_SIDE).contains(&height) {
             return Err(ChartError::Size { width, height });
         }
-        register_font()?;
+        font::register()?;
         match self.format {
             Format::Svg => {
                 let mut out = String::new();
@@ -294,17 +289,4 @@ trait Plot {
         title: &str,
         unit: &str,
     ) -> Result<(), ChartError>;
-}
-
-/// Registers the compiled-in font for the bitmap backend (and the SVG's text measuring) once.
-///
-/// `plotters::style::register_font` (feature `ab_glyph`) parses the bytes with
-/// `ab_glyph::FontRef::try_from_slice`, which is `try_from_slice_and_index(bytes, 0)`: the
-/// first face of a TrueType collection, here the proportional WenQuanYi Micro Hei.
-fn register_font() -> Result<(), ChartError> {
-    static REGISTERED: OnceLock<bool> = OnceLock::new();
-    let ok = *REGISTERED.get_or_init(|| {
-        plotters::style::register_font(FONT_FAMILY, FontStyle::Normal, FONT).is_ok()
-    });
-    if ok { Ok(()) } else { Err(ChartError::Font) }
 }
