@@ -167,6 +167,17 @@ pub async fn overview(State(state): State<AppState>, Query(q): Query<LangQuery>)
                     h1 { (state.site.name) " · " (lang.t("能耗监测平台", "Energy monitoring")) }
                     @if lang == Lang::Zh { a href="?lang=en" { "English" } } @else { a href="?" { "中文" } }
                 }
+                nav style="background:#163e6d;padding:6px 24px;display:flex;gap:18px;flex-wrap:wrap" {
+                    @for u in &state.site.units {
+                        @if u.parent.is_none() || state.site.units.iter().any(|p| p.parent.is_none() && u.parent.as_deref() == Some(&p.id)) {
+                            a style="color:#e6f0ff;text-decoration:none;font-size:14px" href=(format!("/units/{}", u.id)) { (u.name) }
+                        }
+                    }
+                    a style="color:#e6f0ff;text-decoration:none;font-size:14px" href="/alerts" { (lang.t("告警", "Alerts")) }
+                    a style="color:#e6f0ff;text-decoration:none;font-size:14px" href="/ratings" { (lang.t("定额与考核", "Quotas & ratings")) }
+                    a style="color:#e6f0ff;text-decoration:none;font-size:14px" href="/billing" { (lang.t("水电费结算", "Billing")) }
+                    a style="color:#e6f0ff;text-decoration:none;font-size:14px" href="/login" { (lang.t("登录", "Sign in")) }
+                }
                 main {
                     div.cards {
                         div.card { div { (lang.t("表计总数", "Meters")) } div.v { (views.len()) } }
@@ -188,12 +199,12 @@ pub async fn overview(State(state): State<AppState>, Query(q): Query<LangQuery>)
                             @for unit in &state.site.units {
                                 @let rows: Vec<&MeterView> = views.iter().filter(|v| v.unit == unit.id).collect();
                                 @if !rows.is_empty() {
-                                    tr.group { td colspan="8" { (unit.name) } }
+                                    tr.group { td colspan="8" { a href=(format!("/units/{}", unit.id)) { (unit.name) } } }
                                     @for v in rows {
                                         @let (rate, register) = key_values(v);
                                         @let mult: f64 = v.multiplier.parse().unwrap_or(1.0);
                                         tr id=(format!("m-{}", v.id)) {
-                                            td { (v.name) }
+                                            td { a href=(format!("/meters/{}", v.id)) { (v.name) } }
                                             td { small { (v.id) } }
                                             td { (v.category) " " (category_name(&v.category, lang)) }
                                             td.num { (v.multiplier) }
