@@ -120,7 +120,9 @@ async fn finance_bills_issues_and_records_payments() {
         r("shop-w", "water_m3", "2026-11-01T00:00:00+08:00", 156.7),
     ]);
     assert_eq!(
-        call(&app, post("/api/v1/readings", readings.clone())).await.0,
+        call(&app, post("/api/v1/readings", readings.clone()))
+            .await
+            .0,
         StatusCode::FORBIDDEN,
         "finance does not enter readings"
     );
@@ -128,11 +130,15 @@ async fn finance_bills_issues_and_records_payments() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     // Statements are for finance and admins only.
     assert_eq!(
-        call(&anonymous, get("/api/v1/billing/2026-10/statements")).await.0,
+        call(&anonymous, get("/api/v1/billing/2026-10/statements"))
+            .await
+            .0,
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
-        call(&engineer, get("/api/v1/billing/2026-10/statements.xlsx")).await.0,
+        call(&engineer, get("/api/v1/billing/2026-10/statements.xlsx"))
+            .await
+            .0,
         StatusCode::FORBIDDEN
     );
 

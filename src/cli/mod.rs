@@ -3,10 +3,10 @@
 pub mod bench;
 pub mod bench_billing;
 pub mod bench_chart;
-pub mod bill;
 pub mod bench_ledger;
 pub mod bench_modbus;
 pub mod bench_mqtt;
+pub mod bill;
 pub mod check;
 pub mod consumption;
 pub mod demo;

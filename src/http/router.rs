@@ -3,11 +3,11 @@
 use axum::Router;
 use axum::routing::{get, post};
 
-use super::handlers::{
-    alerts, billing, consumption, live, reports, ui, corrections, events, health, inputs, meters, metrics, pages, readings,
-    rules,
-};
 use super::auth;
+use super::handlers::{
+    alerts, billing, consumption, corrections, events, health, inputs, live, meters, metrics,
+    pages, readings, reports, rules, ui,
+};
 use super::state::AppState;
 
 pub fn router(state: AppState) -> Router {
@@ -76,6 +76,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/reports/monthly/{month}", get(reports::monthly))
         .route("/api/v1/inputs", get(inputs::list))
         .route("/api/v1/readings", post(readings::create))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::guard,
+        ))
         .with_state(state)
 }

@@ -1,8 +1,8 @@
 //! Storage. The embedded SQLite store is the default and always present; the InfluxDB 2 sink
 //! joins it as a second consumer of accepted readings.
 
-pub mod influx;
 pub mod billing;
+pub mod influx;
 pub mod ledger;
 pub mod rules;
 pub mod sqlite;

@@ -130,20 +130,19 @@ pub async fn unit(
         .ok_or_else(|| AppError::NotFound(format!("no unit `{id}`")))?;
     let (site, store) = (state.site.clone(), state.store.clone());
     let day = today(&state);
-    let charts =
-        tokio::task::spawn_blocking(
-            move || -> Result<Vec<(String, Markup)>, crate::store::StoreError> {
-                let reader = store.reader()?;
-                let ledger = Ledger {
-                    reader: &reader,
-                    site: &site,
-                };
-                let tz = site.timezone;
-                let t = |zh: &str, en: &str| lang.t(zh, en).to_string();
-                let midnight = |d: NaiveDate| local_midnight(d, tz).unwrap_or_default();
-                let mut out = Vec::new();
-                // Load curve: today against yesterday, kW from 15-minute kWh.
-                let kw = |d: NaiveDate| -> Result<
+    let charts = tokio::task::spawn_blocking(
+        move || -> Result<Vec<(String, Markup)>, crate::store::StoreError> {
+            let reader = store.reader()?;
+            let ledger = Ledger {
+                reader: &reader,
+                site: &site,
+            };
+            let tz = site.timezone;
+            let t = |zh: &str, en: &str| lang.t(zh, en).to_string();
+            let midnight = |d: NaiveDate| local_midnight(d, tz).unwrap_or_default();
+            let mut out = Vec::new();
+            // Load curve: today against yesterday, kW from 15-minute kWh.
+            let kw = |d: NaiveDate| -> Result<
                     Vec<(chrono::NaiveDateTime, f64)>,
                     crate::store::StoreError,
                 > {
@@ -159,149 +158,144 @@ pub async fn unit(
                         })
                         .collect())
                 };
-                let title = t(
-                    "今日用电负荷 (与昨日对比)",
-                    "Load today (against yesterday)",
-                );
-                let c = Chart::new(&title, "kW");
-                out.push((
-                    title,
-                    svg(c.load_curve(
-                        &Series::new(t("今日", "today"), kw(day)?),
-                        Some(&Series::new(
-                            t("昨日", "yesterday"),
-                            kw(day - Duration::days(1))?,
-                        )),
+            let title = t(
+                "今日用电负荷 (与昨日对比)",
+                "Load today (against yesterday)",
+            );
+            let c = Chart::new(&title, "kW");
+            out.push((
+                title,
+                svg(c.load_curve(
+                    &Series::new(t("今日", "today"), kw(day)?),
+                    Some(&Series::new(
+                        t("昨日", "yesterday"),
+                        kw(day - Duration::days(1))?,
                     )),
-                ));
-                // This month's days against the quota.
-                let first = day.with_day(1).unwrap_or(day);
-                let days: Vec<(NaiveDate, f64)> = ledger
-                    .unit(
-                        &unit.id,
-                        "01000",
-                        midnight(first),
-                        midnight(day + Duration::days(1)),
-                        Step::Day,
-                    )?
-                    .into_iter()
-                    .map(|r| (r.start.with_timezone(&tz).date_naive(), f(r.consumption)))
-                    .collect();
-                let quota = site
-                    .quotas
-                    .iter()
-                    .find(|x| x.unit == unit.id && x.category == "01000")
-                    .map(|x| {
-                        ledger.quota_month(x, &site.calendar, day.year(), day.month(), Utc::now())
-                    })
-                    .transpose()?
-                    .map(|m| {
-                        vec![f(m.allocation) / f64::from(first.num_days_in_month()); days.len()]
-                    });
-                let title = t(
-                    "本月逐日用电 (虚线为定额)",
-                    "Electricity per day this month (dashed: quota)",
-                );
-                let c = Chart::new(&title, "kWh");
-                out.push((title, svg(c.daily_bars(&days, quota.as_deref()))));
-                // Use by category over the last twelve months.
-                let start = first - Months::new(11);
-                let mut labels = Vec::new();
-                let mut m = start;
-                while m <= first {
-                    labels.push(m.format("%y-%m").to_string());
-                    m = m + Months::new(1);
-                }
-                let mut stacks = Vec::new();
-                for code in ["01A00", "01B00", "01C00", "01D00"] {
-                    let rows = ledger.unit(
-                        &unit.id,
-                        code,
-                        midnight(start),
-                        midnight(first + Months::new(1)).min(Utc::now()),
-                        Step::Month,
-                    )?;
-                    if rows.iter().all(|r| r.consumption.is_zero()) {
-                        continue;
-                    }
-                    let name = crate::energy::category::category(code)
-                        .map_or(code.to_string(), |c| {
-                            lang.t(c.name_zh, c.name_en).to_string()
-                        });
-                    let mut values: Vec<f64> = rows.iter().map(|r| f(r.consumption)).collect();
-                    values.resize(labels.len(), f64::NAN);
-                    stacks.push(Stack::new(name, values));
-                }
-                if !stacks.is_empty() {
-                    let title = t("近12个月分项用电", "Electricity by use, last 12 months");
-                    out.push((
-                        title.clone(),
-                        svg(Chart::new(&title, "kWh").stacked_bars(&labels, &stacks)),
-                    ));
-                }
-                // Year on year, standard coal.
-                let year_rows = |y: i32| -> Result<Vec<f64>, crate::store::StoreError> {
-                    let (Some(a), Some(b)) = (
-                        NaiveDate::from_ymd_opt(y, 1, 1),
-                        NaiveDate::from_ymd_opt(y + 1, 1, 1),
-                    ) else {
-                        return Ok(vec![]);
-                    };
-                    Ok(ledger
-                        .unit_kgce(
-                            &unit.id,
-                            midnight(a),
-                            midnight(b).min(Utc::now()),
-                            Step::Month,
-                        )?
-                        .into_iter()
-                        .map(|r| f(r.consumption))
-                        .collect())
-                };
-                let title = t(
-                    "逐月综合能耗同比 (kgce)",
-                    "Energy per month, year on year (kgce)",
-                );
-                out.push((
-                    title.clone(),
-                    svg(Chart::new(&title, "kgce").monthly_bars(
-                        day.year(),
-                        &year_rows(day.year())?,
-                        &year_rows(day.year() - 1)?,
-                        None,
-                    )),
-                ));
-                // Day × hour over the last four weeks.
-                let from = day - Duration::days(27);
-                let hours = ledger.unit(
+                )),
+            ));
+            // This month's days against the quota.
+            let first = day.with_day(1).unwrap_or(day);
+            let days: Vec<(NaiveDate, f64)> = ledger
+                .unit(
                     &unit.id,
                     "01000",
-                    midnight(from),
-                    midnight(day + Duration::days(1)).min(Utc::now()),
-                    Step::Hour,
+                    midnight(first),
+                    midnight(day + Duration::days(1)),
+                    Step::Day,
+                )?
+                .into_iter()
+                .map(|r| (r.start.with_timezone(&tz).date_naive(), f(r.consumption)))
+                .collect();
+            let quota = site
+                .quotas
+                .iter()
+                .find(|x| x.unit == unit.id && x.category == "01000")
+                .map(|x| ledger.quota_month(x, &site.calendar, day.year(), day.month(), Utc::now()))
+                .transpose()?
+                .map(|m| vec![f(m.allocation) / f64::from(first.num_days_in_month()); days.len()]);
+            let title = t(
+                "本月逐日用电 (虚线为定额)",
+                "Electricity per day this month (dashed: quota)",
+            );
+            let c = Chart::new(&title, "kWh");
+            out.push((title, svg(c.daily_bars(&days, quota.as_deref()))));
+            // Use by category over the last twelve months.
+            let start = first - Months::new(11);
+            let mut labels = Vec::new();
+            let mut m = start;
+            while m <= first {
+                labels.push(m.format("%y-%m").to_string());
+                m = m + Months::new(1);
+            }
+            let mut stacks = Vec::new();
+            for code in ["01A00", "01B00", "01C00", "01D00"] {
+                let rows = ledger.unit(
+                    &unit.id,
+                    code,
+                    midnight(start),
+                    midnight(first + Months::new(1)).min(Utc::now()),
+                    Step::Month,
                 )?;
-                let mut grid: Vec<(NaiveDate, [f64; 24])> = (0..28)
-                    .map(|k| (from + Duration::days(k), [f64::NAN; 24]))
-                    .collect();
-                for r in hours {
-                    let local = r.start.with_timezone(&tz);
-                    let k = (local.date_naive() - from).num_days();
-                    if let Some((_, row)) = usize::try_from(k).ok().and_then(|k| grid.get_mut(k)) {
-                        row[chrono::Timelike::hour(&local) as usize] = f(r.consumption);
-                    }
+                if rows.iter().all(|r| r.consumption.is_zero()) {
+                    continue;
                 }
-                let title = t(
-                    "近四周逐时用电热力图 (kWh)",
-                    "Electricity by day and hour, last four weeks (kWh)",
-                );
+                let name = crate::energy::category::category(code).map_or(code.to_string(), |c| {
+                    lang.t(c.name_zh, c.name_en).to_string()
+                });
+                let mut values: Vec<f64> = rows.iter().map(|r| f(r.consumption)).collect();
+                values.resize(labels.len(), f64::NAN);
+                stacks.push(Stack::new(name, values));
+            }
+            if !stacks.is_empty() {
+                let title = t("近12个月分项用电", "Electricity by use, last 12 months");
                 out.push((
                     title.clone(),
-                    svg(Chart::new(&title, "kWh").size(800, 560).heatmap(&grid)),
+                    svg(Chart::new(&title, "kWh").stacked_bars(&labels, &stacks)),
                 ));
-                Ok(out)
-            },
-        )
-        .await??;
+            }
+            // Year on year, standard coal.
+            let year_rows = |y: i32| -> Result<Vec<f64>, crate::store::StoreError> {
+                let (Some(a), Some(b)) = (
+                    NaiveDate::from_ymd_opt(y, 1, 1),
+                    NaiveDate::from_ymd_opt(y + 1, 1, 1),
+                ) else {
+                    return Ok(vec![]);
+                };
+                Ok(ledger
+                    .unit_kgce(
+                        &unit.id,
+                        midnight(a),
+                        midnight(b).min(Utc::now()),
+                        Step::Month,
+                    )?
+                    .into_iter()
+                    .map(|r| f(r.consumption))
+                    .collect())
+            };
+            let title = t(
+                "逐月综合能耗同比 (kgce)",
+                "Energy per month, year on year (kgce)",
+            );
+            out.push((
+                title.clone(),
+                svg(Chart::new(&title, "kgce").monthly_bars(
+                    day.year(),
+                    &year_rows(day.year())?,
+                    &year_rows(day.year() - 1)?,
+                    None,
+                )),
+            ));
+            // Day × hour over the last four weeks.
+            let from = day - Duration::days(27);
+            let hours = ledger.unit(
+                &unit.id,
+                "01000",
+                midnight(from),
+                midnight(day + Duration::days(1)).min(Utc::now()),
+                Step::Hour,
+            )?;
+            let mut grid: Vec<(NaiveDate, [f64; 24])> = (0..28)
+                .map(|k| (from + Duration::days(k), [f64::NAN; 24]))
+                .collect();
+            for r in hours {
+                let local = r.start.with_timezone(&tz);
+                let k = (local.date_naive() - from).num_days();
+                if let Some((_, row)) = usize::try_from(k).ok().and_then(|k| grid.get_mut(k)) {
+                    row[chrono::Timelike::hour(&local) as usize] = f(r.consumption);
+                }
+            }
+            let title = t(
+                "近四周逐时用电热力图 (kWh)",
+                "Electricity by day and hour, last four weeks (kWh)",
+            );
+            out.push((
+                title.clone(),
+                svg(Chart::new(&title, "kWh").size(800, 560).heatmap(&grid)),
+            ));
+            Ok(out)
+        },
+    )
+    .await??;
     let state2 = state.clone();
     let meters: Vec<_> = state
         .site
