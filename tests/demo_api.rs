@@ -48,7 +48,7 @@ async fn demo_serves_live_meters_and_history() {
     for role in ["admin", "engineer", "committee", "finance"] {
         assert_eq!(read_token(&args.data, role).len(), 64);
     }
-    let anonymous = reqwest::get(format!("{base}/api/v1/meters")).await.unwrap();
+    let anonymous = reqwest::get(format!("{base}/api/v1/alerts")).await.unwrap();
     assert_eq!(anonymous.status(), 401);
     let _ = TOKEN.set(read_token(&args.data, "admin"));
 

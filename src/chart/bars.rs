@@ -9,6 +9,9 @@ use super::canvas::{
 };
 use super::{ChartError, Plot, Stack};
 
+/// The widest a bar gets, in logical pixels.
+const MAX_BAR: f64 = 56.0;
+
 pub(super) struct DailyBars<'a> {
     pub days: &'a [(NaiveDate, f64)],
     pub quota: Option<&'a [f64]>,
@@ -113,12 +116,14 @@ impl Plot for DailyBars<'_> {
         c.y_axis(plot, &axis)?;
         let n = values.len();
         let slot = plot.width() / n as f64;
+        // A few bars stay bars, not blocks.
+        let bar = (slot * 0.7).min(MAX_BAR);
         let y = |v: f64| axis.map(v, plot.bottom, plot.top);
         for (i, v) in values.iter().enumerate() {
             if let Some(v) = v {
-                let x0 = plot.left + slot * (i as f64 + 0.15);
+                let x0 = plot.left + slot * (i as f64 + 0.5) - bar / 2.0;
                 let colour = if over(i) { RED } else { BLUE };
-                c.rect(x0, y(0.0), x0 + slot * 0.7, y(*v), colour)?;
+                c.rect(x0, y(0.0), x0 + bar, y(*v), colour)?;
             }
         }
         axis_line(c, plot, &axis)?;
@@ -233,6 +238,7 @@ impl Plot for StackedBars<'_> {
         let (plot, axis) = layout(c, top + LABEL_EM, 0.0, max);
         c.y_axis(plot, &axis)?;
         let slot = plot.width() / n as f64;
+        let bar = (slot * 0.6).min(MAX_BAR);
         let y = |v: f64| axis.map(v, plot.bottom, plot.top);
         let d = value_decimals(max);
         let labels: Vec<String> = totals.iter().map(|t| fmt_num(*t, d)).collect();
@@ -242,11 +248,11 @@ impl Plot for StackedBars<'_> {
             .fold(0.0, f64::max);
         let show_totals = widest <= slot * 0.95;
         for i in 0..n {
-            let x0 = plot.left + slot * (i as f64 + 0.2);
+            let x0 = plot.left + slot * (i as f64 + 0.5) - bar / 2.0;
             let mut base = 0.0;
             for (k, s) in self.stacks.iter().enumerate() {
                 if let Some(v) = part(s, i).filter(|v| *v > 0.0) {
-                    c.rect(x0, y(base), x0 + slot * 0.6, y(base + v), colour(k))?;
+                    c.rect(x0, y(base), x0 + bar, y(base + v), colour(k))?;
                     base += v;
                 }
             }

@@ -400,6 +400,31 @@ fn png_draws_chinese_title() {
     assert_eq!(img.pixel(0, 0), [255, 255, 255]);
 }
 
+/// Different characters draw different glyphs: a missing font drawn as .notdef boxes ("tofu")
+/// would make two titles of the same width look alike.
+#[test]
+fn png_glyphs_differ_not_tofu() {
+    let band = |title: &str| {
+        let chart = Chart::new(title, "").format(Format::Png).size(240, 160);
+        let img = decode_png(&chart.heatmap(&[]).expect("png"));
+        let mut bits = vec![];
+        for y in 0..36 * PNG_SCALE {
+            for x in 0..img.width {
+                bits.push(img.pixel(x, y)[0] < 128);
+            }
+        }
+        bits
+    };
+    let a = band("节能");
+    let b = band("监测");
+    assert!(a.iter().filter(|d| **d).count() > 50);
+    let differ = a.iter().zip(&b).filter(|(x, y)| x != y).count();
+    assert!(
+        differ > 50,
+        "only {differ} pixels differ between 节能 and 监测"
+    );
+}
+
 #[test]
 fn sizes_outside_the_range_are_errors() {
     let c = Chart::new("t", "").size(10, 400);

@@ -372,7 +372,7 @@ mod tests {
             access(&Method::POST, "/api/v1/billing/payments"),
             Access::Roles(FINANCE)
         );
-        assert_eq!(access(&Method::GET, "/api/v1/meters"), Access::AnyUser);
+        assert_eq!(access(&Method::GET, "/api/v1/meters"), Access::Overview);
         assert_eq!(
             access(&Method::POST, "/api/v1/meters/m1/corrections"),
             Access::Roles(ENGINEERS)
