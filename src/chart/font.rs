@@ -18,8 +18,7 @@ use plotters::style::FontStyle;
 
 use super::{ChartError, FONT_FAMILY};
 
-/// WenQuanYi Micro Hei, a TrueType collection. A `static`, so the binary holds one copy.
-static FONT: &[u8] = include_bytes!("../../assets/fonts/wqy-microhei.ttc");
+use crate::render::font::CJK_FONT as FONT;
 
 pub(crate) struct Metrics {
     face: ttf_parser::Face<'static>,

@@ -269,7 +269,7 @@ impl Chart {
                     let area = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
                     self.draw(Canvas::new(area, f64::from(PNG_SCALE), false), plot)?;
                 }
-                Ok(png::encode(&rgb, w, h, 96 * PNG_SCALE))
+                png::encode(&rgb, w, h, 96 * PNG_SCALE).map_err(|e| ChartError::Draw(e.to_string()))
             }
         }
     }

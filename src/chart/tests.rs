@@ -27,63 +27,22 @@ impl Image {
     }
 }
 
-/// Reads back what `png::encode` writes: checks the signature, every chunk's CRC, IHDR, and
-/// undoes the filters (None, Sub, Up).
+/// Reads a PNG back with the `png` crate's decoder: 8-bit RGB, as the charts write it.
 fn decode_png(bytes: &[u8]) -> Image {
-    assert_eq!(&bytes[..8], &png::SIGNATURE, "PNG signature");
-    let mut at = 8;
-    let (mut width, mut height) = (0, 0);
-    let mut idat = vec![];
-    let mut seen_end = false;
-    while at + 12 <= bytes.len() {
-        let len = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
-        let kind = &bytes[at + 4..at + 8];
-        let data = &bytes[at + 8..at + 8 + len];
-        let crc = u32::from_be_bytes(bytes[at + 8 + len..at + 12 + len].try_into().unwrap());
-        let mut h = crc32fast::Hasher::new();
-        h.update(kind);
-        h.update(data);
-        assert_eq!(
-            h.finalize(),
-            crc,
-            "CRC of {}",
-            String::from_utf8_lossy(kind)
-        );
-        match kind {
-            b"IHDR" => {
-                width = u32::from_be_bytes(data[0..4].try_into().unwrap());
-                height = u32::from_be_bytes(data[4..8].try_into().unwrap());
-                assert_eq!(&data[8..], &[8, 2, 0, 0, 0]);
-            }
-            b"IDAT" => idat.extend_from_slice(data),
-            b"IEND" => seen_end = true,
-            _ => {}
-        }
-        at += 12 + len;
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "PNG signature");
+    let mut reader = ::png::Decoder::new(bytes).read_info().expect("a PNG");
+    let mut rgb = vec![0u8; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut rgb).expect("PNG data");
+    assert_eq!(
+        (info.color_type, info.bit_depth),
+        (::png::ColorType::Rgb, ::png::BitDepth::Eight)
+    );
+    rgb.truncate(info.buffer_size());
+    Image {
+        width: info.width,
+        height: info.height,
+        rgb,
     }
-    assert!(seen_end, "IEND");
-    let mut raw = vec![];
-    flate2::read::ZlibDecoder::new(&idat[..])
-        .read_to_end(&mut raw)
-        .expect("zlib");
-    let stride = width as usize * 3;
-    assert_eq!(raw.len(), (stride + 1) * height as usize);
-    let mut rgb = vec![0u8; stride * height as usize];
-    for y in 0..height as usize {
-        let filter = raw[y * (stride + 1)];
-        let line = &raw[y * (stride + 1) + 1..(y + 1) * (stride + 1)];
-        for x in 0..stride {
-            let left = if x >= 3 { rgb[y * stride + x - 3] } else { 0 };
-            let up = if y > 0 { rgb[(y - 1) * stride + x] } else { 0 };
-            rgb[y * stride + x] = match filter {
-                0 => line[x],
-                1 => line[x].wrapping_add(left),
-                2 => line[x].wrapping_add(up),
-                f => panic!("filter {f}"),
-            };
-        }
-    }
-    Image { width, height, rgb }
 }
 
 /// How the SVG backend writes a text element's content.

@@ -39,6 +39,9 @@ pub enum What {
     /// Billing: a month's statements for 3,000 dormitory rooms with free quotas (target < 2 s),
     /// then as Excel and PDF.
     Billing(super::bench_billing::Args),
+    /// The monthly report for 2,000 meters (target < 2 s) and the overview page's server time
+    /// (target < 100 ms).
+    Report(super::bench_report::Args),
     /// Charts: each kind rendered as SVG and as PNG (target < 50 ms a chart).
     Chart(super::bench_chart::Args),
     /// Demo start-up: time to answer /healthz (target < 5 s) and to have 13 months of history
@@ -55,6 +58,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         What::Mqtt(a) => super::bench_mqtt::bench_mqtt(a).await?,
         What::Ledger(a) => super::bench_ledger::bench_ledger(a)?,
         What::Billing(a) => super::bench_billing::bench_billing(a)?,
+        What::Report(a) => super::bench_report::bench_report(a).await?,
         What::Chart(a) => super::bench_chart::bench_chart(a)?,
     }
     Ok(ExitCode::SUCCESS)

@@ -26,7 +26,7 @@ pub struct Args {
 }
 
 /// A site of `buildings` × `per_building` Modbus meters (never polled here).
-fn site(dir: &Path, buildings: usize, per_building: usize) -> anyhow::Result<Site> {
+pub(crate) fn site(dir: &Path, buildings: usize, per_building: usize) -> anyhow::Result<Site> {
     let mut s = String::from(
         "[site]\nname = \"bench\"\ntimezone = \"Asia/Shanghai\"\n\n[[units]]\nid = \"org\"\nname = \"org\"\nkind = \"organisation\"\n",
     );
@@ -47,7 +47,7 @@ fn site(dir: &Path, buildings: usize, per_building: usize) -> anyhow::Result<Sit
 }
 
 /// Writes 15-minute register readings for every meter over `days` days from `start`.
-fn write_history(
+pub(crate) fn write_history(
     store: &SqliteStore,
     site: &Site,
     start: chrono::DateTime<chrono::Utc>,

@@ -6,6 +6,7 @@ pub mod bench_chart;
 pub mod bench_ledger;
 pub mod bench_modbus;
 pub mod bench_mqtt;
+pub mod bench_report;
 pub mod bill;
 pub mod check;
 pub mod consumption;

@@ -2,8 +2,8 @@
 //! charts print Chinese the same on every machine, and its advance widths for laying out text
 //! (right-aligned numbers, centred titles, wrapping).
 
-/// A TrueType collection; face 0 is WenQuanYi Micro Hei.
-pub const CJK_FONT: &[u8] = include_bytes!("../../assets/fonts/wqy-microhei.ttc");
+/// A TrueType collection; face 0 is WenQuanYi Micro Hei. A `static`, so the binary holds one copy.
+pub static CJK_FONT: &[u8] = include_bytes!("../../assets/fonts/wqy-microhei.ttc");
 
 /// Advance widths of a font face.
 pub struct Metrics<'a> {
