@@ -1,5 +1,3 @@
-use std::io::Read as _;
-
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 
 use super::canvas::{Axis, BLUE, LIGHT_BLUE, NO_DATA, RED, SERIES, fmt_num, value_decimals};
