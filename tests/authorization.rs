@@ -10,8 +10,6 @@ use std::collections::BTreeSet;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use jieneng::auth::Role;
-use jieneng::config::Site;
-use jieneng::runtime::Runtime;
 use serde_json::json;
 use tower::ServiceExt;
 
@@ -259,14 +257,11 @@ async fn every_route_answers_every_role_as_the_table_says() {
         "the authorization table is out of step with the router"
     );
 
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("jieneng.toml");
-    std::fs::write(
-        &config,
-        CONFIG.replace("DATA", &dir.path().join("data").display().to_string()),
-    )
-    .unwrap();
-    let rt = Runtime::start(Site::load(&config).unwrap()).unwrap();
+    let common::Started {
+        dir: _dir,
+        config: _config,
+        rt,
+    } = common::start(CONFIG);
     let state = rt.app_state();
     let anonymous = jieneng::http::router(state.clone());
     let mut failures = Vec::new();
@@ -326,14 +321,11 @@ fn cookie_of(res: &axum::response::Response) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_sessions_need_the_csrf_token_for_changes() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("jieneng.toml");
-    std::fs::write(
-        &config,
-        CONFIG.replace("DATA", &dir.path().join("data").display().to_string()),
-    )
-    .unwrap();
-    let rt = Runtime::start(Site::load(&config).unwrap()).unwrap();
+    let common::Started {
+        dir: _dir,
+        config: _config,
+        rt,
+    } = common::start(CONFIG);
     let state = rt.app_state();
     state
         .store

@@ -8,8 +8,6 @@ use std::process::Command;
 
 use axum::http::StatusCode;
 use common::{call, get, post};
-use jieneng::config::Site;
-use jieneng::runtime::Runtime;
 use rust_decimal::Decimal;
 use serde_json::json;
 use tower::ServiceExt;
@@ -89,14 +87,7 @@ async fn raw(app: &axum::Router, uri: &str) -> (StatusCode, String, Vec<u8>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn finance_bills_issues_and_records_payments() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("jieneng.toml");
-    std::fs::write(
-        &config,
-        CONFIG.replace("DATA", &dir.path().join("data").display().to_string()),
-    )
-    .unwrap();
-    let rt = Runtime::start(Site::load(&config).unwrap()).unwrap();
+    let common::Started { dir, config, rt } = common::start(CONFIG);
     let state = rt.app_state();
     let app = common::as_role(&state, jieneng::auth::Role::Finance);
     let engineer = common::as_role(&state, jieneng::auth::Role::Engineer);

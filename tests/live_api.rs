@@ -8,8 +8,6 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use futures::StreamExt;
 use jieneng::auth::Role;
-use jieneng::config::Site;
-use jieneng::runtime::Runtime;
 use serde_json::json;
 use tower::ServiceExt;
 
@@ -40,14 +38,11 @@ read_by_hand = "energy_import_kwh"
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn new_readings_arrive_as_server_sent_events() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("jieneng.toml");
-    std::fs::write(
-        &config,
-        CONFIG.replace("DATA", &dir.path().join("data").display().to_string()),
-    )
-    .unwrap();
-    let rt = Runtime::start(Site::load(&config).unwrap()).unwrap();
+    let common::Started {
+        dir: _dir,
+        config: _config,
+        rt,
+    } = common::start(CONFIG);
     let state = rt.app_state();
     let viewer = common::as_role(&state, Role::Viewer);
     let engineer = common::as_role(&state, Role::Engineer);

@@ -8,8 +8,6 @@ use std::collections::BTreeSet;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use jieneng::auth::Role;
-use jieneng::config::Site;
-use jieneng::runtime::Runtime;
 use tower::ServiceExt;
 
 const CONFIG: &str = r#"
@@ -38,14 +36,11 @@ async fn the_document_lists_exactly_the_routes_and_methods_served() {
         .collect();
     assert_eq!(documented, routed, "openapi.rs ROUTES and router.rs differ");
 
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("jieneng.toml");
-    std::fs::write(
-        &config,
-        CONFIG.replace("DATA", &dir.path().join("data").display().to_string()),
-    )
-    .unwrap();
-    let rt = Runtime::start(Site::load(&config).unwrap()).unwrap();
+    let common::Started {
+        dir: _dir,
+        config: _config,
+        rt,
+    } = common::start(CONFIG);
     let app = common::as_role(&rt.app_state(), Role::Admin);
     let mut wrong = Vec::new();
     for (path, ops) in doc["paths"].as_object().unwrap() {

@@ -6,8 +6,6 @@ mod common;
 
 use axum::http::StatusCode;
 use common::{call, get, post};
-use jieneng::config::Site;
-use jieneng::runtime::Runtime;
 
 const CONFIG: &str = r#"
 [site]
@@ -58,14 +56,11 @@ allocation = "days"
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ratings_show_each_item_and_match_the_hand_computed_scores() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("jieneng.toml");
-    std::fs::write(
-        &config,
-        CONFIG.replace("DATA", &dir.path().join("data").display().to_string()),
-    )
-    .unwrap();
-    let rt = Runtime::start(Site::load(&config).unwrap()).unwrap();
+    let common::Started {
+        dir: _dir,
+        config,
+        rt,
+    } = common::start(CONFIG);
     let app = common::as_role(&rt.app_state(), jieneng::auth::Role::Admin);
     let r = |m: &str, t: &str, v: f64| serde_json::json!({"meter": m, "time": t, "quantity": "energy_import_kwh", "value": v});
     // Read on the 1st of each month: b1 4,000 kWh in October 2025, 6,000 over the eleven

@@ -9,8 +9,6 @@ use std::process::Command;
 use axum::http::StatusCode;
 use common::{call, get, post};
 use jieneng::auth::Role;
-use jieneng::config::Site;
-use jieneng::runtime::Runtime;
 use serde_json::json;
 use tower::ServiceExt;
 
@@ -51,14 +49,7 @@ allocation = "days"
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_monthly_report_agrees_with_the_ledger_in_every_format() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("jieneng.toml");
-    std::fs::write(
-        &config,
-        CONFIG.replace("DATA", &dir.path().join("data").display().to_string()),
-    )
-    .unwrap();
-    let rt = Runtime::start(Site::load(&config).unwrap()).unwrap();
+    let common::Started { dir, config, rt } = common::start(CONFIG);
     let state = rt.app_state();
     let engineer = common::as_role(&state, Role::Engineer);
     let committee = common::as_role(&state, Role::Committee);

@@ -52,3 +52,25 @@ pub fn token_for(state: &jieneng::http::AppState, role: jieneng::auth::Role) -> 
     let _ = w.create_user(&name, &name, role, None, "test");
     w.create_token(&name, "test", "test").unwrap()
 }
+
+/// A site started from `config` text, its `DATA` replaced by a data folder in a new
+/// temporary directory (kept as long as this value lives).
+pub struct Started {
+    pub dir: tempfile::TempDir,
+    pub config: std::path::PathBuf,
+    pub rt: jieneng::runtime::Runtime,
+}
+
+pub fn start(config: &str) -> Started {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jieneng.toml");
+    let data = dir.path().join("data").display().to_string();
+    std::fs::write(&path, config.replace("DATA", &data)).unwrap();
+    let site = jieneng::config::Site::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let rt = jieneng::runtime::Runtime::start(site).unwrap();
+    Started {
+        dir,
+        config: path,
+        rt,
+    }
+}
