@@ -407,6 +407,15 @@ async fn demo_serves_live_meters_and_history() {
             .iter()
             .any(|l| l["period"] == "valley")
     );
+    // Every MQTT meter has its history too, however early its first live message came.
+    let this_month = Utc::now().date_naive().format("%Y-%m").to_string();
+    for id in ["shop-freezer", "library-f1-water", "dorm1-r101", "gym-main"] {
+        let rows = get(&format!(
+            "{base}/api/v1/meters/{id}/consumption?from={last_month}&to={this_month}&step=1mo"
+        ))
+        .await;
+        assert_eq!(rows[0]["quality"], "measured", "{id}: {rows}");
+    }
     let shop = of("shop");
     assert!(
         shop["lines"]

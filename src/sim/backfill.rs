@@ -157,9 +157,14 @@ pub async fn backfill(
         pending.push(tokio::task::spawn_blocking(
             move || -> anyhow::Result<Vec<Reading>> {
                 let reader = store.reader()?;
+                // Where the stored history ends, looking back past the last quarter hour:
+                // live MQTT messages already stored may carry times just before `now` (a
+                // gateway's batch, a payload's whole-second clock) and must not be taken for it.
+                // Writing the same instants again is harmless (same values, replaced).
+                let before = now - chrono::Duration::minutes(15);
                 let last = |q: Quantity| {
                     reader
-                        .latest_before(&meter.id, q, now)
+                        .latest_before(&meter.id, q, before)
                         .ok()
                         .flatten()
                         .map(|r| r.time)
