@@ -46,6 +46,21 @@ pub async fn bench_report(args: Args) -> anyhow::Result<()> {
     let month = NaiveDate::from_ymd_opt(2026, 10, 1).ok_or_else(|| anyhow::anyhow!("bad date"))?;
     let now = from + Duration::days(35);
     let t = Instant::now();
+    let ratings =
+        crate::rules::month_ratings(&ledger, "2026-10", now)?.map_err(anyhow::Error::msg)?;
+    let ratings_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let root = site
+        .units
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("no unit"))?;
+    let _ = ledger.indicators(root, from, from + Duration::days(31))?;
+    let indicators_s = t.elapsed().as_secs_f64();
+    println!(
+        "report_parts: ratings_s={ratings_s:.3} ({} units) root_indicators_s={indicators_s:.3}",
+        ratings.len()
+    );
+    let t = Instant::now();
     let report = ledger
         .monthly_report(month, now)?
         .map_err(anyhow::Error::msg)?;

@@ -259,8 +259,27 @@ impl Ledger<'_> {
         if to <= from {
             return Ok(Decimal::ZERO);
         }
-        let rows = self.unit_exact(unit, category, from, to, Step::Quarter)?;
-        Ok(rows.iter().map(|r| r.consumption).sum())
+        // Whole local days from the stored days; only the partial days at either end are
+        // computed from 15-minute intervals.
+        let tz = self.site.timezone;
+        let day_of = |t: DateTime<Utc>| t.with_timezone(&tz).date_naive();
+        let first = local_midnight(day_of(from), tz)
+            .filter(|m| *m >= from)
+            .or_else(|| local_midnight(day_of(from) + Duration::days(1), tz));
+        let last = local_midnight(day_of(to), tz).filter(|m| *m <= to);
+        let sum = |a: DateTime<Utc>, b: DateTime<Utc>, step| -> Result<Decimal, StoreError> {
+            if b <= a {
+                return Ok(Decimal::ZERO);
+            }
+            let rows = self.unit_exact(unit, category, a, b, step)?;
+            Ok(rows.iter().map(|r| r.consumption).sum())
+        };
+        match (first, last) {
+            (Some(a), Some(b)) if a < b => Ok(sum(from, a, Step::Quarter)?
+                + sum(a, b, Step::Day)?
+                + sum(b, to, Step::Quarter)?),
+            _ => sum(from, to, Step::Quarter),
+        }
     }
 
     /// A quota's month (`year`, `month`) as of `now`: a past month is final, the current one
