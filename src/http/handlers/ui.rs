@@ -338,7 +338,7 @@ const METER_SCRIPT: &str = r#"
 const es=new EventSource('/api/v1/live?meter='+encodeURIComponent(METER));
 es.addEventListener('reading',e=>{const r=JSON.parse(e.data);const c=document.getElementById('q-'+r.quantity);
  if(c){c.querySelector('.v').textContent=r.value.toLocaleString(undefined,{maximumFractionDigits:3});
- c.querySelector('.t').textContent=new Date(r.time).toLocaleTimeString('zh-CN',{hour12:false});c.className='fresh';}});
+ c.querySelector('.t').textContent=new Date(r.time).toLocaleTimeString('zh-CN',{hour12:false,timeZone:TZ});c.className='fresh';}});
 "#;
 
 /// `GET /meters/{id}`.
@@ -448,7 +448,7 @@ pub async fn meter(
             tr { th { (t("时间", "When")) } th { (t("人员", "Who")) } th { (t("操作", "Action")) } th { (t("说明", "Note")) } }
             @for a in &audit { tr { td { (a.at.with_timezone(&tz).format("%Y-%m-%d %H:%M")) } td { (a.who) } td { (a.action) } td { (a.note) } } }
         } }
-        script { (PreEscaped(format!("const METER={};", serde_json::to_string(&id).unwrap_or_default()))) (PreEscaped(METER_SCRIPT)) }
+        script { (PreEscaped(format!("const METER={};const TZ='{}';", serde_json::to_string(&id).unwrap_or_default(), state.site.timezone.name()))) (PreEscaped(METER_SCRIPT)) }
     };
     Ok(layout(&state, who.as_deref(), lang, &meter.name, body))
 }
