@@ -61,7 +61,14 @@ pub fn findings(
             .filter(|r| r.start >= day_ago)
             .cloned()
             .collect();
-        out.extend(alert::data_gaps(&meter.id, &last_day, settings, now));
+        // A meter read by hand has readings weeks apart by design: its last day is never
+        // bridged until the next reading, which is not a gap in collection.
+        if !matches!(
+            meter.source,
+            crate::config::site::MeterSource::Manual { .. }
+        ) {
+            out.extend(alert::data_gaps(&meter.id, &last_day, settings, now));
+        }
         let anomalies = ledger.anomalies(meter, quantity, day_ago, hour_end)?;
         out.extend(alert::register_anomalies(&meter.id, &anomalies, now));
         match top_level(meter.category.code) {
