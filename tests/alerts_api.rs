@@ -49,6 +49,27 @@ async fn an_offline_meter_raises_one_alert_that_can_be_acknowledged_and_clears()
     assert_eq!(alert["count"], 2);
     assert_eq!(alert["subject"], "e1");
     let id = alert["id"].as_i64().unwrap();
+    // The overview counts it among the open alerts, and the alerts page lists it.
+    let page = |uri: &'static str| {
+        let app = app.clone();
+        async move {
+            let res = tower::ServiceExt::oneshot(app, get(uri)).await.unwrap();
+            let bytes = axum::body::to_bytes(res.into_body(), 1 << 22)
+                .await
+                .unwrap();
+            String::from_utf8(bytes.to_vec()).unwrap()
+        }
+    };
+    let overview = page("/").await;
+    assert!(
+        overview.contains("未解决告警") && overview.contains(r#"<span class="bad">0</span> / 1"#),
+        "one open warning, no critical: {overview}"
+    );
+    let alerts_page = page("/alerts").await;
+    assert!(
+        alerts_page.contains("表计离线") || alerts_page.contains("e1"),
+        "{alerts_page}"
+    );
 
     let (status, body) = call(
         &app,

@@ -131,6 +131,18 @@ setInterval(refresh,5000);
 pub async fn overview(State(state): State<AppState>, Query(q): Query<LangQuery>) -> Markup {
     let lang = Lang::from_query(&q);
     let views: Vec<MeterView> = state.site.meters.iter().map(|m| view(&state, m)).collect();
+    // Open alerts by severity (critical, warning, info); none shown when they cannot be read.
+    let store = state.store.clone();
+    let open = tokio::task::spawn_blocking(move || store.reader().and_then(|r| r.alerts(None)))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    let count = |s: crate::rules::alert::Severity| open.iter().filter(|a| a.severity == s).count();
+    let (critical, warning) = (
+        count(crate::rules::alert::Severity::Critical),
+        count(crate::rules::alert::Severity::Warning),
+    );
     let online = views
         .iter()
         .filter(|v| v.status == MeterStatus::Online)
@@ -183,6 +195,11 @@ pub async fn overview(State(state): State<AppState>, Query(q): Query<LangQuery>)
                         div.card { div { (lang.t("表计总数", "Meters")) } div.v { (views.len()) } }
                         div.card { div { (lang.t("在线", "Online")) } div.v #online { (online) } }
                         div.card { div { (lang.t("当前总功率 (kW)", "Total power (kW)")) } div.v #power { (format!("{total_power:.1}")) } }
+                        a.card href="/alerts" style="text-decoration:none;color:inherit" {
+                            div { (lang.t("未解决告警", "Open alerts")) }
+                            div.v { span.bad { (critical) } " / " (warning) }
+                            small { (lang.t("严重 / 警告", "critical / warning")) }
+                        }
                     }
                     table {
                         thead { tr {
