@@ -426,7 +426,7 @@ pub async fn meter(
             section.panel { h2 { (t("实时数据", "Live values")) } table {
                 tr { th { (t("量", "Quantity")) } th.num { (t("值", "Value")) } th { (t("时间", "Time")) } }
                 @if let Some(l) = &live { @for (q, v) in &l.values {
-                    tr id=(format!("q-{}", q.name())) { td { (q.name()) " " small { (q.unit()) } } td.num.v { (format!("{v:.3}")) } td.t { (l.value_times.get(q).map(|t| t.with_timezone(&tz).format("%H:%M:%S").to_string()).unwrap_or_default()) } }
+                    tr id=(format!("q-{}", q.name())) { td { (t(q.def().label_zh, q.def().label_en)) " " small { (q.unit()) } } td.num.v { (format!("{v:.3}")) } td.t { (l.value_times.get(q).map(|t| t.with_timezone(&tz).format("%H:%M:%S").to_string()).unwrap_or_default()) } }
                 } }
             } }
             section.panel { h2 { (t("近24小时曲线", "Last 24 hours")) } (chart) }
