@@ -117,6 +117,47 @@ impl Ledger<'_> {
         };
         let label = month.format("%Y-%m").to_string();
 
+        // The ratings (the larger half of the work) on a second thread with its own reader.
+        let other = self.reader.another()?;
+        let ratings_job = {
+            let label = label.clone();
+            move || {
+                let ledger = Ledger {
+                    reader: &other,
+                    site,
+                };
+                crate::rules::month_ratings(&ledger, &label, now)
+            }
+        };
+        std::thread::scope(|scope| {
+            let ratings = scope.spawn(ratings_job);
+            let rest = self.report_without_ratings(month, now, &label, (a, b), (la, lb));
+            let ratings = ratings
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+            let mut report = match rest? {
+                Ok(r) => r,
+                Err(e) => return Ok(Err(e)),
+            };
+            match ratings {
+                Ok(r) => report.ratings = r,
+                Err(e) => return Ok(Err(e)),
+            }
+            Ok(Ok(report))
+        })
+    }
+
+    /// Everything in the report but the ratings.
+    fn report_without_ratings(
+        &self,
+        month: NaiveDate,
+        now: DateTime<Utc>,
+        label: &str,
+        (a, b): (DateTime<Utc>, DateTime<Utc>),
+        (la, lb): (DateTime<Utc>, DateTime<Utc>),
+    ) -> Result<Result<MonthlyReport, String>, StoreError> {
+        let site = self.site;
+        let tz = site.timezone;
         let mut units = Vec::new();
         for (u, level) in ordered(&site.units) {
             let ind = self.indicators(u, a, b)?;
@@ -187,10 +228,7 @@ impl Ledger<'_> {
             .filter(|q| q.year.is_none_or(|y| y == month.year()))
             .map(|q| self.quota_month(q, &site.calendar, month.year(), month.month(), now))
             .collect::<Result<Vec<_>, _>>()?;
-        let ratings = match crate::rules::month_ratings(self, &label, now)? {
-            Ok(r) => r,
-            Err(e) => return Ok(Err(e)),
-        };
+
         let alerts = self
             .reader
             .alerts(Some(a))?
@@ -199,12 +237,12 @@ impl Ledger<'_> {
             .collect();
         Ok(Ok(MonthlyReport {
             site: site.name.clone(),
-            month: label,
+            month: label.to_string(),
             generated_at: now,
             units,
             electricity_by_use,
             quotas,
-            ratings,
+            ratings: Vec::new(),
             alerts,
             daily_kgce,
             monthly_kgce,

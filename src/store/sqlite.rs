@@ -375,6 +375,13 @@ pub struct StoreReader {
     store: SqliteStore,
 }
 
+impl StoreReader {
+    /// Another reader of the same store (its own connection), for work on another thread.
+    pub fn another(&self) -> Result<StoreReader, StoreError> {
+        self.store.reader()
+    }
+}
+
 /// A stored reading, as read back.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredReading {
