@@ -271,10 +271,8 @@ pub fn recovery(ledger: &Ledger, year: i32) -> Result<Recovery, BillingError> {
     })
 }
 
-/// `YYYY-MM` → its first day, or a message naming the value.
+/// `YYYY-MM` → its first day, or a message naming the value (the rules' month parser).
 pub fn parse_month(s: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d")
-        .ok()
-        .filter(|_| s.len() == 7)
-        .ok_or_else(|| format!("month `{s}`: use YYYY-MM"))
+    let (year, month) = crate::rules::rating::parse_month(s)?;
+    NaiveDate::from_ymd_opt(year, month, 1).ok_or_else(|| format!("month `{s}`: use YYYY-MM"))
 }

@@ -8,7 +8,7 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -65,20 +65,6 @@ pub async fn statements(
     Ok(Json(json!({ "statements": statements })).into_response())
 }
 
-fn file(bytes: Vec<u8>, content_type: &str, name: String) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, content_type.to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response()
-}
-
 pub async fn statements_csv(
     State(state): State<AppState>,
     Path(month): Path<String>,
@@ -86,10 +72,10 @@ pub async fn statements_csv(
 ) -> Result<Response, AppError> {
     let statements = load(&state, &month, p.tenant).await?;
     let bytes = crate::billing::output::csv(&statements)?;
-    Ok(file(
+    Ok(super::attachment(
         bytes,
         "text/csv; charset=utf-8",
-        format!("statements-{month}.csv"),
+        &format!("statements-{month}.csv"),
     ))
 }
 
@@ -100,10 +86,10 @@ pub async fn statements_xlsx(
 ) -> Result<Response, AppError> {
     let statements = load(&state, &month, p.tenant).await?;
     let bytes = crate::billing::xlsx::workbook(&statements, &state.site.billing)?;
-    Ok(file(
+    Ok(super::attachment(
         bytes,
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        format!("statements-{month}.xlsx"),
+        &format!("statements-{month}.xlsx"),
     ))
 }
 
@@ -119,10 +105,10 @@ pub async fn statements_pdf(
     })
     .await?
     .map_err(anyhow::Error::msg)?;
-    Ok(file(
+    Ok(super::attachment(
         bytes,
         "application/pdf",
-        format!("statements-{month}.pdf"),
+        &format!("statements-{month}.pdf"),
     ))
 }
 

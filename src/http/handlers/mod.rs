@@ -13,3 +13,23 @@ pub mod readings;
 pub mod reports;
 pub mod rules;
 pub mod ui;
+
+/// A file to download: its bytes, content type and suggested name.
+pub(crate) fn attachment(
+    bytes: Vec<u8>,
+    content_type: &str,
+    name: &str,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, content_type.to_string()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}

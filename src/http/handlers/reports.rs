@@ -34,20 +34,6 @@ async fn build(state: &AppState, month: &str) -> Result<MonthlyReport, AppError>
     report.map_err(AppError::BadRequest)
 }
 
-fn file(bytes: Vec<u8>, content_type: &str, name: &str) -> Response {
-    (
-        [
-            (axum::http::header::CONTENT_TYPE, content_type.to_string()),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response()
-}
-
 /// `{month}` is `YYYY-MM` (JSON), or with `.html`, `.pdf` or `.xlsx`.
 pub async fn monthly(
     State(state): State<AppState>,
@@ -69,7 +55,7 @@ pub async fn monthly(
             })
             .await?
             .map_err(anyhow::Error::msg)?;
-            Ok(file(
+            Ok(super::attachment(
                 bytes,
                 "application/pdf",
                 &format!("report-{month}.pdf"),
@@ -78,7 +64,7 @@ pub async fn monthly(
         "xlsx" => {
             let bytes =
                 crate::report::xlsx::workbook(&report, &crate::report::png_figures(&report))?;
-            Ok(file(
+            Ok(super::attachment(
                 bytes,
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 &format!("report-{month}.xlsx"),
