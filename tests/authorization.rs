@@ -57,6 +57,7 @@ fn table() -> Vec<(
         ("GET", "/alerts", "/alerts", Some(EVERYONE)),
         ("GET", "/ratings", "/ratings", Some(EVERYONE)),
         ("GET", "/billing", "/billing", Some(&[Admin, Finance])),
+        ("GET", "/admin", "/admin", Some(&[Admin, Engineer])),
         ("GET", "/api/v1/session", "/api/v1/session", Some(EVERYONE)),
         (
             "GET",
@@ -71,6 +72,12 @@ fn table() -> Vec<(
             Some(EVERYONE),
         ),
         ("GET", "/api/v1/meters", "/api/v1/meters", Some(EVERYONE)),
+        (
+            "GET",
+            "/api/v1/overview",
+            "/api/v1/overview",
+            Some(EVERYONE),
+        ),
         (
             "GET",
             "/api/v1/meters/{id}",
@@ -226,12 +233,32 @@ fn table() -> Vec<(
             "/api/v1/readings",
             Some(&[Admin, Engineer]),
         ),
+        ("GET", "/api/v1/users", "/api/v1/users", Some(&[Admin])),
+        ("POST", "/api/v1/users", "/api/v1/users", Some(&[Admin])),
+        (
+            "PATCH",
+            "/api/v1/users/{name}",
+            "/api/v1/users/nobody",
+            Some(&[Admin]),
+        ),
+        (
+            "POST",
+            "/api/v1/users/{name}/tokens",
+            "/api/v1/users/nobody/tokens",
+            Some(&[Admin]),
+        ),
+        (
+            "DELETE",
+            "/api/v1/users/{name}/tokens/{id}",
+            "/api/v1/users/nobody/tokens/0123456789ab",
+            Some(&[Admin]),
+        ),
     ]
 }
 
 fn request(method: &str, uri: &str) -> Request<Body> {
     let b = Request::builder().method(method).uri(uri);
-    if method == "POST" {
+    if method == "POST" || method == "PATCH" {
         // An empty object: handlers answer 400 or 404 to it, which is past the guard.
         b.header("content-type", "application/json")
             .body(Body::from("{}"))

@@ -109,6 +109,26 @@ async fn demo_serves_live_meters_and_history() {
     // The page lists the meters, in Chinese.
     let page = reqwest::get(&base).await.unwrap().text().await.unwrap();
     assert!(page.contains("图书馆总表") && page.contains("能耗监测"));
+    // The campus at a glance: today against yesterday, the month against every quota, the
+    // units that use the most.
+    assert!(
+        page.contains("较昨日同时段") && page.contains("本月定额执行") && page.contains("用电大户")
+    );
+    let glance = get(&format!("{base}/api/v1/overview")).await;
+    let kwh = |v: &Value| v.as_str().unwrap().parse::<f64>().unwrap();
+    assert!(kwh(&glance["today_kwh"]) > 0.0, "{glance}");
+    assert!(kwh(&glance["yesterday_kwh"]) >= kwh(&glance["yesterday_same_time_kwh"]));
+    assert!(
+        kwh(&glance["month_kwh"]) >= kwh(&glance["today_kwh"]),
+        "{glance}"
+    );
+    let quotas = glance["quotas"].as_array().unwrap();
+    assert_eq!(quotas.len(), demo.runtime.site.quotas.len(), "{glance}");
+    let top = glance["top_units"].as_array().unwrap();
+    assert!(top.len() >= 5, "{glance}");
+    let ranked: Vec<f64> = top.iter().map(|u| kwh(&u["kwh"])).collect();
+    assert!(ranked.windows(2).all(|w| w[0] >= w[1]), "{ranked:?}");
+    assert!(ranked.iter().sum::<f64>() <= kwh(&glance["month_kwh"]) + 0.01);
 
     // 13 months of 15-minute registers and the hand-read meter's monthly readings.
     let reader = demo.runtime.store.reader().unwrap();

@@ -44,8 +44,17 @@ async fn the_document_lists_exactly_the_routes_and_methods_served() {
     let app = common::as_role(&rt.app_state(), Role::Admin);
     let mut wrong = Vec::new();
     for (path, ops) in doc["paths"].as_object().unwrap() {
-        let uri = path.replace("{id}", "x").replace("{month}", "2026-10");
-        for method in [Method::GET, Method::POST, Method::PUT, Method::DELETE] {
+        let uri = path
+            .replace("{id}", "x")
+            .replace("{month}", "2026-10")
+            .replace("{name}", "nobody");
+        for method in [
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ] {
             let documented = ops.get(method.as_str().to_lowercase()).is_some();
             let req = Request::builder()
                 .method(method.clone())

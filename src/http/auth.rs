@@ -4,6 +4,8 @@
 //! data. Answers 401 without credentials and 403 to a role the rule does not admit.
 //! `/login` and `/logout` start and end browser sessions.
 
+use std::time::{Duration, Instant};
+
 use axum::Form;
 use axum::body::Body;
 use axum::extract::{Query, Request, State};
@@ -49,10 +51,11 @@ pub fn access(method: &Method, path: &str) -> Access {
         (true, [""]) => Access::Overview,
         (_, ["api", "v1", "billing", ..] | ["billing", ..]) => Access::Roles(FINANCE),
         // The overview refreshes from the meter list: as open as the overview itself.
-        (true, ["api", "v1", "meters"]) => Access::Overview,
+        (true, ["api", "v1", "meters" | "overview"]) => Access::Overview,
         (_, ["api", "v1", "users", ..]) => Access::Roles(ADMIN),
         (true, ["api", "v1", "session"]) => Access::AnyUser,
         (true, ["api", "v1", "audit"] | ["api", "v1", "reissue"]) => Access::Roles(STAFF),
+        (true, ["admin"]) => Access::Roles(ENGINEERS),
         (true, ["api", "v1", "meters", _, "audit"]) => Access::Roles(STAFF),
         (true, _) => Access::AnyUser,
         (false, ["api", "v1", "ratings", _, "committee"]) => Access::Roles(COMMITTEE),
@@ -271,7 +274,61 @@ pub struct LoginForm {
     next: String,
 }
 
+/// Failed sign-ins by user name: after `ALLOWED_FAILURES` within `THROTTLE_WINDOW`, that name
+/// is refused (429) without looking at the password until the oldest failure ages out, so a
+/// password cannot be guessed at speed. A success clears the name's count.
+#[derive(Default)]
+pub struct SignInThrottle(std::sync::Mutex<std::collections::HashMap<String, Vec<Instant>>>);
+
+const ALLOWED_FAILURES: usize = 5;
+const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+impl SignInThrottle {
+    fn key(name: &str) -> String {
+        name.trim().to_lowercase().chars().take(64).collect()
+    }
+
+    /// How long `name` must wait before trying again, if it must.
+    pub fn wait(&self, name: &str, now: Instant) -> Option<Duration> {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let recent: Vec<&Instant> = map
+            .get(&Self::key(name))?
+            .iter()
+            .filter(|t| now.duration_since(**t) < THROTTLE_WINDOW)
+            .collect();
+        (recent.len() >= ALLOWED_FAILURES)
+            .then(|| THROTTLE_WINDOW.saturating_sub(now.duration_since(*recent[0])))
+    }
+
+    pub fn failed(&self, name: &str, now: Instant) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        // Forget what has aged out, so random names cannot grow the map for ever.
+        map.retain(|_, times| {
+            times.retain(|t| now.duration_since(*t) < THROTTLE_WINDOW);
+            !times.is_empty()
+        });
+        map.entry(Self::key(name)).or_default().push(now);
+    }
+
+    pub fn succeeded(&self, name: &str) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.remove(&Self::key(name));
+    }
+}
+
 pub async fn login(State(state): State<AppState>, Form(f): Form<LoginForm>) -> Response {
+    if let Some(wait) = state.sign_ins.wait(&f.name, Instant::now()) {
+        tracing::warn!(user = %f.name, "sign-in refused: too many failures");
+        let minutes = wait.as_secs().div_ceil(60).max(1);
+        let message = format!(
+            "登录失败次数过多，请 {minutes} 分钟后再试 / Too many failed sign-ins: try again in {minutes} min"
+        );
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            login_page(&f.next, Some(&message)),
+        )
+            .into_response();
+    }
     let store = state.store.clone();
     let name = f.name.clone();
     let outcome = tokio::task::spawn_blocking(move || -> Result<Option<String>, String> {
@@ -293,6 +350,7 @@ pub async fn login(State(state): State<AppState>, Form(f): Form<LoginForm>) -> R
     .await;
     match outcome {
         Ok(Ok(Some(token))) => {
+            state.sign_ins.succeeded(&f.name);
             let secure = if state.site.http_secure_cookies {
                 "; Secure"
             } else {
@@ -310,6 +368,7 @@ pub async fn login(State(state): State<AppState>, Form(f): Form<LoginForm>) -> R
                 .unwrap_or_default()
         }
         Ok(Ok(None)) => {
+            state.sign_ins.failed(&f.name, Instant::now());
             tracing::warn!(user = %f.name, "sign-in refused");
             (
                 StatusCode::UNAUTHORIZED,
@@ -360,6 +419,32 @@ mod tests {
         assert_eq!(safe_next("//evil.example"), "/");
         assert_eq!(safe_next("https://evil.example"), "/");
         assert_eq!(safe_next("/\\evil"), "/");
+    }
+
+    #[test]
+    fn sign_ins_are_throttled_per_name_after_five_failures() {
+        let throttle = SignInThrottle::default();
+        let t0 = Instant::now();
+        for k in 0..5 {
+            assert_eq!(throttle.wait("Finance", t0), None, "after {k} failures");
+            throttle.failed("finance", t0 + Duration::from_secs(k));
+        }
+        let wait = throttle
+            .wait(" FINANCE ", t0 + Duration::from_secs(60))
+            .unwrap();
+        assert_eq!(wait, THROTTLE_WINDOW - Duration::from_secs(60));
+        assert_eq!(
+            throttle.wait("engineer", t0),
+            None,
+            "other names are not held up"
+        );
+        assert_eq!(
+            throttle.wait("finance", t0 + THROTTLE_WINDOW),
+            None,
+            "the first failure aged out"
+        );
+        throttle.succeeded("finance");
+        assert_eq!(throttle.wait("finance", t0 + Duration::from_secs(60)), None);
     }
 
     #[test]

@@ -71,6 +71,35 @@ const fn post(
     }
 }
 
+const fn patch(
+    path: &'static str,
+    tag: &'static str,
+    summary: &'static str,
+    access: &'static str,
+    params: &'static [Param],
+) -> RouteDoc {
+    RouteDoc {
+        method: "patch",
+        ..post(path, tag, summary, access, params)
+    }
+}
+
+const fn delete(
+    path: &'static str,
+    tag: &'static str,
+    summary: &'static str,
+    access: &'static str,
+    params: &'static [Param],
+) -> RouteDoc {
+    RouteDoc {
+        method: "delete",
+        body: false,
+        ..post(path, tag, summary, access, params)
+    }
+}
+
+const USER: Param = ("name", "path", true, "user name");
+const ADMIN: &str = "admin";
 const ALL: &str = "every signed-in user";
 const STAFF: &str = "admin, engineer, committee, finance";
 const ENGINEER: &str = "admin, engineer";
@@ -137,6 +166,16 @@ pub const ROUTES: &[RouteDoc] = &[
             &[("month", "query", false, "YYYY-MM")],
         )
     },
+    RouteDoc {
+        produces: "text/html",
+        ..get(
+            "/admin",
+            "pages",
+            "Readings by hand, meter events, meters; users and tokens for admins; audit log",
+            ENGINEER,
+            &[],
+        )
+    },
     get(
         "/healthz",
         "operations",
@@ -198,6 +237,13 @@ pub const ROUTES: &[RouteDoc] = &[
             &[("meter", "query", false, "only this meter")],
         )
     },
+    get(
+        "/api/v1/overview",
+        "meters",
+        "Electricity today against yesterday, the month against the quotas, the top units",
+        ALL,
+        &[],
+    ),
     get(
         "/api/v1/meters",
         "meters",
@@ -431,6 +477,41 @@ pub const ROUTES: &[RouteDoc] = &[
         "Readings entered by hand, all or nothing",
         ENGINEER,
         &[],
+    ),
+    get(
+        "/api/v1/users",
+        "users",
+        "Users with their roles, and API tokens by id and label",
+        ADMIN,
+        &[],
+    ),
+    post(
+        "/api/v1/users",
+        "users",
+        "Add a user {name, display_name?, role, password?} (no password: API tokens only)",
+        ADMIN,
+        &[],
+    ),
+    patch(
+        "/api/v1/users/{name}",
+        "users",
+        "Change role, display_name, password or disabled; disabling ends sessions and stops tokens",
+        ADMIN,
+        &[USER],
+    ),
+    post(
+        "/api/v1/users/{name}/tokens",
+        "users",
+        "A new API token {label}; the token is in this answer only",
+        ADMIN,
+        &[USER],
+    ),
+    delete(
+        "/api/v1/users/{name}/tokens/{id}",
+        "users",
+        "Revoke a token by the id listed",
+        ADMIN,
+        &[USER, ("id", "path", true, "token id as listed")],
     ),
 ];
 

@@ -7,7 +7,6 @@ use rust_decimal::Decimal;
 
 use super::monthly::MonthlyReport;
 use crate::rules::alert::Status as AlertStatus;
-use crate::rules::quota::Status as QuotaStatus;
 
 /// Chinese or English.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,9 +35,20 @@ pub struct Figure {
 
 /// Thousands separators and at most `dp` decimals (trailing zeros dropped).
 pub fn number(d: Decimal, dp: u32) -> String {
-    let d = d
-        .round_dp_with_strategy(dp, crate::energy::ledger::HALF_UP)
-        .normalize();
+    grouped(
+        d.round_dp_with_strategy(dp, crate::energy::ledger::HALF_UP)
+            .normalize(),
+    )
+}
+
+/// Yuan with both fen places, grouped: 5,956.10, 0.00.
+pub fn money(d: Decimal) -> String {
+    let mut d = d.round_dp_with_strategy(2, crate::energy::ledger::HALF_UP);
+    d.rescale(2);
+    grouped(d)
+}
+
+fn grouped(d: Decimal) -> String {
     let text = d.abs().to_string();
     let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
     let mut grouped = String::new();
@@ -160,7 +170,7 @@ pub fn render(r: &MonthlyReport, figures: &[Figure], lang: Lang) -> Markup {
                         tr { th { (t("单位", "Unit")) } th { (t("品种", "Category")) } th.n { (t("本月定额", "Allowance")) } th.n { (t("实际", "Used")) } th.n { (t("预计月末", "Projected")) } th.n { "%" } th { (t("状态", "Status")) } }
                         @for q in &r.quotas {
                             @let name = r.units.iter().find(|u| u.unit == q.unit).map_or(q.unit.as_str(), |u| u.name.as_str());
-                            @let (class, label) = match q.status { QuotaStatus::Green => ("green", t("正常", "on track")), QuotaStatus::Yellow => ("yellow", t("预警", "at risk")), QuotaStatus::Red => ("red", t("超定额", "over")) };
+                            @let (class, label) = (q.status.class(), t(q.status.label_zh(), q.status.label_en()));
                             tr { td { (name) } td { @let (zh, en) = super::monthly::category_label(&q.category); (t(zh, en)) } td.n { (number(q.allocation, 0)) } td.n { (number(q.used, 0)) } td.n { (number(q.projected, 0)) } td.n { (opt(q.projected_percent, 1)) } td class=(class) { (label) } }
                         }
                     }
@@ -221,5 +231,14 @@ mod tests {
         assert_eq!(number(d("12.50"), 2), "12.5");
         assert_eq!(number(d("0"), 2), "0");
         assert_eq!(percent(Some(d("3.456"))), "+3.5%");
+    }
+
+    #[test]
+    fn money_keeps_both_fen_places() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!(money(d("5956.1")), "5,956.10");
+        assert_eq!(money(d("0")), "0.00");
+        assert_eq!(money(d("-1234.565")), "-1,234.57");
+        assert_eq!(money(d("73226.46")), "73,226.46");
     }
 }

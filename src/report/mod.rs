@@ -3,6 +3,7 @@
 
 pub mod html;
 pub mod monthly;
+pub mod overview;
 pub mod pdf;
 pub mod xlsx;
 

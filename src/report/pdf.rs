@@ -6,7 +6,6 @@ use super::monthly::MonthlyReport;
 use crate::render::font::Metrics;
 use crate::render::pdf::{Flow, column};
 use crate::rules::alert::Status as AlertStatus;
-use crate::rules::quota::Status as QuotaStatus;
 use rust_decimal::Decimal;
 
 /// A chart as a PNG, with its caption and height / width.
@@ -155,11 +154,7 @@ pub fn document(r: &MonthlyReport, figures: Vec<PngFigure>) -> Result<Vec<u8>, S
                 .iter()
                 .find(|u| u.unit == q.unit)
                 .map_or(q.unit.as_str(), |u| u.name.as_str());
-            let status = match q.status {
-                QuotaStatus::Green => "正常",
-                QuotaStatus::Yellow => "预警",
-                QuotaStatus::Red => "超定额",
-            };
+            let status = q.status.label_zh();
             vec![
                 name.to_string(),
                 super::monthly::category_label(&q.category).0.to_string(),

@@ -9,7 +9,6 @@ use rust_xlsxwriter::{Format, Image, Workbook, Worksheet, XlsxError};
 use super::monthly::MonthlyReport;
 use super::pdf::PngFigure;
 use crate::rules::alert::Status as AlertStatus;
-use crate::rules::quota::Status as QuotaStatus;
 
 fn f(d: Decimal) -> f64 {
     d.to_f64().unwrap_or(0.0)
@@ -165,14 +164,7 @@ pub fn workbook(r: &MonthlyReport, figures: &[PngFigure]) -> Result<Vec<u8>, Xls
             s.num(3, Some(q.used))?;
             s.num(4, Some(q.projected))?;
             s.num(5, q.projected_percent)?;
-            s.text(
-                6,
-                match q.status {
-                    QuotaStatus::Green => "正常",
-                    QuotaStatus::Yellow => "预警",
-                    QuotaStatus::Red => "超定额",
-                },
-            )?;
+            s.text(6, q.status.label_zh())?;
             s.row += 1;
         }
     }

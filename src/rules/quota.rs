@@ -64,6 +64,31 @@ pub enum Status {
     Red,
 }
 
+impl Status {
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Status::Green => "正常",
+            Status::Yellow => "预警",
+            Status::Red => "超定额",
+        }
+    }
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Status::Green => "on track",
+            Status::Yellow => "at risk",
+            Status::Red => "over",
+        }
+    }
+    /// The CSS class pages and reports colour it with.
+    pub fn class(self) -> &'static str {
+        match self {
+            Status::Green => "green",
+            Status::Yellow => "yellow",
+            Status::Red => "red",
+        }
+    }
+}
+
 /// A quota's month as of `now`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MonthStatus {

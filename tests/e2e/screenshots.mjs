@@ -8,10 +8,13 @@ const fail = (msg) => { console.error(msg); process.exit(1); };
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
 const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
 
-// The overview is open in the demo; its table lists the meters.
+// The overview is open in the demo: today against yesterday, quotas, top consumers, meters.
 await page.goto(`${base}/`);
 const rows = await page.locator('tr[id^="m-"]').count();
 if (rows < 30) fail(`overview lists ${rows} meters`);
+for (const id of ['#today', '#quotas', '#ranking svg']) {
+  if (await page.locator(id).count() < 1) fail(`overview has no ${id}`);
+}
 await page.screenshot({ path: `${out}/overview.png`, fullPage: true });
 
 // A meter page without signing in asks for it.
@@ -36,5 +39,65 @@ await page.screenshot({ path: `${out}/unit.png`, fullPage: true });
 // Billing is for finance: the engineer is refused.
 const billing = await page.goto(`${base}/billing`);
 if (billing.status() !== 403) fail(`billing page for an engineer: ${billing.status()}`);
+
+// The engineer types in this month's gas reading (the meter is read by hand) on the admin page.
+// Prompts take their default, except the committee's points and reason (below).
+const answers = { '0–100': '92', '评分依据': 'e2e 节能宣传到位' };
+page.on('dialog', (d) => {
+  const key = Object.keys(answers).find((k) => d.message().includes(k));
+  d.accept(d.type() === 'prompt' ? (key ? answers[key] : d.defaultValue()) : undefined);
+});
+const gas = await (await page.request.get(`${base}/api/v1/meters/canteen1-gas`)).json();
+const last = gas.values.gas_m3;
+if (typeof last !== 'number') fail(`no gas reading to continue from: ${JSON.stringify(gas)}`);
+await page.goto(`${base}/admin`);
+await page.selectOption('#r-meter', 'canteen1-gas');
+await page.fill('#manual input[name=value]', String(Math.round(last + 12)));
+await page.fill('#manual input[name=note]', 'e2e 月度抄表');
+await page.click('#manual button[type=submit]');
+await page.waitForSelector('#r-out.ok', { timeout: 10000 }).catch(async () =>
+  fail(`manual reading not saved: ${await page.locator('#r-out').textContent()}`));
+if (await page.locator('#users').count() !== 0) fail('an engineer sees the users section');
+await page.reload();
+if (!(await page.locator('#audit').textContent()).includes('canteen1-gas')) fail('the reading is not in the audit log');
+await page.screenshot({ path: `${out}/admin-engineer.png`, fullPage: true });
+
+// Finance issues last month's statement for the shop and records its payment.
+await page.context().clearCookies();
+await page.goto(`${base}/login?next=/billing`);
+await page.fill('#name', 'finance');
+await page.fill('#password', 'jieneng-demo');
+await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+const statementRow = () => page.locator('section.panel').first().locator('tr', { hasText: '校园超市' });
+const shop = statementRow();
+if (await shop.count() !== 1) fail('no shop statement on the billing page');
+if (await shop.locator('button', { hasText: '开具' }).count() === 1) {
+  await Promise.all([page.waitForNavigation(), shop.locator('button', { hasText: '开具' }).click()]);
+}
+await Promise.all([page.waitForNavigation(), statementRow().locator('button', { hasText: '登记缴费' }).click()]);
+const after = await statementRow().textContent();
+if (!after.includes('已缴清')) fail(`shop statement after payment: ${after}`);
+await page.screenshot({ path: `${out}/billing.png`, fullPage: true });
+
+// The admin sees users and tokens.
+await page.context().clearCookies();
+await page.goto(`${base}/login?next=/admin`);
+await page.fill('#name', 'admin');
+await page.fill('#password', 'jieneng-demo');
+await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+const users = await page.locator('#users tr').count();
+if (users < 5) fail(`admin page lists ${users - 1} users`);
+await page.screenshot({ path: `${out}/admin.png`, fullPage: true });
+
+// The committee enters its points for the library; the rating shows them with the reason.
+await page.context().clearCookies();
+await page.goto(`${base}/login?next=/ratings`);
+await page.fill('#name', 'committee');
+await page.fill('#password', 'jieneng-demo');
+await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+const library = () => page.locator('tr', { hasText: '图书馆' }).first();
+await Promise.all([page.waitForNavigation(), library().locator('button', { hasText: '委员会评分' }).click()]);
+if (!(await library().textContent()).includes('e2e 节能宣传到位')) fail('committee points not shown on the ratings page');
+await page.screenshot({ path: `${out}/ratings.png`, fullPage: true });
 await browser.close();
-console.log(`screenshots in ${out}: overview (${rows} meters), meter, unit (${charts} charts)`);
+console.log(`screenshots in ${out}: overview (${rows} meters), meter, unit (${charts} charts), admin, billing, ratings`);

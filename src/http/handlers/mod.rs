@@ -1,3 +1,4 @@
+pub mod admin;
 pub mod alerts;
 pub mod billing;
 pub mod consumption;
@@ -13,6 +14,7 @@ pub mod readings;
 pub mod reports;
 pub mod rules;
 pub mod ui;
+pub mod users;
 
 /// A file to download: its bytes, content type and suggested name.
 pub(crate) fn attachment(

@@ -2,12 +2,21 @@
 //! sites are often intranets without internet access.
 
 use axum::extract::{Query, State};
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 
+use axum::Extension;
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+
 use super::meters::{MeterView, view};
+use crate::http::auth::Principal;
+use crate::http::error::AppError;
 use crate::http::state::AppState;
 use crate::ingest::MeterStatus;
+use crate::report::html::number;
+use crate::report::overview::Overview;
+use crate::rules::alert::Severity;
 
 #[derive(Deserialize, Default)]
 pub struct LangQuery {
@@ -21,7 +30,7 @@ pub enum Lang {
 }
 
 impl Lang {
-    fn from_query(q: &LangQuery) -> Lang {
+    pub fn from_query(q: &LangQuery) -> Lang {
         match q.lang.as_deref() {
             Some("en") => Lang::En,
             _ => Lang::Zh,
@@ -35,7 +44,7 @@ impl Lang {
     }
 }
 
-fn status_label(s: MeterStatus, lang: Lang) -> &'static str {
+pub(crate) fn status_label(s: MeterStatus, lang: Lang) -> &'static str {
     match s {
         MeterStatus::Waiting => lang.t("等待", "waiting"),
         MeterStatus::Online => lang.t("在线", "online"),
@@ -45,7 +54,7 @@ fn status_label(s: MeterStatus, lang: Lang) -> &'static str {
     }
 }
 
-fn status_class(s: MeterStatus) -> &'static str {
+pub(crate) fn status_class(s: MeterStatus) -> &'static str {
     match s {
         MeterStatus::Online => "ok",
         MeterStatus::Offline | MeterStatus::Error => "bad",
@@ -128,8 +137,23 @@ async function refresh(){
 setInterval(refresh,5000);
 "#;
 
-pub async fn overview(State(state): State<AppState>, Query(q): Query<LangQuery>) -> Markup {
+/// `GET /api/v1/overview`: the overview's figures (refreshed at most once a minute).
+pub async fn overview_json(
+    State(state): State<AppState>,
+) -> Result<axum::Json<Overview>, AppError> {
+    Ok(axum::Json(
+        state.overview.get(&state).await?.as_ref().clone(),
+    ))
+}
+
+/// `GET /`: the campus at a glance.
+pub async fn overview(
+    State(state): State<AppState>,
+    Query(q): Query<LangQuery>,
+    who: Option<Extension<Principal>>,
+) -> Markup {
     let lang = Lang::from_query(&q);
+    let t = |zh, en| lang.t(zh, en);
     let views: Vec<MeterView> = state.site.meters.iter().map(|m| view(&state, m)).collect();
     // Open alerts by severity (critical, warning, info); none shown when they cannot be read.
     let store = state.store.clone();
@@ -138,11 +162,13 @@ pub async fn overview(State(state): State<AppState>, Query(q): Query<LangQuery>)
         .ok()
         .and_then(Result::ok)
         .unwrap_or_default();
-    let count = |s: crate::rules::alert::Severity| open.iter().filter(|a| a.severity == s).count();
-    let (critical, warning) = (
-        count(crate::rules::alert::Severity::Critical),
-        count(crate::rules::alert::Severity::Warning),
-    );
+    let count = |s: Severity| open.iter().filter(|a| a.severity == s).count();
+    let (critical, warning) = (count(Severity::Critical), count(Severity::Warning));
+    let figures = state.overview.get(&state).await;
+    if let Err(e) = &figures {
+        tracing::warn!(error = ?e, "overview figures not computed");
+    }
+    let figures = figures.ok();
     let online = views
         .iter()
         .filter(|v| v.status == MeterStatus::Online)
@@ -165,80 +191,123 @@ pub async fn overview(State(state): State<AppState>, Query(q): Query<LangQuery>)
         status_label(MeterStatus::Error, lang),
         status_label(MeterStatus::Manual, lang),
     );
-    html! {
-        (DOCTYPE)
-        html lang=(lang.t("zh-CN", "en")) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (state.site.name) " · " (lang.t("能耗监测", "Energy monitoring")) }
-                style { (PreEscaped(STYLE)) }
+    let ranking = figures
+        .as_ref()
+        .filter(|o| !o.top_units.is_empty())
+        .map(|o| {
+            let title = t("本月用电排名 (kWh)", "Electricity this month by unit (kWh)");
+            let items: Vec<(String, f64)> = o
+                .top_units
+                .iter()
+                .map(|u| (u.name.clone(), u.kwh.to_f64().unwrap_or(f64::NAN)))
+                .collect();
+            let height = 80 + 36 * u32::try_from(items.len()).unwrap_or(10);
+            crate::chart::Chart::new(title, "kWh")
+                .size(640, height)
+                .ranking(&items)
+                .map(|b| PreEscaped(String::from_utf8_lossy(&b).into_owned()))
+        });
+    let body = html! {
+        div.cards {
+            @if let Some(o) = &figures {
+                div.card #today {
+                    div { (t("今日用电 (kWh)", "Electricity today (kWh)")) }
+                    div.v { (number(o.today_kwh, 0)) }
+                    small {
+                        (t("较昨日同时段", "vs yesterday by now")) " "
+                        @match o.change_percent {
+                            Some(c) => span class=(if c > Decimal::TEN { "bad" } else if c < Decimal::ZERO { "ok" } else { "" }) { @if c > Decimal::ZERO { "+" } (number(c, 1)) "%" },
+                            None => "—",
+                        }
+                    }
+                }
+                div.card { div { (t("昨日用电 (kWh)", "Yesterday (kWh)")) } div.v { (number(o.yesterday_kwh, 0)) } }
+                div.card #month { div { (t("本月累计 (kWh)", "This month (kWh)")) } div.v { (number(o.month_kwh, 0)) } }
             }
-            body {
-                header {
-                    h1 { (state.site.name) " · " (lang.t("能耗监测平台", "Energy monitoring")) }
-                    @if lang == Lang::Zh { a href="?lang=en" { "English" } } @else { a href="?" { "中文" } }
-                }
-                nav style="background:#163e6d;padding:6px 24px;display:flex;gap:18px;flex-wrap:wrap" {
-                    @for u in &state.site.units {
-                        @if u.parent.is_none() || state.site.units.iter().any(|p| p.parent.is_none() && u.parent.as_deref() == Some(&p.id)) {
-                            a style="color:#e6f0ff;text-decoration:none;font-size:14px" href=(format!("/units/{}", u.id)) { (u.name) }
-                        }
-                    }
-                    a style="color:#e6f0ff;text-decoration:none;font-size:14px" href="/alerts" { (lang.t("告警", "Alerts")) }
-                    a style="color:#e6f0ff;text-decoration:none;font-size:14px" href="/ratings" { (lang.t("定额与考核", "Quotas & ratings")) }
-                    a style="color:#e6f0ff;text-decoration:none;font-size:14px" href="/billing" { (lang.t("水电费结算", "Billing")) }
-                    a style="color:#e6f0ff;text-decoration:none;font-size:14px" href="/login" { (lang.t("登录", "Sign in")) }
-                }
-                main {
-                    div.cards {
-                        div.card { div { (lang.t("表计总数", "Meters")) } div.v { (views.len()) } }
-                        div.card { div { (lang.t("在线", "Online")) } div.v #online { (online) } }
-                        div.card { div { (lang.t("当前总功率 (kW)", "Total power (kW)")) } div.v #power { (format!("{total_power:.1}")) } }
-                        a.card href="/alerts" style="text-decoration:none;color:inherit" {
-                            div { (lang.t("未解决告警", "Open alerts")) }
-                            div.v { span.bad { (critical) } " / " (warning) }
-                            small { (lang.t("严重 / 警告", "critical / warning")) }
-                        }
-                    }
+            div.card { div { (t("当前总功率 (kW)", "Total power (kW)")) } div.v #power { (format!("{total_power:.1}")) } }
+            div.card { div { (t("在线表计", "Meters online")) } div.v { span #online { (online) } " / " (views.len()) } }
+            a.card href="/alerts" style="text-decoration:none;color:inherit" {
+                div { (t("未解决告警", "Open alerts")) }
+                div.v { span.bad { (critical) } " / " (warning) }
+                small { (t("严重 / 警告", "critical / warning")) }
+            }
+        }
+        @if let Some(o) = &figures {
+            div.grid {
+                section.panel #quotas {
+                    h2 { (t("本月定额执行", "Quotas this month")) }
                     table {
-                        thead { tr {
-                            th { (lang.t("表计", "Meter")) }
-                            th { (lang.t("编号", "ID")) }
-                            th { (lang.t("分类分项", "Category")) }
-                            th { (lang.t("倍率", "Multiplier")) }
-                            th { (lang.t("状态", "Status")) }
-                            th { (lang.t("最后通信", "Last seen")) }
-                            th.num { (lang.t("功率 kW / 流量 m³/h", "Power kW / flow m³/h")) }
-                            th.num { (lang.t("表底读数", "Register")) }
-                        } }
-                        tbody {
-                            @for unit in &state.site.units {
-                                @let rows: Vec<&MeterView> = views.iter().filter(|v| v.unit == unit.id).collect();
-                                @if !rows.is_empty() {
-                                    tr.group { td colspan="8" { a href=(format!("/units/{}", unit.id)) { (unit.name) } } }
-                                    @for v in rows {
-                                        @let (rate, register) = key_values(v);
-                                        @let mult: f64 = v.multiplier.parse().unwrap_or(1.0);
-                                        tr id=(format!("m-{}", v.id)) {
-                                            td { a href=(format!("/meters/{}", v.id)) { (v.name) } }
-                                            td { small { (v.id) } }
-                                            td { (v.category) " " (category_name(&v.category, lang)) }
-                                            td.num { (v.multiplier) }
-                                            td { span class=(format!("st {}", status_class(v.status))) title=(v.status_detail.clone().unwrap_or_default()) { (status_label(v.status, lang)) } }
-                                            td.seen { (v.last_seen.map(|t| seen(t, state.site.timezone)).unwrap_or_else(|| "—".into())) }
-                                            td.num.rate { (rate.map(|r| format!("{:.2}", if v.values.contains_key("power_kw") { r * mult } else { r })).unwrap_or_else(|| "—".into())) }
-                                            td.num.reg { (register.map(|(x, u)| format!("{x:.2} {u}")).unwrap_or_else(|| "—".into())) }
-                                        }
-                                    }
-                                }
+                        tr { th { (t("单位", "Unit")) } th { (t("品种", "Category")) } th.num { (t("本月定额", "Allowance")) } th.num { (t("已用", "Used")) } th.num { (t("预计月末", "Projected")) } th.num { "%" } th { (t("状态", "Status")) } }
+                        @for x in &o.quotas {
+                            @let (zh, en) = crate::report::monthly::category_label(&x.category);
+                            tr {
+                                td { a href=(format!("/units/{}", x.unit)) { (state.site.unit(&x.unit).map_or(x.unit.as_str(), |u| u.name.as_str())) } }
+                                td { (t(zh, en)) }
+                                td.num { (number(x.allocation, 0)) }
+                                td.num { (number(x.used, 0)) }
+                                td.num { (number(x.projected, 0)) }
+                                td.num { (x.projected_percent.map(|p| number(p, 0)).unwrap_or_else(|| "—".into())) }
+                                td class=(x.status.class()) { (t(x.status.label_zh(), x.status.label_en())) }
                             }
                         }
                     }
-                    p { small { (lang.t("功率为一次侧数值（已乘倍率）；表底读数为表计显示值。每 5 秒刷新。", "Power is primary-side (multiplier applied); registers are as the meter shows them. Refreshes every 5 s.")) } }
+                    @if o.quotas.is_empty() { p.muted { (t("未设定额", "No quotas set")) } }
                 }
-                script { (PreEscaped(statuses)) (PreEscaped(SCRIPT)) }
+                section.panel #ranking {
+                    h2 { (t("用电大户", "Top consumers")) }
+                    @match &ranking {
+                        Some(Ok(svg)) => (svg),
+                        Some(Err(e)) => p.muted { (e.to_string()) },
+                        None => p.muted { (t("本月尚无数据", "No data this month yet")) },
+                    }
+                    small { (t("统计至", "As of")) " " (o.as_of.with_timezone(&state.site.timezone).format("%H:%M")) }
+                }
+            }
+        } @else {
+            p.muted { (t("今日及本月数据暂不可用，见服务日志。", "Today's and this month's figures are not available; see the server log.")) }
+        }
+        table {
+            thead { tr {
+                th { (t("表计", "Meter")) }
+                th { (t("编号", "ID")) }
+                th { (t("分类分项", "Category")) }
+                th { (t("倍率", "Multiplier")) }
+                th { (t("状态", "Status")) }
+                th { (t("最后通信", "Last seen")) }
+                th.num { (t("功率 kW / 流量 m³/h", "Power kW / flow m³/h")) }
+                th.num { (t("表底读数", "Register")) }
+            } }
+            tbody {
+                @for unit in &state.site.units {
+                    @let rows: Vec<&MeterView> = views.iter().filter(|v| v.unit == unit.id).collect();
+                    @if !rows.is_empty() {
+                        tr.group { td colspan="8" { a href=(format!("/units/{}", unit.id)) { (unit.name) } } }
+                        @for v in rows {
+                            @let (rate, register) = key_values(v);
+                            @let mult: f64 = v.multiplier.parse().unwrap_or(1.0);
+                            tr id=(format!("m-{}", v.id)) {
+                                td { a href=(format!("/meters/{}", v.id)) { (v.name) } }
+                                td { small { (v.id) } }
+                                td { (v.category) " " (category_name(&v.category, lang)) }
+                                td.num { (v.multiplier) }
+                                td { span class=(format!("st {}", status_class(v.status))) title=(v.status_detail.clone().unwrap_or_default()) { (status_label(v.status, lang)) } }
+                                td.seen { (v.last_seen.map(|t| seen(t, state.site.timezone)).unwrap_or_else(|| "—".into())) }
+                                td.num.rate { (rate.map(|r| format!("{:.2}", if v.values.contains_key("power_kw") { r * mult } else { r })).unwrap_or_else(|| "—".into())) }
+                                td.num.reg { (register.map(|(x, u)| format!("{x:.2} {u}")).unwrap_or_else(|| "—".into())) }
+                            }
+                        }
+                    }
+                }
             }
         }
-    }
+        p { small { (t("功率为一次侧数值（已乘倍率）；表底读数为表计显示值。每 5 秒刷新。", "Power is primary-side (multiplier applied); registers are as the meter shows them. Refreshes every 5 s.")) } }
+        script { (PreEscaped(statuses)) (PreEscaped(SCRIPT)) }
+    };
+    super::ui::layout(
+        &state,
+        who.as_deref(),
+        lang,
+        t("能耗监测平台", "Energy monitoring"),
+        body,
+    )
 }

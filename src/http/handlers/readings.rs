@@ -4,13 +4,14 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::http::auth::Principal;
 use crate::http::error::AppError;
 use crate::http::state::AppState;
 use crate::ingest::validate;
@@ -30,6 +31,7 @@ pub struct ManualReading {
 
 pub async fn create(
     State(state): State<AppState>,
+    who: Option<Extension<Principal>>,
     body: Result<Json<Vec<ManualReading>>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     let Json(body) =
@@ -72,7 +74,9 @@ pub async fn create(
     let n = readings.len();
     let store = state.store.clone();
     let stored = readings.clone();
-    tokio::task::spawn_blocking(move || store.writer()?.write_manual(&stored, "api")).await??;
+    // Audited under the user who entered them.
+    let by = who.map_or_else(|| "api".to_string(), |p| p.user.name.clone());
+    tokio::task::spawn_blocking(move || store.writer()?.write_manual(&stored, &by)).await??;
     let live: Vec<Reading> = readings.into_iter().map(|(r, _)| r).collect();
     state.live.record_manual(&live);
     Ok((StatusCode::CREATED, Json(json!({ "stored": n }))))

@@ -12,7 +12,9 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde::Deserialize;
 
-use super::pages::{Lang, STYLE};
+use super::pages::{Lang, STYLE, status_class, status_label};
+use crate::reading::ReadingQuality;
+use crate::rules::alert::Status as AlertStatus;
 use crate::auth::Role;
 use crate::chart::{Chart, Series, Stack};
 use crate::config::site::MeterSource;
@@ -21,7 +23,7 @@ use crate::http::auth::Principal;
 use crate::http::error::AppError;
 use crate::http::state::AppState;
 use crate::quantity::Quantity;
-use crate::report::html::number;
+use crate::report::html::{money, number};
 
 #[derive(Deserialize, Default)]
 pub struct PageQuery {
@@ -46,6 +48,7 @@ section.panel h2{font-size:16px;margin:0 0 8px}
 svg{width:100%;height:auto}
 button{padding:4px 10px;font-size:13px;cursor:pointer}
 .muted{color:#6b778c}
+.green{color:#1e6b52}.yellow{color:#a86b00;font-weight:600}.red{color:#b3261e;font-weight:600}
 "#;
 
 fn f(d: Decimal) -> f64 {
@@ -60,7 +63,7 @@ fn svg(bytes: Result<Vec<u8>, crate::chart::ChartError>) -> Markup {
 }
 
 /// The frame of every page: header, navigation (billing only for finance and admins).
-fn layout(
+pub(crate) fn layout(
     state: &AppState,
     who: Option<&Principal>,
     lang: Lang,
@@ -69,6 +72,7 @@ fn layout(
 ) -> Markup {
     let t = |zh, en| lang.t(zh, en);
     let finance = who.is_some_and(|p| matches!(p.user.role, Role::Finance | Role::Admin));
+    let engineer = who.is_some_and(|p| matches!(p.user.role, Role::Engineer | Role::Admin));
     let suffix = if lang == Lang::En { "?lang=en" } else { "" };
     html! {
         (DOCTYPE)
@@ -95,6 +99,7 @@ fn layout(
                     a href=(format!("/alerts{suffix}")) { (t("告警", "Alerts")) }
                     a href=(format!("/ratings{suffix}")) { (t("定额与考核", "Quotas & ratings")) }
                     @if finance { a href=(format!("/billing{suffix}")) { (t("水电费结算", "Billing")) } }
+                    @if engineer { a href=(format!("/admin{suffix}")) { (t("管理与录入", "Administration")) } }
                     @if who.is_some() { a href="/logout" onclick="event.preventDefault();fetch('/logout',{method:'POST'}).then(()=>location='/login')" { (t("退出", "Sign out")) } }
                     @else { a href="/login" { (t("登录", "Sign in")) } }
                 }
@@ -320,7 +325,7 @@ pub async fn unit(
                         td { a href=(format!("/meters/{}", m.id)) { (m.name) } }
                         td { small { (m.id) } }
                         td { (m.category.code) " " (t(m.category.name_zh, m.category.name_en)) }
-                        td { (live.map(|l| format!("{:?}", l.status).to_lowercase()).unwrap_or_default()) }
+                        td { @if let Some(l) = live { span class=(status_class(l.status)) { (status_label(l.status, lang)) } } }
                     }
                 }
             }
@@ -417,7 +422,7 @@ pub async fn meter(
     let tz = state.site.timezone;
     let body = html! {
         div.cards {
-            div.card { div { (t("状态", "Status")) } div.v { (live.as_ref().map(|l| format!("{:?}", l.status).to_lowercase()).unwrap_or_default()) } small { (live.as_ref().and_then(|l| l.detail.clone()).unwrap_or_default()) } }
+            div.card { div { (t("状态", "Status")) } div.v { @if let Some(l) = &live { span class=(status_class(l.status)) { (status_label(l.status, lang)) } } } small { (live.as_ref().and_then(|l| l.detail.clone()).unwrap_or_default()) } }
             div.card { div { (t("倍率", "Multiplier")) } div.v { (meter.multiplier) } }
             div.card { div { (t("分类分项", "Category")) } div.v { (meter.category.code) } small { (t(meter.category.name_zh, meter.category.name_en)) } }
             div.card { div { (t("最后通信", "Last seen")) } div.v { (live.as_ref().and_then(|l| l.last_seen).map(|s| s.with_timezone(&tz).format("%H:%M:%S").to_string()).unwrap_or_else(|| "—".into())) } }
@@ -441,7 +446,7 @@ pub async fn meter(
             }
             section.panel { h2 { (t("最近读数 (表底)", "Latest register readings")) } table {
                 tr { th { (t("时间", "Time")) } th.num { (t("读数", "Reading")) } th { (t("质量", "Quality")) } }
-                @for r in &readings { tr { td { (r.time.with_timezone(&tz).format("%m-%d %H:%M")) } td.num { (format!("{:.2}", r.value)) } td { (format!("{:?}", r.quality).to_lowercase()) } } }
+                @for r in &readings { tr { td { (r.time.with_timezone(&tz).format("%m-%d %H:%M")) } td.num { (format!("{:.2}", r.value)) } td { (match r.quality { ReadingQuality::Measured => t("实测", "measured"), ReadingQuality::Manual => t("人工", "by hand"), ReadingQuality::Estimated => t("估算", "estimated") }) } } }
             } }
         }
         section.panel { h2 { (t("更正与事件 (审计记录)", "Corrections and events (audit log)")) } table {
@@ -488,7 +493,7 @@ pub async fn alerts(
                         td { (a.first_seen.with_timezone(&tz).format("%m-%d %H:%M")) }
                         td { (a.last_seen.with_timezone(&tz).format("%m-%d %H:%M")) }
                         td.num { (a.count) }
-                        td { (format!("{:?}", a.status).to_lowercase()) @if let Some(by) = &a.acknowledged_by { " · " (by) } }
+                        td { (match a.status { AlertStatus::Open => t("未处理", "open"), AlertStatus::Acknowledged => t("已确认", "acknowledged"), AlertStatus::Resolved => t("已解决", "resolved") }) @if let Some(by) = &a.acknowledged_by { " · " (by) } }
                         @if can_act { td {
                             button onclick=(format!("act({},'acknowledge')", a.id)) { (t("确认", "Acknowledge")) } " "
                             button onclick=(format!("act({},'resolve')", a.id)) { (t("解决", "Resolve")) }
@@ -507,6 +512,14 @@ pub async fn alerts(
         body,
     ))
 }
+
+const COMMITTEE_SCRIPT: &str = r#"
+async function points(unit){
+ const p=prompt(POINTS);if(p===null)return;const note=prompt(WHY);if(!note)return;
+ const r=await fetch('/api/v1/ratings/'+MONTH+'/committee',{method:'POST',headers:{'content-type':'application/json','x-csrf-token':CSRF},body:JSON.stringify({unit,points:p,note,entered_by:BY})});
+ if(r.ok)location.reload();else alert((await r.json().catch(()=>({}))).error||r.status);
+}
+"#;
 
 /// `GET /ratings?month=YYYY-MM` (last month by default).
 pub async fn ratings(
@@ -539,6 +552,20 @@ pub async fn ratings(
         })
         .await??;
     let report = format!("/api/v1/reports/monthly/{label}");
+    let committee = who
+        .as_deref()
+        .filter(|p| matches!(p.user.role, Role::Committee | Role::Admin));
+    let constants = committee.map(|p| {
+        format!(
+            "const MONTH={};const CSRF={};const BY={};const POINTS={};const WHY={};",
+            serde_json::to_string(&label).unwrap_or_default(),
+            serde_json::to_string(&p.csrf.clone().unwrap_or_default()).unwrap_or_default(),
+            serde_json::to_string(&p.user.display_name).unwrap_or_default(),
+            serde_json::to_string(t("委员会评分 (0–100)", "Committee points (0–100)"))
+                .unwrap_or_default(),
+            serde_json::to_string(t("评分依据", "Why")).unwrap_or_default(),
+        )
+    });
     let body = html! {
         section.panel {
             h2 { (label) " " (t("考核评价", "Ratings")) }
@@ -547,7 +574,7 @@ pub async fn ratings(
             table {
                 tr { th.num { (t("排名", "Rank")) } th { (t("单位", "Unit")) } th.num { (t("得分", "Score")) } th { (t("等级", "Grade")) } th { (t("各项 (得分 × 权重: 依据)", "Items (score × weight: why)")) } }
                 @for u in &rated {
-                    tr { td.num { (u.rank) } td { (u.unit_name) } td.num { (number(u.score, 2)) } td { b { (u.grade) } }
+                    tr { td.num { (u.rank) } td { (u.unit_name) @if committee.is_some() { br; button onclick=(format!("points({})", serde_json::to_string(&u.unit).unwrap_or_default())) { (t("委员会评分", "Committee points")) } } } td.num { (number(u.score, 2)) } td { b { (u.grade) } }
                          td { @for i in &u.items { div { (t(i.name_zh, i.name_en)) ": " (i.score.map(|s| number(s, 1)).unwrap_or_else(|| "—".into())) " × " (i.effective_weight.map(|w| number(w, 1)).unwrap_or_else(|| "—".into())) "% — " small { (i.explanation) } } } } }
                 }
             }
@@ -556,9 +583,10 @@ pub async fn ratings(
             h2 { (t("定额执行", "Quotas")) }
             table {
                 tr { th { (t("单位", "Unit")) } th { (t("品种", "Category")) } th.num { (t("定额", "Allowance")) } th.num { (t("实际", "Used")) } th.num { (t("预计", "Projected")) } th { (t("状态", "Status")) } }
-                @for x in &quotas { tr { td { (state.site.unit(&x.unit).map_or(x.unit.as_str(), |u| u.name.as_str())) } td { (lang.t(crate::report::monthly::category_label(&x.category).0, crate::report::monthly::category_label(&x.category).1)) } td.num { (number(x.allocation, 0)) } td.num { (number(x.used, 0)) } td.num { (number(x.projected, 0)) } td { (format!("{:?}", x.status).to_lowercase()) } } }
+                @for x in &quotas { tr { td { (state.site.unit(&x.unit).map_or(x.unit.as_str(), |u| u.name.as_str())) } td { (lang.t(crate::report::monthly::category_label(&x.category).0, crate::report::monthly::category_label(&x.category).1)) } td.num { (number(x.allocation, 0)) } td.num { (number(x.used, 0)) } td.num { (number(x.projected, 0)) } td class=(x.status.class()) { (t(x.status.label_zh(), x.status.label_en())) } } }
             }
         }
+        @if let Some(c) = &constants { script { (PreEscaped(c)) (PreEscaped(COMMITTEE_SCRIPT)) } }
     };
     Ok(layout(
         &state,
@@ -568,6 +596,21 @@ pub async fn ratings(
         body,
     ))
 }
+
+const BILLING_SCRIPT: &str = r#"
+async function post(url,body){
+ const r=await fetch(url,{method:'POST',headers:{'content-type':'application/json','x-csrf-token':CSRF},body:JSON.stringify(body)});
+ if(r.ok){location.reload();return;}
+ const out=document.getElementById('b-out');out.className='bad';out.textContent=(await r.json().catch(()=>({}))).error||r.status;
+}
+function issue(tenant){if(confirm(CONFIRM_ISSUE))post('/api/v1/billing/'+MONTH+'/issue',{tenant,issued_by:BY});}
+function pay(statement,outstanding){
+ const amount=prompt(AMOUNT,outstanding);if(!amount)return;
+ const paid_on=prompt(PAID_ON,TODAY);if(!paid_on)return;
+ const method=prompt(METHOD,'')||'';const reference=prompt(REF,'')||'';
+ post('/api/v1/billing/payments',{statement,amount,paid_on,method,reference,recorded_by:BY});
+}
+"#;
 
 /// `GET /billing?month=YYYY-MM` (finance and admins).
 pub async fn billing(
@@ -594,17 +637,60 @@ pub async fn billing(
         })
         .await??;
     let base = format!("/api/v1/billing/{label}/statements");
+    let csrf = who
+        .as_deref()
+        .and_then(|p| p.csrf.clone())
+        .unwrap_or_default();
+    let by = who
+        .as_deref()
+        .map(|p| p.user.display_name.clone())
+        .unwrap_or_default();
+    let drafts = statements
+        .iter()
+        .filter(|s| s.status == crate::billing::statement::Status::Draft)
+        .count();
+    let constants = format!(
+        "const MONTH={};const CSRF={};const BY={};const AMOUNT={};const PAID_ON={};const METHOD={};const REF={};const CONFIRM_ISSUE={};const TODAY={};",
+        serde_json::to_string(&label).unwrap_or_default(),
+        serde_json::to_string(&csrf).unwrap_or_default(),
+        serde_json::to_string(&by).unwrap_or_default(),
+        serde_json::to_string(t("缴费金额 (元)", "Amount paid (yuan)")).unwrap_or_default(),
+        serde_json::to_string(t("缴费日期 (YYYY-MM-DD)", "Paid on (YYYY-MM-DD)"))
+            .unwrap_or_default(),
+        serde_json::to_string(t(
+            "缴费方式 (转账/现金/一卡通)",
+            "Method (transfer, cash, campus card)"
+        ))
+        .unwrap_or_default(),
+        serde_json::to_string(t("凭证号", "Reference")).unwrap_or_default(),
+        serde_json::to_string(t(
+            "开具后结算单即生效并编号，确定？",
+            "Issued statements are numbered and final. Issue?"
+        ))
+        .unwrap_or_default(),
+        serde_json::to_string(&day.to_string()).unwrap_or_default(),
+    );
     let body = html! {
         section.panel {
             h2 { (label) " " (t("水电费结算单", "Utility-charge statements")) }
             p { (t("下载", "Download")) ": " a href=(format!("{base}.xlsx")) { "Excel" } " · " a href=(format!("{base}.pdf")) { "PDF" } " · " a href=(format!("{base}.csv")) { "CSV" }
-                " · " a href=(format!("?month={}", (month - Months::new(1)).format("%Y-%m"))) { (t("上月", "previous month")) } }
+                " · " a href=(format!("?month={}", (month - Months::new(1)).format("%Y-%m"))) { (t("上月", "previous month")) }
+                @if drafts > 0 { " · " button #issue-all onclick="issue(null)" { (t("开具本月全部草稿", "Issue every draft")) " (" (drafts) ")" } }
+                " " span #b-out {} }
             table {
                 tr { th { (t("编号", "Number")) } th { (t("商户", "Tenant")) } th { (t("结算期", "Period")) } th.num { (t("金额 (元)", "Total (yuan)")) } th.num { (t("已缴", "Paid")) } th.num { (t("欠缴", "Outstanding")) } th { (t("状态", "Status")) } th {} }
                 @for s in &statements {
-                    tr { td { (s.number) } td { (s.tenant_name) } td { (s.period) } td.num { (number(s.total, 2)) } td.num { (number(s.paid, 2)) } td.num { (number(s.outstanding, 2)) }
+                    @let tenant = serde_json::to_string(&s.tenant).unwrap_or_default();
+                    tr { td { (s.number) } td { (s.tenant_name) } td { (s.period) } td.num { (money(s.total)) } td.num { (money(s.paid)) } td.num { (money(s.outstanding)) }
                          td { @let en = format!("{:?}", s.status).to_lowercase(); (lang.t(s.status.name_zh(), &en)) @if s.reissue_needed { " · " b.bad { (t("需重开", "re-issue")) } } }
-                         td { a href=(format!("{base}.pdf?tenant={}", s.tenant)) { "PDF" } } }
+                         td { a href=(format!("{base}.pdf?tenant={}", s.tenant)) { "PDF" } " "
+                              @if s.status == crate::billing::statement::Status::Draft || s.reissue_needed {
+                                  button onclick=(format!("issue({tenant})")) { @if s.reissue_needed { (t("重开", "Re-issue")) } @else { (t("开具", "Issue")) } } " "
+                              }
+                              @if s.status != crate::billing::statement::Status::Draft && s.outstanding > Decimal::ZERO {
+                                  button onclick=(format!("pay({},{})", serde_json::to_string(&s.number).unwrap_or_default(), serde_json::to_string(&s.outstanding.to_string()).unwrap_or_default())) { (t("登记缴费", "Record payment")) }
+                              }
+                         } }
                 }
             }
         }
@@ -612,9 +698,10 @@ pub async fn billing(
             h2 { (t("欠缴汇总", "Outstanding")) }
             table {
                 tr { th { (t("商户", "Tenant")) } th.num { (t("应收", "Billed")) } th.num { (t("已缴", "Paid")) } th.num { (t("滞纳金", "Late fee")) } th.num { (t("欠缴", "Outstanding")) } }
-                @for b in &balances { tr { td { (b.tenant_name) } td.num { (number(b.billed, 2)) } td.num { (number(b.paid, 2)) } td.num { (number(b.late_fee, 2)) } td.num { (number(b.outstanding, 2)) } } }
+                @for b in &balances { tr { td { (b.tenant_name) } td.num { (money(b.billed)) } td.num { (money(b.paid)) } td.num { (money(b.late_fee)) } td.num { (money(b.outstanding)) } } }
             }
         }
+        script { (PreEscaped(constants)) (PreEscaped(BILLING_SCRIPT)) }
     };
     Ok(layout(
         &state,
