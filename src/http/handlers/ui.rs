@@ -13,8 +13,6 @@ use rust_decimal::prelude::ToPrimitive;
 use serde::Deserialize;
 
 use super::pages::{Lang, STYLE, status_class, status_label};
-use crate::reading::ReadingQuality;
-use crate::rules::alert::Status as AlertStatus;
 use crate::auth::Role;
 use crate::chart::{Chart, Series, Stack};
 use crate::config::site::MeterSource;
@@ -23,7 +21,9 @@ use crate::http::auth::Principal;
 use crate::http::error::AppError;
 use crate::http::state::AppState;
 use crate::quantity::Quantity;
+use crate::reading::ReadingQuality;
 use crate::report::html::{money, number};
+use crate::rules::alert::Status as AlertStatus;
 
 #[derive(Deserialize, Default)]
 pub struct PageQuery {
