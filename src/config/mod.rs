@@ -2,6 +2,7 @@
 //! config that loads is consistent (references resolve, values in range), so the runtime never
 //! meets a half-valid setup.
 
+pub mod audited;
 pub mod error;
 pub mod influx;
 pub mod inventory;

@@ -116,6 +116,52 @@ impl StoreWriter {
         })
     }
 
+    /// Audits a section of the site config (`quotas`, `tariffs`, `tenants`, `meters`) when it
+    /// differs from the one last recorded: edits made in the file, while running or stopped,
+    /// appear in the audit log with before and after. True when a change was recorded.
+    pub fn record_config_section(
+        &mut self,
+        section: &str,
+        value: &serde_json::Value,
+        source: &str,
+    ) -> Result<bool, StoreError> {
+        let action = format!("config.{section}");
+        self.in_transaction(|tx| {
+            let last: Option<String> = tx
+                .query_row(
+                    "SELECT after FROM audit_log WHERE action = ?1 ORDER BY id DESC LIMIT 1",
+                    params![action],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let before = last
+                .as_deref()
+                .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
+                .unwrap_or(serde_json::Value::Null);
+            if &before == value {
+                return Ok(false);
+            }
+            let note = if before.is_null() {
+                "first recorded"
+            } else {
+                "changed in the config file"
+            };
+            tx.execute(
+                "INSERT INTO audit_log (at, who, action, meter, quantity, target, before, after, note)
+                 VALUES (?1, 'config', ?2, NULL, NULL, ?3, ?4, ?5, ?6)",
+                params![
+                    millis(Utc::now()),
+                    action,
+                    source,
+                    before.to_string(),
+                    value.to_string(),
+                    note
+                ],
+            )?;
+            Ok(true)
+        })
+    }
+
     /// Keeps a month's ratings as computed (the latest computation replaces earlier ones).
     pub fn save_ratings(&mut self, ratings: &[UnitRating]) -> Result<(), StoreError> {
         self.in_transaction(|tx| {
