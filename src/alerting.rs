@@ -87,19 +87,26 @@ pub fn round(
     Ok(state.store.writer()?.save_alerts(&alerts)?)
 }
 
-/// Runs rounds until cancelled (not while the demo is still writing history).
-pub async fn keep_alerts(
-    state: AppState,
-    history_ready: Arc<AtomicBool>,
-    cancel: CancellationToken,
-) {
-    let notifier = match Notifier::new(state.site.notify.clone(), &state.site.name) {
+fn notifier_of(state: &AppState) -> Option<Notifier> {
+    match Notifier::new(state.site.notify.clone(), &state.site.name) {
         Ok(n) => Some(n),
         Err(e) => {
             tracing::error!(error = %e, "notifications are off");
             None
         }
-    };
+    }
+}
+
+/// Runs rounds until cancelled (not while the demo is still writing history). Each round
+/// works from the latest state in `states`: a reloaded config (new meters, alert settings,
+/// notification channels) takes effect at the next round.
+pub async fn keep_alerts(
+    mut states: tokio::sync::watch::Receiver<AppState>,
+    history_ready: Arc<AtomicBool>,
+    cancel: CancellationToken,
+) {
+    let mut state = states.borrow_and_update().clone();
+    let mut notifier = notifier_of(&state);
     let mut limiter = RateLimiter::from_settings(&state.site.alerts);
     let mut bad = BadPayloads::default();
     // The first round after one period: collectors have connected by then.
@@ -111,6 +118,11 @@ pub async fn keep_alerts(
         }
         if !history_ready.load(Ordering::Relaxed) {
             continue;
+        }
+        if states.has_changed().unwrap_or(false) {
+            state = states.borrow_and_update().clone();
+            notifier = notifier_of(&state);
+            limiter = RateLimiter::from_settings(&state.site.alerts);
         }
         let now = Utc::now();
         let seen = observe(&state, &mut bad, now);

@@ -31,6 +31,45 @@ pub struct BusLabels {
     pub connection: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FileLabels {
+    pub file: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabels {
+    pub result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct VersionLabels {
+    pub version: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HttpLabels {
+    /// The route's template (`/api/v1/meters/{id}`), `unmatched` for no route.
+    pub route: String,
+    pub method: String,
+    /// `2xx`, `4xx` ...
+    pub status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    pub route: String,
+}
+
 /// Kinds of communication errors, as counted.
 pub const ERROR_KINDS: &[&str] = &[
     "timeout",
@@ -46,6 +85,20 @@ fn response_histogram() -> Histogram {
     // 5 ms .. 10 s: meter turnaround is 5–300 ms, gateways add up to 700 ms.
     Histogram::new([
         0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    ])
+}
+
+fn commit_histogram() -> Histogram {
+    // 0.5 ms .. 10 s: a batch commit is a few ms; seconds mean a slow disk or a big refresh.
+    Histogram::new([
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+    ])
+}
+
+fn http_histogram() -> Histogram {
+    // 1 ms .. 30 s: JSON answers take milliseconds, reports and statements seconds.
+    Histogram::new([
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
     ])
 }
 
@@ -96,6 +149,20 @@ pub struct Health {
     bus_connects: Family<BusLabels, Counter>,
     bus_connect_failures: Family<BusLabels, Counter>,
     bus_garbage_bytes: Family<BusLabels, Counter>,
+    influx_spool_segments: Gauge,
+    ingest_accepted: Counter,
+    ingest_rejected: Family<ReasonLabels, Counter>,
+    store_queue: Gauge,
+    store_written: Family<KindLabels, Counter>,
+    store_commit_seconds: Histogram,
+    store_write_failures: Counter,
+    store_file_bytes: Family<FileLabels, Gauge>,
+    /// The database file, for its size at each scrape.
+    database: std::sync::OnceLock<std::path::PathBuf>,
+    http_requests: Family<HttpLabels, Counter>,
+    http_seconds: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    config_reloads: Family<ResultLabels, Counter>,
+    config_last_reload: Gauge,
 }
 
 impl Default for Health {
@@ -141,8 +208,96 @@ impl Health {
             influx_spool_bytes: Gauge::default(),
             influx_spool_max_bytes: Gauge::default(),
             influx_write_seconds: response_histogram(),
+            influx_spool_segments: Gauge::default(),
+            ingest_accepted: Counter::default(),
+            ingest_rejected: Family::default(),
+            store_queue: Gauge::default(),
+            store_written: Family::default(),
+            store_commit_seconds: commit_histogram(),
+            store_write_failures: Counter::default(),
+            store_file_bytes: Family::default(),
+            database: std::sync::OnceLock::new(),
+            http_requests: Family::default(),
+            http_seconds: Family::new_with_constructor(http_histogram as fn() -> Histogram),
+            config_reloads: Family::default(),
+            config_last_reload: Gauge::default(),
             registry: Registry::default(),
         };
+        let build_info: Family<VersionLabels, Gauge> = Family::default();
+        build_info
+            .get_or_create(&VersionLabels {
+                version: env!("CARGO_PKG_VERSION").to_string(),
+            })
+            .set(1);
+        registry.register("build_info", "The running version (always 1)", build_info);
+        let started: Gauge = Gauge::default();
+        started.set(Utc::now().timestamp());
+        registry.register(
+            "start_time_seconds",
+            "When the process started (Unix time)",
+            started,
+        );
+        registry.register(
+            "ingest_accepted_readings",
+            "Readings from collectors accepted by ingest and queued for the store",
+            h.ingest_accepted.clone(),
+        );
+        registry.register(
+            "ingest_rejected_readings",
+            "Readings from collectors refused by ingest, by reason",
+            h.ingest_rejected.clone(),
+        );
+        registry.register(
+            "store_queue_readings",
+            "Accepted readings not yet committed to the store",
+            h.store_queue.clone(),
+        );
+        registry.register(
+            "store_written_readings",
+            "Readings committed by the store writer, by kind (register, telemetry)",
+            h.store_written.clone(),
+        );
+        registry.register(
+            "store_commit_seconds",
+            "Time per store writer transaction (one batch)",
+            h.store_commit_seconds.clone(),
+        );
+        registry.register(
+            "store_write_failures",
+            "Failed store writes (the batch is kept and retried)",
+            h.store_write_failures.clone(),
+        );
+        registry.register(
+            "store_file_bytes",
+            "Size of the database file and its write-ahead log",
+            h.store_file_bytes.clone(),
+        );
+        registry.register(
+            "influx_spool_segments",
+            "Segment files in the InfluxDB spool",
+            h.influx_spool_segments.clone(),
+        );
+        registry.register(
+            "http_requests",
+            "HTTP requests by route template, method and status class",
+            h.http_requests.clone(),
+        );
+        registry.register(
+            "http_request_seconds",
+            "Time to answer an HTTP request (to the response head), by route template",
+            h.http_seconds.clone(),
+        );
+        registry.register(
+            "config_reloads",
+            "Config reloads (SIGHUP) by result (applied, invalid)",
+            h.config_reloads.clone(),
+        );
+        registry.register(
+            "config_last_reload_success_timestamp_seconds",
+            "When the config was last loaded successfully (start or reload; Unix time)",
+            h.config_last_reload.clone(),
+        );
+        h.config_last_reload.set(Utc::now().timestamp());
         registry.register(
             "influx_written_bytes",
             "Compressed bytes written to the InfluxDB API",
@@ -366,6 +521,80 @@ impl Health {
         self.influx_spool_bytes.set(pending as i64);
         self.influx_spool_max_bytes.set(max as i64);
     }
+    pub fn influx_spool_segments(&self, segments: usize) {
+        self.influx_spool_segments.set(segments as i64);
+    }
+
+    /// Readings accepted by ingest, now queued for the store.
+    pub fn ingest_accepted(&self, readings: usize) {
+        self.ingest_accepted.inc_by(readings as u64);
+        self.store_queue.inc_by(readings as i64);
+    }
+    /// Accepted readings not yet committed to the store.
+    pub fn store_queue(&self) -> i64 {
+        self.store_queue.get()
+    }
+    /// Readings that were counted as queued but could not be (the store had shut down).
+    pub fn ingest_unqueued(&self, readings: usize) {
+        self.store_queue.dec_by(readings as i64);
+    }
+    pub fn ingest_rejected(&self, reason: &str) {
+        self.ingest_rejected
+            .get_or_create(&ReasonLabels {
+                reason: reason.to_string(),
+            })
+            .inc();
+    }
+
+    /// A committed batch of the store writer.
+    pub fn store_committed(&self, registers: usize, telemetry: usize, seconds: f64) {
+        for (kind, n) in [("register", registers), ("telemetry", telemetry)] {
+            self.store_written
+                .get_or_create(&KindLabels { kind: kind.into() })
+                .inc_by(n as u64);
+        }
+        self.store_queue.dec_by((registers + telemetry) as i64);
+        self.store_commit_seconds.observe(seconds);
+    }
+    pub fn store_write_failed(&self) {
+        self.store_write_failures.inc();
+    }
+    /// The database file whose size `/metrics` reports.
+    pub fn set_database(&self, path: &std::path::Path) {
+        let _ = self.database.set(path.to_path_buf());
+    }
+
+    /// One answered HTTP request.
+    pub fn http_request(&self, route: &str, method: &str, status: u16, seconds: f64) {
+        let status = match status {
+            100..=599 => format!("{}xx", status / 100),
+            _ => "other".into(),
+        };
+        self.http_requests
+            .get_or_create(&HttpLabels {
+                route: route.to_string(),
+                method: method.to_string(),
+                status,
+            })
+            .inc();
+        self.http_seconds
+            .get_or_create(&RouteLabels {
+                route: route.to_string(),
+            })
+            .observe(seconds);
+    }
+
+    /// A config reload: `applied` or `invalid`.
+    pub fn config_reload(&self, result: &str) {
+        self.config_reloads
+            .get_or_create(&ResultLabels {
+                result: result.to_string(),
+            })
+            .inc();
+        if result == "applied" {
+            self.config_last_reload.set(Utc::now().timestamp());
+        }
+    }
 
     /// Every input seen, busiest first.
     pub fn inputs(&self) -> Vec<InputStats> {
@@ -421,6 +650,16 @@ impl Health {
 
     /// Prometheus text exposition.
     pub fn encode(&self, out: &mut String) -> std::fmt::Result {
+        if let Some(db) = self.database.get() {
+            let mut wal = db.as_os_str().to_owned();
+            wal.push("-wal");
+            for (file, path) in [("db", db.clone()), ("wal", wal.into())] {
+                let bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
+                self.store_file_bytes
+                    .get_or_create(&FileLabels { file: file.into() })
+                    .set(bytes as i64);
+            }
+        }
         prometheus_client::encoding::text::encode_registry(out, &self.registry)
     }
 }

@@ -89,6 +89,28 @@ impl LiveState {
         }
     }
 
+    /// Follows a reloaded config: meters new to it start `Waiting` (or `Manual`), meters no
+    /// longer in it are forgotten, the others keep their values and status (unless they went
+    /// from read by hand to communicating, or back: they start again).
+    pub fn sync_meters(&self, site: &Site) {
+        let fresh = Self::for_site(site)
+            .meters
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner());
+        let mut meters = self.meters.write().unwrap_or_else(|e| e.into_inner());
+        meters.retain(|id, _| fresh.contains_key(id));
+        for (id, live) in fresh {
+            let manual = live.status == MeterStatus::Manual;
+            match meters.get_mut(&id) {
+                Some(m) if (m.status == MeterStatus::Manual) != manual => *m = live,
+                Some(_) => {}
+                None => {
+                    meters.insert(id, live);
+                }
+            }
+        }
+    }
+
     /// New values from now on.
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<LiveUpdate> {
         self.updates.subscribe()
@@ -170,6 +192,20 @@ pub enum IngestError {
     Closed,
 }
 
+impl IngestError {
+    /// A short name for the reason, as `/metrics` counts rejections.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            IngestError::UnknownMeter(_) => "unknown_meter",
+            IngestError::NotFinite { .. } => "not_finite",
+            IngestError::NegativeRegister { .. } => "negative_register",
+            IngestError::RegisterTooLarge { .. } => "register_too_large",
+            IngestError::Future { .. } => "future",
+            IngestError::Closed => "closed",
+        }
+    }
+}
+
 /// Checks one reading; pure apart from the clock passed in.
 pub fn validate(
     r: &Reading,
@@ -222,6 +258,8 @@ pub struct Ingest {
     store: mpsc::Sender<StoreMsg>,
     /// Further consumers of every accepted reading (the InfluxDB sink).
     sinks: Vec<ReadingSink>,
+    /// Where accepted and rejected readings are counted (`/metrics`).
+    health: Option<Arc<crate::health::Health>>,
 }
 
 impl Ingest {
@@ -245,16 +283,43 @@ impl Ingest {
             live,
             store,
             sinks,
+            health: None,
+        }
+    }
+
+    /// Counts accepted and rejected readings, and the store's queue, in `health`.
+    pub fn with_health(mut self, health: Arc<crate::health::Health>) -> Ingest {
+        self.health = Some(health);
+        self
+    }
+
+    /// The same ingest (store queue, sinks, live state, counters) for the meters of `site`:
+    /// what collectors started after a config reload use.
+    pub fn for_site(&self, site: &Site) -> Ingest {
+        let known = site
+            .meters
+            .iter()
+            .map(|m| (Arc::from(m.id.as_str()), ()))
+            .collect();
+        Ingest {
+            known: Arc::new(known),
+            ..self.clone()
         }
     }
 
     /// Queues accepted readings for the store, then for every other sink.
     async fn send(&self, readings: Vec<Reading>) -> Result<(), IngestError> {
         let copy = (!self.sinks.is_empty()).then(|| Arc::new(readings.clone()));
-        self.store
-            .send(StoreMsg::Batch(readings))
-            .await
-            .map_err(|_| IngestError::Closed)?;
+        let n = readings.len();
+        if let Some(h) = &self.health {
+            h.ingest_accepted(n);
+        }
+        if self.store.send(StoreMsg::Batch(readings)).await.is_err() {
+            if let Some(h) = &self.health {
+                h.ingest_unqueued(n);
+            }
+            return Err(IngestError::Closed);
+        }
         if let Some(copy) = copy {
             for sink in &self.sinks {
                 // A closed sink (shutting down) must not stop the store path.
@@ -283,10 +348,15 @@ impl Ingest {
             })
             .partition(|(_, v)| v.is_ok());
         let good: Vec<Reading> = good.into_iter().map(|(r, _)| r).collect();
-        let rejected = bad
+        let rejected: Vec<(Reading, IngestError)> = bad
             .into_iter()
             .filter_map(|(r, v)| v.err().map(|e| (r, e)))
             .collect();
+        if let Some(h) = &self.health {
+            for (_, e) in &rejected {
+                h.ingest_rejected(e.reason());
+            }
+        }
         if !good.is_empty() {
             self.live.record(&good);
             self.send(good).await?;
@@ -298,7 +368,12 @@ impl Ingest {
     pub async fn accept_all(&self, readings: Vec<Reading>) -> Result<usize, IngestError> {
         let now = Utc::now();
         for r in &readings {
-            validate(r, &self.known, now)?;
+            if let Err(e) = validate(r, &self.known, now) {
+                if let Some(h) = &self.health {
+                    h.ingest_rejected(e.reason());
+                }
+                return Err(e);
+            }
         }
         let n = readings.len();
         self.live.record(&readings);
@@ -310,6 +385,17 @@ impl Ingest {
     /// read between two energy boundaries).
     pub fn observe(&self, readings: &[Reading]) {
         self.live.record(readings);
+    }
+
+    /// Asks the store to say when every reading accepted before the call is committed; the
+    /// answer arrives on the returned channel (without waiting for it here).
+    pub async fn request_flush(&self) -> Result<tokio::sync::oneshot::Receiver<()>, IngestError> {
+        let (done, committed) = tokio::sync::oneshot::channel();
+        self.store
+            .send(StoreMsg::Flush(done))
+            .await
+            .map_err(|_| IngestError::Closed)?;
+        Ok(committed)
     }
 
     /// Waits until every reading accepted before the call is committed to the store.

@@ -13,6 +13,7 @@ pub mod http;
 pub mod ingest;
 pub mod quantity;
 pub mod reading;
+pub mod reload;
 pub mod render;
 pub mod report;
 pub mod rules;

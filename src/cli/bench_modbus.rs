@@ -203,9 +203,10 @@ async fn run(args: &Args, dead_share: f64, dir: &std::path::Path) -> anyhow::Res
 
     let store = SqliteStore::open(&dir.join("data/bench.db"))?;
     let (tx, rx) = mpsc::channel(256);
-    let writer = spawn_writer(store, rx, 7)?;
-    let ingest = Ingest::new(&site, Arc::new(LiveState::for_site(&site)), tx);
     let health = Arc::new(Health::new());
+    let writer = spawn_writer(store, rx, 7, health.clone())?;
+    let ingest =
+        Ingest::new(&site, Arc::new(LiveState::for_site(&site)), tx).with_health(health.clone());
 
     // Nominal bound: per bus, the exchange time of every request of its live devices.
     let mut nominal = Duration::ZERO;

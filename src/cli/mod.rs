@@ -1,5 +1,6 @@
 //! The `jieneng` command line: one file per subcommand.
 
+pub mod backup;
 pub mod bench;
 pub mod bench_billing;
 pub mod bench_chart;
@@ -46,6 +47,10 @@ pub enum Command {
     Serve(serve::Args),
     /// Validate a config file and its device profiles.
     Check(check::Args),
+    /// Copy the database while the service runs (an online backup), checked.
+    Backup(backup::Args),
+    /// Put a backup in place of the database (the service must be stopped).
+    Restore(backup::RestoreArgs),
     /// A meter's consumption per 15 minutes, hour, day or month, from the ledger.
     Consumption(consumption::Args),
     /// Every unit's rating (考核评价) for a month, ranked, with each item's input and score.
@@ -76,6 +81,8 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Demo(a) => demo::run(a).await,
         Command::Serve(a) => serve::run(a).await,
         Command::Check(a) => check::run(a),
+        Command::Backup(a) => backup::run(a),
+        Command::Restore(a) => backup::restore(a),
         Command::Consumption(a) => consumption::run(a),
         Command::Rate(a) => rate::run(a),
         Command::Bill(a) => bill::run(a),
@@ -91,12 +98,15 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
 
 /// Logging to stderr; `JIENENG_LOG` (e.g. `debug`, `jieneng=trace`) overrides `default_level`.
 /// The embedded demo broker (rumqttd) logs every client that comes and goes: kept quiet.
+/// Colours only on a terminal: the journal and log files get plain text.
 pub fn init_logging(json: bool, default_level: &str) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("JIENENG_LOG")
         .unwrap_or_else(|_| EnvFilter::new(format!("{default_level},rumqttd=off")));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     if json {
         let _ = builder.json().try_init();

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod error;
 pub mod handlers;
+pub mod metrics_layer;
 pub mod openapi;
 pub mod router;
 pub mod state;

@@ -91,6 +91,23 @@ const MIGRATIONS: &[&str] = &[
     super::users::MIGRATION,
 ];
 
+/// The schema version this build writes: the number of migrations.
+pub fn schema_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// The migrations, in order (migration `i` brings a database from version `i` to `i + 1`).
+/// For the upgrade tests, which build databases as older versions left them.
+#[doc(hidden)]
+pub fn migrations() -> &'static [&'static str] {
+    MIGRATIONS
+}
+
+/// The database file under a data directory.
+pub fn database_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("jieneng.db")
+}
+
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     path: Arc<PathBuf>,

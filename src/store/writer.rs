@@ -9,6 +9,7 @@ use chrono::Utc;
 use tokio::sync::mpsc;
 
 use super::sqlite::SqliteStore;
+use crate::health::Health;
 use crate::reading::Reading;
 
 /// What ingest sends the writer.
@@ -23,10 +24,12 @@ pub enum StoreMsg {
 const MAX_BATCH: usize = 20_000;
 
 /// Starts the writer; it ends when every sender of `rx` is gone and the queue is empty.
+/// Commits, their time and failures are counted in `health` (`/metrics`).
 pub fn spawn_writer(
     store: SqliteStore,
     mut rx: mpsc::Receiver<StoreMsg>,
     retention_days: u32,
+    health: std::sync::Arc<Health>,
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new().name("store-writer".into()).spawn(move || {
         let mut writer = loop {
@@ -59,12 +62,28 @@ pub fn spawn_writer(
                 }
             }
             let mut delay = Duration::from_millis(100);
-            while !batch.is_empty()
-                && let Err(e) = writer.write_batch(&batch)
-            {
-                tracing::error!(error = %e, readings = batch.len(), "store write failed; keeping the batch and retrying");
-                std::thread::sleep(delay);
-                delay = (delay * 2).min(Duration::from_secs(10));
+            loop {
+                if batch.is_empty() {
+                    break;
+                }
+                let started = std::time::Instant::now();
+                match writer.write_batch(&batch) {
+                    Ok(()) => {
+                        let registers = batch.iter().filter(|r| r.quantity.is_cumulative()).count();
+                        health.store_committed(
+                            registers,
+                            batch.len() - registers,
+                            started.elapsed().as_secs_f64(),
+                        );
+                        break;
+                    }
+                    Err(e) => {
+                        health.store_write_failed();
+                        tracing::error!(error = %e, readings = batch.len(), "store write failed; keeping the batch and retrying");
+                        std::thread::sleep(delay);
+                        delay = (delay * 2).min(Duration::from_secs(10));
+                    }
+                }
             }
             for done in flushes {
                 let _ = done.send(());

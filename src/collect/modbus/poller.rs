@@ -206,20 +206,29 @@ pub fn spawn_all(
 ) -> Vec<tokio::task::JoinHandle<()>> {
     site.connections
         .iter()
-        .filter_map(|conn| {
-            let devices = devices_of(site, conn);
-            if devices.is_empty() {
-                return None;
-            }
-            Some(tokio::spawn(run_bus(
-                conn.clone(),
-                devices,
-                ingest.clone(),
-                health.clone(),
-                cancel.clone(),
-            )))
-        })
+        .filter_map(|conn| spawn_one(site, conn, ingest.clone(), health.clone(), cancel.clone()))
         .collect()
+}
+
+/// Starts the poller of one connection, if it has meters.
+pub fn spawn_one(
+    site: &Site,
+    conn: &Connection,
+    ingest: Ingest,
+    health: Arc<Health>,
+    cancel: CancellationToken,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let devices = devices_of(site, conn);
+    if devices.is_empty() {
+        return None;
+    }
+    Some(tokio::spawn(run_bus(
+        conn.clone(),
+        devices,
+        ingest,
+        health,
+        cancel,
+    )))
 }
 
 /// Opens the bus if it is closed; on failure every device on it is marked offline.

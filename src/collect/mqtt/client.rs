@@ -1,6 +1,9 @@
 //! The MQTT client: one task per broker. It subscribes with a persistent session at QoS 1,
 //! decodes each message with its subscription's payload format, hands the readings to ingest,
-//! and only then acknowledges the message, so the broker redelivers anything not taken in.
+//! and acknowledges the message only once the store has committed them, so the broker
+//! redelivers anything not yet stored (a crash or kill -9 loses no message).
+//! Commits are awaited in a pipeline — one store flush in flight, covering every message taken
+//! in before it — so acks trail the messages by one store transaction.
 //!
 //! Cumulative registers arrive with every message (every few seconds); they are stored once
 //! per energy interval — the first reading after each boundary — like the Modbus collector
@@ -148,18 +151,20 @@ pub fn spawn_all(
 ) -> Vec<tokio::task::JoinHandle<()>> {
     site.brokers
         .iter()
-        .map(|b| {
-            let processor = Processor::new(site, b);
-            let task = run(
-                b.clone(),
-                processor,
-                ingest.clone(),
-                health.clone(),
-                cancel.clone(),
-            );
-            tokio::spawn(task)
-        })
+        .map(|b| spawn_one(site, b, ingest.clone(), health.clone(), cancel.clone()))
         .collect()
+}
+
+/// Starts the client of one broker.
+pub fn spawn_one(
+    site: &Site,
+    broker: &Broker,
+    ingest: Ingest,
+    health: Arc<Health>,
+    cancel: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let processor = Processor::new(site, broker);
+    tokio::spawn(run(broker.clone(), processor, ingest, health, cancel))
 }
 
 /// Hands a message's readings to ingest and updates statuses; returns false when ingest closed.
@@ -207,15 +212,40 @@ async fn take_in(
 }
 
 /// The session loop, the same for MQTT 3.1.1 and 5 (whose client types differ): poll events,
-/// subscribe on every connection, take messages in and acknowledge them afterwards, reconnect
-/// with back-off. `Event`, `Packet` and `QoS` are the caller's imports.
+/// subscribe on every connection, take messages in, acknowledge them once their readings are
+/// committed, reconnect with back-off. `Event`, `Packet` and `QoS` are the caller's imports.
 macro_rules! session_loop {
     ($client:ident, $events:ident, $broker:ident, $processor:ident, $ingest:ident, $health:ident, $cancel:ident, $topic_of:expr) => {{
         let mut backoff = Duration::from_millis(500);
+        // Taken in, their readings not yet known to be committed.
+        let mut uncommitted = std::collections::VecDeque::new();
+        // Committed, to acknowledge.
         let mut unacked = std::collections::VecDeque::new();
+        // The store flush in flight: how many of `uncommitted` (the oldest) it covers.
+        let mut flush: Option<(usize, tokio::sync::oneshot::Receiver<()>)> = None;
         loop {
+            if flush.is_none() && !uncommitted.is_empty() {
+                match $ingest.request_flush().await {
+                    Ok(rx) => flush = Some((uncommitted.len(), rx)),
+                    Err(_) => break, // the store has shut down
+                }
+            }
             let event = tokio::select! {
                 _ = $cancel.cancelled() => break,
+                done = async { (&mut flush.as_mut().expect("guarded").1).await }, if flush.is_some() => {
+                    let (covered, _) = flush.take().expect("guarded");
+                    if done.is_err() {
+                        break; // the store has shut down
+                    }
+                    unacked.extend(uncommitted.drain(..covered));
+                    while let Some(p) = unacked.front() {
+                        if $client.try_ack(p).is_err() {
+                            break;
+                        }
+                        unacked.pop_front();
+                    }
+                    continue;
+                }
                 e = $events.poll() => e,
             };
             match event {
@@ -237,12 +267,14 @@ macro_rules! session_loop {
                     if !take_in(&topic, &p.payload, &mut $processor, &$ingest, &$health, &$broker.id).await {
                         break;
                     }
-                    unacked.push_back(p);
+                    uncommitted.push_back(p);
                 }
                 Ok(_) => {}
                 Err(e) => {
                     // Messages not acknowledged before the connection broke are redelivered.
+                    uncommitted.clear();
                     unacked.clear();
+                    flush = None;
                     $health.connect_failed(&$broker.id);
                     tracing::warn!(broker = %$broker.id, error = %e, retry_in_ms = backoff.as_millis() as u64, "MQTT connection lost");
                     tokio::select! {
@@ -259,7 +291,35 @@ macro_rules! session_loop {
                 unacked.pop_front();
             }
         }
-        let _ = tokio::time::timeout(Duration::from_secs(1), $client.disconnect()).await;
+        // Stopping: the store is still running (it drains after the collectors), so what was
+        // taken in gets committed; acknowledge it, or the broker sends it all again next time.
+        if !uncommitted.is_empty()
+            && let Ok(committed) = $ingest.request_flush().await
+            && let Ok(Ok(())) = tokio::time::timeout(Duration::from_secs(5), committed).await
+        {
+            unacked.extend(uncommitted.drain(..));
+        }
+        // The event loop sends what is queued (acks, then the disconnect) only while polled;
+        // whatever is not acknowledged in time the broker sends again.
+        let mut disconnecting = false;
+        let _ = tokio::time::timeout(Duration::from_secs(2), async {
+            loop {
+                while let Some(p) = unacked.front() {
+                    if $client.try_ack(p).is_err() {
+                        break;
+                    }
+                    unacked.pop_front();
+                }
+                if unacked.is_empty() && !disconnecting {
+                    disconnecting = $client.try_disconnect().is_ok();
+                }
+                match $events.poll().await {
+                    Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await;
     }};
 }
 

@@ -89,10 +89,27 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
     enc.finish().unwrap_or_default()
 }
 
+/// The tags of every meter (unit, building, category), replaced when the config is reloaded;
+/// readings of a meter without tags are not sent.
+pub type SharedTags = Arc<std::sync::RwLock<Arc<HashMap<Arc<str>, MeterTags>>>>;
+
+/// A running sink: where to send readings, its task, and its meters' tags.
+pub struct SinkHandle {
+    pub sender: ReadingSink,
+    /// Ends once every sender is gone and what it received is spooled.
+    pub task: tokio::task::JoinHandle<()>,
+    pub tags: SharedTags,
+}
+
+/// Tags readings of `site`'s meters from now on (a reloaded config).
+pub fn retag(tags: &SharedTags, site: &Site) {
+    *tags.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(site_tags(site));
+}
+
 struct Sink {
     spool: Spool,
     writer: Writer,
-    tags: HashMap<Arc<str>, MeterTags>,
+    tags: SharedTags,
     health: Arc<Health>,
     buffer: Vec<u8>,
     lines: usize,
@@ -104,6 +121,10 @@ struct Sink {
 }
 
 impl Sink {
+    fn tags(&self) -> Arc<HashMap<Arc<str>, MeterTags>> {
+        self.tags.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     /// Moves the buffered lines into the spool.
     fn spool_buffer(&mut self) {
         if self.lines == 0 {
@@ -131,6 +152,8 @@ impl Sink {
     fn report_fill(&mut self) {
         let pending = self.spool.pending_bytes();
         self.health.influx_spool(pending, self.spool.max_bytes());
+        self.health
+            .influx_spool_segments(self.spool.segment_count());
         let share = pending as f64 / self.spool.max_bytes() as f64;
         let level = if share >= 0.9 {
             3
@@ -208,15 +231,16 @@ pub fn spawn(
     config: &InfluxConfig,
     site: &Site,
     health: Arc<Health>,
-) -> anyhow::Result<(ReadingSink, tokio::task::JoinHandle<()>)> {
+) -> anyhow::Result<SinkHandle> {
     let spool = Spool::open(&config.spool_dir, config.spool_max_bytes)?;
     let writer = Writer::new(config).map_err(|e| anyhow::anyhow!(e))?;
     let (tx, mut rx) = mpsc::channel::<Arc<Vec<Reading>>>(256);
     let flush_interval = config.flush_interval;
+    let tags: SharedTags = Arc::new(std::sync::RwLock::new(Arc::new(site_tags(site))));
     let mut sink = Sink {
         spool,
         writer,
-        tags: site_tags(site),
+        tags: tags.clone(),
         health,
         buffer: Vec::new(),
         lines: 0,
@@ -233,8 +257,9 @@ pub fn spawn(
             tokio::select! {
                 batch = rx.recv() => match batch {
                     Some(readings) => {
+                        let tags = sink.tags();
                         for chunk in readings.chunks(1000) {
-                            sink.lines += encode(chunk, &sink.tags, &mut sink.buffer);
+                            sink.lines += encode(chunk, &tags, &mut sink.buffer);
                             if sink.lines >= sink.batch_lines {
                                 sink.spool_buffer();
                             }
@@ -249,12 +274,17 @@ pub fn spawn(
             }
         }
         // Shutting down: everything received goes to the spool; one last delivery attempt.
+        let tags = sink.tags();
         while let Ok(readings) = rx.try_recv() {
-            sink.lines += encode(&readings, &sink.tags, &mut sink.buffer);
+            sink.lines += encode(&readings, &tags, &mut sink.buffer);
         }
         sink.spool_buffer();
         sink.retry_at = None;
         let _ = tokio::time::timeout(Duration::from_secs(5), sink.deliver()).await;
     });
-    Ok((tx, task))
+    Ok(SinkHandle {
+        sender: tx,
+        task,
+        tags,
+    })
 }

@@ -123,6 +123,11 @@ impl Spool {
         Ok(at as u64)
     }
 
+    /// Segment files on disk (the oldest may be partly delivered).
+    pub fn segment_count(&self) -> usize {
+        self.segments.len()
+    }
+
     /// Bytes waiting for delivery.
     pub fn pending_bytes(&self) -> u64 {
         let mut total = 0;
