@@ -180,6 +180,7 @@ fn line_protocol_and_spool(dir: &std::path::Path) -> anyhow::Result<(f64, f64, f
                     unit: "u".into(),
                     building: "b".into(),
                     category: "01000".into(),
+                    extra: Arc::from(Vec::new()),
                 },
             )
         })

@@ -25,6 +25,9 @@ pub struct InfluxConfig {
     /// Where batches wait while the server is unreachable.
     pub spool_dir: PathBuf,
     pub spool_max_bytes: u64,
+    /// Tags added to every line (`site = "north-campus"`), so several instances writing to one
+    /// cluster can be told apart.
+    pub tags: Vec<(String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -39,6 +42,7 @@ pub(crate) struct InfluxFile {
     flush_ms: Option<u64>,
     spool_dir: Option<PathBuf>,
     spool_max_mb: Option<u64>,
+    tags: Option<Spanned<std::collections::BTreeMap<String, String>>>,
 }
 
 impl InfluxFile {
@@ -69,6 +73,29 @@ impl InfluxFile {
                 5000
             }
         };
+        let mut tags = Vec::new();
+        if let Some(t) = &self.tags {
+            for (key, value) in t.get_ref() {
+                let valid = !key.is_empty()
+                    && key
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                if !valid {
+                    errors.push(
+                        at(t.span())
+                            .error(format!("tag `{key}`: letters, digits, `_` or `-` only")),
+                    );
+                } else if crate::store::influx::line::TAGS.contains(&key.as_str()) {
+                    errors.push(at(t.span()).error(format!(
+                        "tag `{key}` is set by jieneng for every meter; choose another name (e.g. `site`)"
+                    )));
+                } else if value.trim().is_empty() {
+                    errors.push(at(t.span()).error(format!("tag `{key}` has an empty value")));
+                } else {
+                    tags.push((key.clone(), value.clone()));
+                }
+            }
+        }
         InfluxConfig {
             url,
             org: self.org.clone(),
@@ -82,6 +109,56 @@ impl InfluxFile {
                     .unwrap_or_else(|| "influx-spool".into()),
             ),
             spool_max_bytes: self.spool_max_mb.unwrap_or(1024).max(1) * 1024 * 1024,
+            tags,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    const SITE: &str = r#"
+[site]
+name = "测试"
+timezone = "Asia/Shanghai"
+
+[influx]
+url = "http://127.0.0.1:8086"
+org = "o"
+bucket = "b"
+TAGS
+
+[[units]]
+id = "org"
+name = "学院"
+kind = "organisation"
+"#;
+
+    fn load(tags: &str) -> Result<crate::config::Site, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("site.toml");
+        std::fs::write(&path, SITE.replace("TAGS", tags)).unwrap();
+        crate::config::Site::load(&path).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn extra_tags_are_kept_and_reserved_names_refused_with_their_line() {
+        let site = load(r#"tags = { site = "north-campus", district = "haidian" }"#).unwrap();
+        let tags = &site.influx.unwrap().tags;
+        assert_eq!(
+            tags,
+            &[
+                ("district".to_string(), "haidian".to_string()),
+                ("site".to_string(), "north-campus".to_string())
+            ]
+        );
+        let err = load(r#"tags = { meter = "x" }"#).unwrap_err();
+        assert!(
+            err.contains("site.toml:10:") && err.contains("tag `meter`"),
+            "{err}"
+        );
+        let err = load(r#"tags = { "a b" = "x" }"#).unwrap_err();
+        assert!(err.contains("tag `a b`"), "{err}");
+        let err = load(r#"tags = { site = " " }"#).unwrap_err();
+        assert!(err.contains("empty value"), "{err}");
     }
 }

@@ -2,7 +2,8 @@
 //! by the Grafana dashboards):
 //!
 //! - measurement: the quantity family — `electricity`, `water`, `gas`, `heat`;
-//! - tags: `meter` (id), `unit` (the unit it meters), `building`, `category` (sub-metering code);
+//! - tags: `meter` (id), `unit` (the unit it meters), `building`, `category` (sub-metering code),
+//!   and the `[influx] tags` of the config (e.g. `site`);
 //! - fields: canonical quantity names (`power_kw`, `energy_import_kwh`, ...), always floats so
 //!   a field never changes type;
 //! - timestamp: milliseconds.
@@ -45,11 +46,19 @@ pub struct MeterTags {
     pub unit: String,
     pub building: String,
     pub category: String,
+    /// The config's `[influx] tags`, the same for every meter.
+    pub extra: Arc<[(String, String)]>,
 }
 
 /// Tags for every meter of the site. `building` is the nearest unit of kind building at or
 /// above the meter's unit, else the unit right below the organisation.
 pub fn site_tags(site: &Site) -> HashMap<Arc<str>, MeterTags> {
+    let extra: Arc<[(String, String)]> = site
+        .influx
+        .as_ref()
+        .map(|i| i.tags.clone())
+        .unwrap_or_default()
+        .into();
     let building_of = |unit: &str| -> String {
         let mut current = site.unit(unit);
         let mut below_top = unit.to_string();
@@ -75,6 +84,7 @@ pub fn site_tags(site: &Site) -> HashMap<Arc<str>, MeterTags> {
                 unit: m.unit.clone(),
                 building: building_of(&m.unit),
                 category: m.category.code.to_string(),
+                extra: extra.clone(),
             };
             (Arc::from(m.id.as_str()), tags)
         })
@@ -108,6 +118,9 @@ pub fn encode(
                 .tag("unit", &t.unit)
                 .tag("building", &t.building)
                 .tag("category", &t.category);
+            for (key, value) in t.extra.iter() {
+                point = point.tag(key.as_str(), value.as_str());
+            }
             for reading in &readings[i..j] {
                 point = point.field(reading.quantity.name(), reading.value);
             }
@@ -146,6 +159,7 @@ mod tests {
                 unit: "library".into(),
                 building: "library".into(),
                 category: "01000".into(),
+                extra: Arc::from(vec![("site".to_string(), "north campus".to_string())]),
             },
         );
         let mut out = Vec::new();
@@ -163,8 +177,8 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         assert_eq!(
             text,
-            "electricity,building=library,category=01000,meter=lib\\ main,unit=library energy_import_kwh=100.5,power_kw=12 1795838400000\n\
-             water,building=library,category=01000,meter=lib\\ main,unit=library water_m3=3 1795838400000\n"
+            "electricity,building=library,category=01000,meter=lib\\ main,site=north\\ campus,unit=library energy_import_kwh=100.5,power_kw=12 1795838400000\n\
+             water,building=library,category=01000,meter=lib\\ main,site=north\\ campus,unit=library water_m3=3 1795838400000\n"
         );
     }
 }
