@@ -139,8 +139,18 @@ async fn no_accepted_reading_is_lost_to_kill_9() {
     assert_eq!(integrity(&db), "ok");
 }
 
+/// A child process killed when dropped (a failing test leaves nothing running).
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Mosquitto with persistent sessions on `port` (JIENENG_IT_MOSQUITTO=1; `.ci/run` installs it).
-fn mosquitto(dir: &Path, port: u16) -> std::process::Child {
+fn mosquitto(dir: &Path, port: u16) -> KillOnDrop {
     let conf = dir.join("mosquitto.conf");
     std::fs::write(
         &conf,
@@ -164,7 +174,7 @@ fn mosquitto(dir: &Path, port: u16) -> std::process::Child {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    child
+    KillOnDrop(child)
 }
 
 fn telemetry_rows(db: &Path, since: DateTime<Utc>) -> usize {
@@ -197,7 +207,7 @@ async fn mqtt_kill_9_loses_nothing_and_a_graceful_stop_gets_nothing_twice() {
     use rumqttc::{AsyncClient, MqttOptions, QoS};
     let dir = tempfile::tempdir().unwrap();
     let broker_port = free_port();
-    let mut broker = mosquitto(dir.path(), broker_port);
+    let _broker = mosquitto(dir.path(), broker_port);
     let port = free_port();
     let mut config = format!(
         "[site]\nname = \"t\"\ndata_dir = \"{}\"\n[http]\nlisten = \"127.0.0.1:{port}\"\n\
@@ -333,6 +343,4 @@ async fn mqtt_kill_9_loses_nothing_and_a_graceful_stop_gets_nothing_twice() {
     );
     assert!(svc.stop(Duration::from_secs(20)).success());
     drop(client);
-    let _ = broker.kill();
-    let _ = broker.wait();
 }
