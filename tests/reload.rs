@@ -130,6 +130,24 @@ async fn sighup_applies_a_valid_config_live_and_ignores_an_invalid_one() {
         log_text.contains("applied only by a restart") && log_text.contains("http.listen"),
         "{log_text}"
     );
+    // The meters added are in the audit log, before and after, as a config change.
+    let audit: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/api/v1/audit", svc.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let change = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["action"] == "config.meters" && a["note"] == "changed in the config file")
+        .unwrap_or_else(|| panic!("{audit}"));
+    assert_eq!(change["before"].as_array().unwrap().len(), 2, "{change}");
+    assert_eq!(change["after"].as_array().unwrap().len(), 4, "{change}");
     // Collected and shown without a restart, on the address it already had.
     let c = collected(&svc.base, &token, "c").await;
     assert_eq!(c["unit"], "o", "{c}");

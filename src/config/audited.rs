@@ -95,8 +95,15 @@ annual = 100000
         let store = SqliteStore::open(&dir.path().join("jieneng.db")).unwrap();
         let site = load(CONFIG);
         let first = super::record_changes(&site, &store, "site.toml").unwrap();
-        assert_eq!(first, vec!["quotas", "tariffs", "tenants", "billing", "meters"]);
-        assert!(super::record_changes(&site, &store, "site.toml").unwrap().is_empty());
+        assert_eq!(
+            first,
+            vec!["quotas", "tariffs", "tenants", "billing", "meters"]
+        );
+        assert!(
+            super::record_changes(&site, &store, "site.toml")
+                .unwrap()
+                .is_empty()
+        );
         let edited = load(
             &CONFIG
                 .replace("annual = 100000", "annual = 90000")

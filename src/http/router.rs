@@ -1,12 +1,12 @@
 //! Every route in one place.
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, patch, post};
 
 use super::auth;
 use super::handlers::{
-    alerts, billing, consumption, corrections, events, health, inputs, live, meters, metrics,
-    pages, readings, reports, rules, ui,
+    admin, alerts, billing, consumption, corrections, events, health, inputs, live, meters,
+    metrics, pages, readings, reports, rules, ui, users,
 };
 use super::state::AppState;
 
@@ -18,6 +18,7 @@ pub fn router(state: AppState) -> Router {
         .route("/alerts", get(ui::alerts))
         .route("/ratings", get(ui::ratings))
         .route("/billing", get(ui::billing))
+        .route("/admin", get(admin::page))
         .route("/login", get(auth::login_form).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/api/v1/session", get(auth::session))
@@ -25,6 +26,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(metrics::metrics))
         .route("/api/v1/live", get(live::live))
+        .route("/api/v1/overview", get(pages::overview_json))
         .route("/api/v1/meters", get(meters::list))
         .route("/api/v1/meters/{id}", get(meters::one))
         .route("/api/v1/meters/{id}/consumption", get(consumption::meter))
@@ -74,11 +76,22 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/billing/outstanding", get(billing::outstanding))
         .route("/api/v1/billing/recovery", get(billing::recovery))
         .route("/api/v1/reports/monthly/{month}", get(reports::monthly))
+        .route("/api/v1/users", get(users::list).post(users::create))
+        .route("/api/v1/users/{name}", patch(users::update))
+        .route("/api/v1/users/{name}/tokens", post(users::create_token))
+        .route(
+            "/api/v1/users/{name}/tokens/{id}",
+            delete(users::revoke_token),
+        )
         .route("/api/v1/inputs", get(inputs::list))
         .route("/api/v1/readings", post(readings::create))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::guard,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            super::metrics_layer::track,
         ))
         .with_state(state)
 }
