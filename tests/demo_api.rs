@@ -298,8 +298,22 @@ async fn demo_serves_live_meters_and_history() {
     // Storing the days changes no figure.
     let (site, store) = (demo.runtime.site.clone(), demo.runtime.store.clone());
     tokio::task::spawn_blocking(move || {
-        jieneng::energy::ledger::refresh_all(&mut store.writer().unwrap(), &site, Utc::now())
-            .unwrap()
+        // The demo's own writers take turns with this one; on a loaded machine one may hold
+        // the write lock past the busy timeout, as the service's writer then retries too.
+        let mut tries = 0;
+        loop {
+            let done = store
+                .writer()
+                .and_then(|mut w| jieneng::energy::ledger::refresh_all(&mut w, &site, Utc::now()));
+            match done {
+                Ok(_) => break,
+                Err(e) if tries < 5 => {
+                    tries += 1;
+                    eprintln!("refresh_all: {e}; again");
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
     })
     .await
     .unwrap();

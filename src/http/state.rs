@@ -23,23 +23,57 @@ pub struct AppState {
     pub sign_ins: Arc<crate::http::auth::SignInThrottle>,
 }
 
-/// The overview's figures, computed at most once a minute: they read every meter's day.
+/// The overview's figures: they read every meter's day, so they are computed at most once a
+/// minute, in the background. Requests get the last figures at once; only the first request
+/// after a start waits for them.
 #[derive(Clone, Default)]
-pub struct OverviewCache(Arc<tokio::sync::Mutex<Option<Arc<Overview>>>>);
+pub struct OverviewCache(Arc<OverviewSlot>);
 
-/// How long the overview's figures are reused.
+#[derive(Default)]
+pub struct OverviewSlot {
+    figures: std::sync::Mutex<Option<Arc<Overview>>>,
+    refreshing: AtomicBool,
+    /// Held by the request that computes the first figures; the others wait for them.
+    first: tokio::sync::Mutex<()>,
+}
+
+/// How long the overview's figures are reused before a refresh starts.
 const OVERVIEW_FRESH: chrono::Duration = chrono::Duration::seconds(60);
 
 impl OverviewCache {
-    /// The figures as of the last minute, computing them when older (one computation at a
-    /// time; the others wait for it). Not kept while history is still being written.
+    fn current(&self) -> Option<Arc<Overview>> {
+        self.0
+            .figures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The latest figures; a refresh starts in the background when they are a minute old.
     pub async fn get(&self, state: &AppState) -> Result<Arc<Overview>, AppError> {
-        let mut slot = self.0.lock().await;
-        let now = chrono::Utc::now();
-        if let Some(o) = slot.as_ref().filter(|o| now - o.as_of < OVERVIEW_FRESH) {
-            return Ok(o.clone());
+        if let Some(o) = self.current() {
+            let stale = chrono::Utc::now() - o.as_of >= OVERVIEW_FRESH;
+            if stale && !self.0.refreshing.swap(true, Ordering::AcqRel) {
+                let (cache, state) = (self.clone(), state.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = cache.refresh(&state).await {
+                        tracing::warn!(error = ?e, "overview figures not refreshed");
+                    }
+                    cache.0.refreshing.store(false, Ordering::Release);
+                });
+            }
+            return Ok(o);
         }
-        let (site, store) = (state.site.clone(), state.store.clone());
+        let _first = self.0.first.lock().await;
+        match self.current() {
+            Some(o) => Ok(o),
+            None => self.refresh(state).await,
+        }
+    }
+
+    /// Computes the figures now; kept unless history is still being written.
+    async fn refresh(&self, state: &AppState) -> Result<Arc<Overview>, AppError> {
+        let (site, store, now) = (state.site.clone(), state.store.clone(), chrono::Utc::now());
         let figures = tokio::task::spawn_blocking(move || {
             let reader = store.reader()?;
             Ledger {
@@ -51,7 +85,7 @@ impl OverviewCache {
         .await??;
         let figures = Arc::new(figures);
         if state.history_ready.load(Ordering::Relaxed) {
-            *slot = Some(figures.clone());
+            *self.0.figures.lock().unwrap_or_else(|e| e.into_inner()) = Some(figures.clone());
         }
         Ok(figures)
     }
