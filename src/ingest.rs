@@ -207,6 +207,14 @@ impl IngestError {
 }
 
 /// Checks one reading; pure apart from the clock passed in.
+/// The site's meter ids, as `validate` takes them.
+pub fn known_meters(site: &Site) -> HashMap<Arc<str>, ()> {
+    site.meters
+        .iter()
+        .map(|m| (Arc::from(m.id.as_str()), ()))
+        .collect()
+}
+
 pub fn validate(
     r: &Reading,
     known: &HashMap<Arc<str>, ()>,
@@ -273,13 +281,8 @@ impl Ingest {
         store: mpsc::Sender<StoreMsg>,
         sinks: Vec<ReadingSink>,
     ) -> Ingest {
-        let known = site
-            .meters
-            .iter()
-            .map(|m| (Arc::from(m.id.as_str()), ()))
-            .collect();
         Ingest {
-            known: Arc::new(known),
+            known: Arc::new(known_meters(site)),
             live,
             store,
             sinks,
@@ -296,13 +299,8 @@ impl Ingest {
     /// The same ingest (store queue, sinks, live state, counters) for the meters of `site`:
     /// what collectors started after a config reload use.
     pub fn for_site(&self, site: &Site) -> Ingest {
-        let known = site
-            .meters
-            .iter()
-            .map(|m| (Arc::from(m.id.as_str()), ()))
-            .collect();
         Ingest {
-            known: Arc::new(known),
+            known: Arc::new(known_meters(site)),
             ..self.clone()
         }
     }

@@ -128,11 +128,7 @@ pub fn parse_readings(
             )]);
         }
     }
-    let known = site
-        .meters
-        .iter()
-        .map(|m| (Arc::from(m.id.as_str()), ()))
-        .collect();
+    let known = crate::ingest::known_meters(site);
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for record in reader.records() {

@@ -39,12 +39,7 @@ pub async fn create(
     if body.is_empty() {
         return Err(AppError::BadRequest("no readings".into()));
     }
-    let known = state
-        .site
-        .meters
-        .iter()
-        .map(|m| (Arc::from(m.id.as_str()), ()))
-        .collect();
+    let known = crate::ingest::known_meters(&state.site);
     let now = Utc::now();
     let mut readings = Vec::new();
     let mut problems = Vec::new();

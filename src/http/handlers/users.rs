@@ -22,6 +22,17 @@ fn refused(e: UserRefusal) -> AppError {
     }
 }
 
+/// Runs a user change on the store's writer, off the async threads.
+async fn change<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&mut crate::store::sqlite::StoreWriter) -> Result<T, UserRefusal> + Send + 'static,
+) -> Result<T, AppError> {
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || f(&mut store.writer().map_err(UserRefusal::Store)?))
+        .await?
+        .map_err(refused)
+}
+
 #[derive(Serialize)]
 pub struct Users {
     users: Vec<User>,
@@ -65,10 +76,9 @@ pub async fn create(
     b: Body<NewUser>,
 ) -> Result<(StatusCode, Json<User>), AppError> {
     let n = body("user", b)?;
-    let store = state.store.clone();
-    let user = tokio::task::spawn_blocking(move || {
+    let user = change(&state, move |w| {
         let display = n.display_name.unwrap_or_else(|| n.name.clone());
-        store.writer().map_err(UserRefusal::Store)?.create_user(
+        w.create_user(
             &n.name,
             &display,
             n.role,
@@ -76,8 +86,7 @@ pub async fn create(
             &who.user.name,
         )
     })
-    .await?
-    .map_err(refused)?;
+    .await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
@@ -88,16 +97,8 @@ pub async fn update(
     Path(name): Path<String>,
     b: Body<UserChange>,
 ) -> Result<Json<User>, AppError> {
-    let change = body("user change", b)?;
-    let store = state.store.clone();
-    let user = tokio::task::spawn_blocking(move || {
-        store
-            .writer()
-            .map_err(UserRefusal::Store)?
-            .update_user(&name, &change, &who.user.name)
-    })
-    .await?
-    .map_err(refused)?;
+    let edit = body("user change", b)?;
+    let user = change(&state, move |w| w.update_user(&name, &edit, &who.user.name)).await?;
     Ok(Json(user))
 }
 
@@ -120,16 +121,8 @@ pub async fn create_token(
             "token: label of 1 to 100 characters (what it is for)".into(),
         ));
     }
-    let store = state.store.clone();
     let (user, l) = (name.clone(), label.clone());
-    let token = tokio::task::spawn_blocking(move || {
-        store
-            .writer()
-            .map_err(UserRefusal::Store)?
-            .create_token(&user, &l, &who.user.name)
-    })
-    .await?
-    .map_err(refused)?;
+    let token = change(&state, move |w| w.create_token(&user, &l, &who.user.name)).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "user": name, "label": label, "token": token })),
@@ -142,14 +135,6 @@ pub async fn revoke_token(
     Extension(who): Extension<Principal>,
     Path((name, id)): Path<(String, String)>,
 ) -> Result<StatusCode, AppError> {
-    let store = state.store.clone();
-    tokio::task::spawn_blocking(move || {
-        store
-            .writer()
-            .map_err(UserRefusal::Store)?
-            .revoke_token(&name, &id, &who.user.name)
-    })
-    .await?
-    .map_err(refused)?;
+    change(&state, move |w| w.revoke_token(&name, &id, &who.user.name)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
