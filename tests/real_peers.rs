@@ -223,7 +223,8 @@ async fn mosquitto_restart_mid_stream_loses_nothing() {
 fn influx_site(dir: &Path, influx_port: u16, meters: usize) -> PathBuf {
     let mut c = format!(
         "[site]\nname = \"t\"\ndata_dir = \"{}\"\n[[units]]\nid = \"o\"\nname = \"o\"\nkind = \"organisation\"\n\
-         [influx]\nurl = \"http://127.0.0.1:{influx_port}\"\norg = \"o\"\nbucket = \"b\"\nflush_ms = 200\n",
+         [influx]\nurl = \"http://127.0.0.1:{influx_port}\"\norg = \"o\"\nbucket = \"b\"\nflush_ms = 200\n\
+         tags = {{ site = \"north-campus\" }}\n",
         dir.join("data").display()
     );
     for m in 0..meters {
@@ -295,7 +296,8 @@ async fn victoria_metrics_outage_delays_but_loses_and_duplicates_nothing() {
     for m in ["m0", "m1"] {
         let samples = exported(
             port,
-            &format!("{{__name__=\"electricity_power_kw\",meter=\"{m}\"}}"),
+            // The config's own tag is on every series.
+            &format!("{{__name__=\"electricity_power_kw\",meter=\"{m}\",site=\"north-campus\"}}"),
         )
         .await;
         assert_eq!(
