@@ -13,27 +13,7 @@ use jieneng::auth::Role;
 use serde_json::json;
 use tower::ServiceExt;
 
-const CONFIG: &str = r#"
-[site]
-name = "测试学院"
-timezone = "Asia/Shanghai"
-data_dir = "DATA"
-
-[http]
-secure_cookies = false
-
-[[units]]
-id = "org"
-name = "学院"
-kind = "organisation"
-
-[[meters]]
-id = "m1"
-name = "电表"
-unit = "org"
-category = "01000"
-read_by_hand = "energy_import_kwh"
-"#;
+const CONFIG: &str = common::SMALL_SITE;
 
 use Role::{Admin, Committee, Engineer, Finance, Viewer};
 

@@ -76,6 +76,15 @@ async fn collected(base: &str, token: &str, id: &str) -> serde_json::Value {
     }
 }
 
+async fn metrics_text(base: &str) -> String {
+    reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 fn metric(text: &str, series: &str) -> f64 {
     text.lines()
         .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
@@ -107,12 +116,7 @@ async fn sighup_applies_a_valid_config_live_and_ignores_an_invalid_one() {
                  [[meters]]\nid = \"gas\"\nname = \"gas\"\nunit = \"o\"\ncategory = \"03000\"\nread_by_hand = \"gas_m3\"\n";
     std::fs::write(&path, config(&data, other_port, gw1, gw2, added)).unwrap();
     let requests_before = {
-        let m = reqwest::get(format!("{}/metrics", svc.base))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let m = metrics_text(&svc.base).await;
         metric(&m, "jieneng_bus_connects_total{connection=\"gw1\"}")
     };
     svc.signal("HUP");
@@ -154,12 +158,7 @@ async fn sighup_applies_a_valid_config_live_and_ignores_an_invalid_one() {
     assert_eq!(meter(&svc.base, &token, "gas").await.0, 200);
     assert!(std::net::TcpStream::connect(("127.0.0.1", other_port)).is_err());
     // gw1 was left alone: it did not reconnect.
-    let m = reqwest::get(format!("{}/metrics", svc.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = metrics_text(&svc.base).await;
     assert_eq!(
         metric(&m, "jieneng_bus_connects_total{connection=\"gw1\"}"),
         requests_before
@@ -190,12 +189,7 @@ async fn sighup_applies_a_valid_config_live_and_ignores_an_invalid_one() {
     assert!(svc.child.try_wait().unwrap().is_none(), "it stopped");
     collected(&svc.base, &token, "c").await;
     assert_eq!(meter(&svc.base, &token, "gas").await.0, 200);
-    let m = reqwest::get(format!("{}/metrics", svc.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = metrics_text(&svc.base).await;
     assert_eq!(
         metric(&m, "jieneng_config_reloads_total{result=\"invalid\"}"),
         1.0

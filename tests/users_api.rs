@@ -11,27 +11,7 @@ use jieneng::auth::Role;
 use serde_json::json;
 use tower::ServiceExt;
 
-const CONFIG: &str = r#"
-[site]
-name = "测试学院"
-timezone = "Asia/Shanghai"
-data_dir = "DATA"
-
-[http]
-secure_cookies = false
-
-[[units]]
-id = "org"
-name = "学院"
-kind = "organisation"
-
-[[meters]]
-id = "gas"
-name = "燃气表"
-unit = "org"
-category = "03000"
-read_by_hand = "gas_m3"
-"#;
+const CONFIG: &str = common::SMALL_SITE;
 
 fn sign_in(name: &str, password: &str) -> Request<Body> {
     Request::post("/login")

@@ -53,6 +53,37 @@ pub fn token_for(state: &jieneng::http::AppState, role: jieneng::auth::Role) -> 
     w.create_token(&name, "test", "test").unwrap()
 }
 
+/// A small site for the HTTP tests: one organisation, an electricity meter (`m1`) and a gas
+/// meter (`gas`), both read by hand; sessions without the Secure flag (plain HTTP in tests).
+pub const SMALL_SITE: &str = r#"
+[site]
+name = "测试学院"
+timezone = "Asia/Shanghai"
+data_dir = "DATA"
+
+[http]
+secure_cookies = false
+
+[[units]]
+id = "org"
+name = "学院"
+kind = "organisation"
+
+[[meters]]
+id = "m1"
+name = "电表"
+unit = "org"
+category = "01000"
+read_by_hand = "energy_import_kwh"
+
+[[meters]]
+id = "gas"
+name = "燃气表"
+unit = "org"
+category = "03000"
+read_by_hand = "gas_m3"
+"#;
+
 /// A site started from `config` text, its `DATA` replaced by a data folder in a new
 /// temporary directory (kept as long as this value lives).
 pub struct Started {
