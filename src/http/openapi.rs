@@ -33,25 +33,6 @@ const FROM_TO: [Param; 2] = [
     ("to", "query", true, "end (exclusive)"),
 ];
 
-const fn get(
-    path: &'static str,
-    tag: &'static str,
-    summary: &'static str,
-    access: &'static str,
-    params: &'static [Param],
-) -> RouteDoc {
-    RouteDoc {
-        method: "get",
-        path,
-        tag,
-        summary,
-        access,
-        params,
-        body: false,
-        produces: "application/json",
-    }
-}
-
 const fn post(
     path: &'static str,
     tag: &'static str,
@@ -68,6 +49,20 @@ const fn post(
         params,
         body: true,
         produces: "application/json",
+    }
+}
+
+const fn get(
+    path: &'static str,
+    tag: &'static str,
+    summary: &'static str,
+    access: &'static str,
+    params: &'static [Param],
+) -> RouteDoc {
+    RouteDoc {
+        method: "get",
+        body: false,
+        ..post(path, tag, summary, access, params)
     }
 }
 
