@@ -25,7 +25,8 @@ cp tests/e2e/screenshots.mjs "$work/"
 node "$work/screenshots.mjs" "$base" "$(realpath "$out")"
 
 token() { python3 -c "import json,sys; print(json.load(open('$work/demo/demo-tokens.json'))['$1'])"; }
-month=$(date -d "$(date +%Y-%m-01) -1 month" +%Y-%m)
+# The site's months (Asia/Shanghai), whatever the machine's zone.
+month=$(TZ=Asia/Shanghai date -d "$(TZ=Asia/Shanghai date +%Y-%m-01) -1 month" +%Y-%m)
 curl -fs -H "Authorization: Bearer $(token committee)" "$base/api/v1/reports/monthly/$month.pdf" -o "$out/report.pdf"
 curl -fs -H "Authorization: Bearer $(token finance)" "$base/api/v1/billing/$month/statements.pdf" -o "$out/statements.pdf"
 for pdf in report statements; do
