@@ -171,12 +171,9 @@ fn from_day_number(n: i64) -> NaiveDate {
 }
 
 fn series_of(conn: &Connection, meter: &str, quantity: Quantity) -> rusqlite::Result<Option<i64>> {
-    conn.query_row(
-        "SELECT id FROM series WHERE meter = ?1 AND quantity = ?2",
-        params![meter, quantity.name()],
-        |r| r.get(0),
-    )
-    .optional()
+    conn.prepare_cached("SELECT id FROM series WHERE meter = ?1 AND quantity = ?2")?
+        .query_row(params![meter, quantity.name()], |r| r.get(0))
+        .optional()
 }
 
 fn dec(text: Option<String>) -> Option<Decimal> {
@@ -830,11 +827,10 @@ impl StoreReader {
             Ok((state, rows))
         };
         // One snapshot, so the state matches the days.
-        self.conn()
-            .execute_batch("BEGIN")
-            .map_err(|e| self.fail(e))?;
+        let transaction = |sql: &str| self.conn().prepare_cached(sql)?.execute([]);
+        transaction("BEGIN").map_err(|e| self.fail(e))?;
         let out = run();
-        let _ = self.conn().execute_batch("COMMIT");
+        let _ = transaction("COMMIT");
         out.map_err(|e| self.fail(e))
     }
 

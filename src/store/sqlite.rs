@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, params};
 use thiserror::Error;
 
@@ -156,6 +157,11 @@ impl SqliteStore {
              PRAGMA temp_store = MEMORY;",
         )
         .map_err(|e| self.err(e))?;
+        // Plans stay as prepared: otherwise SQLite re-prepares a cached statement every time a
+        // new value is bound to a range or LIMIT parameter (most ledger queries), which cost
+        // as much as running them. The plans here are primary-key and index lookups anyway.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+            .map_err(|e| self.err(e))?;
         Ok(conn)
     }
 
@@ -522,6 +528,28 @@ mod tests {
             value,
             quality: ReadingQuality::Measured,
         }
+    }
+
+    #[test]
+    fn cached_range_queries_are_not_prepared_again_for_new_bounds() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("jieneng.db")).unwrap();
+        let r = store.reader().unwrap();
+        let sql = "SELECT ts FROM register_readings WHERE series = ?1 AND ts <= ?2 ORDER BY ts DESC LIMIT ?3";
+        for i in 0..5 {
+            r.conn()
+                .prepare_cached(sql)
+                .unwrap()
+                .query_map(params![1, i * 900, i + 1], |row| row.get::<_, i64>(0))
+                .unwrap()
+                .for_each(drop);
+        }
+        let stmt = r.conn().prepare_cached(sql).unwrap();
+        assert_eq!(
+            stmt.get_status(rusqlite::StatementStatus::RePrepare),
+            0,
+            "each new bound re-prepared the statement"
+        );
     }
 
     #[test]
