@@ -71,10 +71,7 @@ pub fn round(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<Alert>> {
     let reader = state.store.reader()?;
-    let ledger = Ledger {
-        reader: &reader,
-        site: &state.site,
-    };
+    let ledger = Ledger::new(&reader, &state.site);
     let found = findings(&ledger, &state.site.alerts, seen, now)?;
     let mut alerts = reader.alerts(None)?;
     let known: Vec<i64> = alerts.iter().map(|a| a.id).collect();

@@ -327,10 +327,7 @@ fn fixture() -> Fixture {
 
 fn statements(f: &Fixture, today: NaiveDate) -> Vec<Statement> {
     let reader = f.store.reader().unwrap();
-    let ledger = Ledger {
-        reader: &reader,
-        site: &f.site,
-    };
+    let ledger = Ledger::new(&reader, &f.site);
     month_statements(&ledger, october(), None, today).unwrap()
 }
 
@@ -502,10 +499,7 @@ fn a_dormitory_room_pays_beyond_its_quota_with_savings_reset_each_semester() {
 fn issue_pay_correct_and_reissue() {
     let f = fixture();
     let reader = f.store.reader().unwrap();
-    let ledger = Ledger {
-        reader: &reader,
-        site: &f.site,
-    };
+    let ledger = Ledger::new(&reader, &f.site);
     let mut w = f.store.writer().unwrap();
     let issued = book::issue(
         &ledger,

@@ -112,10 +112,7 @@ fn total(rows: &[Row]) -> Decimal {
 
 fn query(f: &Fixture, from: DateTime<Utc>, to: DateTime<Utc>, step: Step) -> Vec<Row> {
     let reader = f.store.reader().unwrap();
-    let ledger = Ledger {
-        reader: &reader,
-        site: &f.site,
-    };
+    let ledger = Ledger::new(&reader, &f.site);
     let main = f.site.meter("main").unwrap();
     ledger
         .meter(main, Quantity::named(KWH), from, to, step)
@@ -374,18 +371,15 @@ fn striking_out_a_reading_of_a_new_meter_recomputes_its_first_days() {
         .expect("the reading exists");
     let reader = f.store.reader().unwrap();
     let light = f.site.meter("light").unwrap();
-    let days = Ledger {
-        reader: &reader,
-        site: &f.site,
-    }
-    .meter(
-        light,
-        Quantity::named(KWH),
-        local(2026, 10, 1, 0, 0),
-        local(2026, 10, 4, 0, 0),
-        Step::Day,
-    )
-    .unwrap();
+    let days = Ledger::new(&reader, &f.site)
+        .meter(
+            light,
+            Quantity::named(KWH),
+            local(2026, 10, 1, 0, 0),
+            local(2026, 10, 4, 0, 0),
+            Step::Day,
+        )
+        .unwrap();
     let figures: Vec<Decimal> = days.iter().map(|d| d.consumption).collect();
     assert_eq!(figures, [dec("50"), dec("50"), dec("50")]);
 }

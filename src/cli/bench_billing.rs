@@ -83,10 +83,7 @@ pub fn bench_billing(args: Args) -> anyhow::Result<()> {
         t.elapsed().as_secs_f64()
     );
     let reader = store.reader()?;
-    let ledger = Ledger {
-        reader: &reader,
-        site: &site,
-    };
+    let ledger = Ledger::new(&reader, &site);
     let october =
         NaiveDate::from_ymd_opt(2026, 10, 1).ok_or_else(|| anyhow::anyhow!("bad date"))?;
     let today = NaiveDate::from_ymd_opt(2026, 11, 3).ok_or_else(|| anyhow::anyhow!("bad date"))?;

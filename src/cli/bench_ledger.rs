@@ -194,10 +194,7 @@ pub fn bench_ledger(args: Args) -> anyhow::Result<()> {
         t.elapsed().as_secs_f64()
     );
     let reader_b = store_b.reader()?;
-    let ledger_b = Ledger {
-        reader: &reader_b,
-        site: &site_b,
-    };
+    let ledger_b = Ledger::new(&reader_b, &site_b);
     let mut best = f64::MAX;
     let mut rows = Vec::new();
     for _ in 0..5 {

@@ -39,10 +39,7 @@ pub async fn bench_report(args: Args) -> anyhow::Result<()> {
         t.elapsed().as_secs_f64()
     );
     let reader = store.reader()?;
-    let ledger = Ledger {
-        reader: &reader,
-        site: &site,
-    };
+    let ledger = Ledger::new(&reader, &site);
     let month = NaiveDate::from_ymd_opt(2026, 10, 1).ok_or_else(|| anyhow::anyhow!("bad date"))?;
     let now = from + Duration::days(35);
     let t = Instant::now();

@@ -57,10 +57,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let store = SqliteStore::open(&site.data_dir.join("jieneng.db"))?;
     let reader = store.reader()?;
-    let ledger = Ledger {
-        reader: &reader,
-        site: &site,
-    };
+    let ledger = Ledger::new(&reader, &site);
     let today = Utc::now().with_timezone(&site.timezone).date_naive();
     if args.issue {
         let who = args.by.clone().unwrap_or_else(|| {

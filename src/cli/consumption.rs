@@ -55,10 +55,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let step = Step::parse(&args.step).map_err(|e| anyhow::anyhow!("--step: {e}"))?;
     let store = SqliteStore::open(&site.data_dir.join("jieneng.db"))?;
     let reader = store.reader()?;
-    let ledger = Ledger {
-        reader: &reader,
-        site: &site,
-    };
+    let ledger = Ledger::new(&reader, &site);
     let rows = match (&args.meter, &args.unit) {
         (Some(id), _) => {
             if let Some(v) = site.virtual_meter(id) {

@@ -53,10 +53,7 @@ pub fn run(what: What) -> anyhow::Result<ExitCode> {
     }
     let store = SqliteStore::open(&site.data_dir.join("jieneng.db"))?;
     let reader = store.reader()?;
-    let ledger = Ledger {
-        reader: &reader,
-        site: &site,
-    };
+    let ledger = Ledger::new(&reader, &site);
     let report = ledger
         .monthly_report(month, Utc::now())?
         .map_err(|e| anyhow::anyhow!("--month: {e}"))?;

@@ -2,6 +2,11 @@
 //! the stored register readings by [`intervals`]. Reports, rules and bills read consumption
 //! here and nowhere else.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::rc::Rc;
+
 use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
@@ -21,7 +26,7 @@ pub const HALF_UP: rust_decimal::RoundingStrategy =
     rust_decimal::RoundingStrategy::MidpointAwayFromZero;
 
 /// The grid consumption is reported on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Step {
     Quarter,
     Hour,
@@ -216,20 +221,21 @@ pub fn quarters(
     (fine, anomalies)
 }
 
+/// A local day and the instants it starts and ends.
+type DaySpan = (NaiveDate, DateTime<Utc>, DateTime<Utc>);
+
 /// Local days [from, to) as (start, end) instants.
-fn day_spans(
-    from: NaiveDate,
-    to: NaiveDate,
-    tz: Tz,
-) -> Vec<(NaiveDate, DateTime<Utc>, DateTime<Utc>)> {
+fn day_spans(from: NaiveDate, to: NaiveDate, tz: Tz) -> Vec<DaySpan> {
     let mut out = Vec::new();
     let mut d = from;
+    let mut start = local_midnight(d, tz);
     while d < to {
         let next = d + Duration::days(1);
-        if let (Some(a), Some(b)) = (local_midnight(d, tz), local_midnight(next, tz)) {
+        let end = local_midnight(next, tz);
+        if let (Some(a), Some(b)) = (start, end) {
             out.push((d, a, b));
         }
-        d = next;
+        (d, start) = (next, end);
     }
     out
 }
@@ -240,12 +246,12 @@ pub fn local_midnight(d: NaiveDate, tz: Tz) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// Sums quarters into local days [from, to).
-fn sum_days(fine: &[Interval], from: NaiveDate, to: NaiveDate, tz: Tz) -> Vec<DayRow> {
+/// Sums quarters into local days (`spans`, from [`day_spans`]).
+fn sum_days(fine: &[Interval], spans: &[DaySpan]) -> Vec<DayRow> {
     let mut k = 0;
-    day_spans(from, to, tz)
-        .into_iter()
-        .map(|(day, start, end)| {
+    spans
+        .iter()
+        .map(|&(day, start, end)| {
             while k < fine.len() && fine[k].start < start {
                 k += 1;
             }
@@ -283,9 +289,77 @@ fn margin(facts: &RegisterFacts) -> Duration {
 pub struct Ledger<'a> {
     pub reader: &'a StoreReader,
     pub site: &'a Site,
+    memo: Memo,
+}
+
+/// What one ledger computes more than once: a report asks for the same meters' days per unit,
+/// per category, per quota and per rating.
+#[derive(Default)]
+struct Memo {
+    /// Step boundaries of a range.
+    steps: Cache<(DateTime<Utc>, DateTime<Utc>, Step), DateTime<Utc>>,
+    /// Local days of a range.
+    spans: Cache<(NaiveDate, NaiveDate), DaySpan>,
+    /// A register's days past its stored ones, computed from its readings: only in a
+    /// [`Ledger::snapshot`], since new readings change them.
+    computed_days: Option<Cache<(String, Quantity, NaiveDate, NaiveDate), DayRow>>,
+}
+
+type Cache<K, V> = RefCell<HashMap<K, Rc<[V]>>>;
+
+/// The cached value for `key`, computed and kept on the first call.
+fn cached<K: std::hash::Hash + Eq, V, E>(
+    cache: &Cache<K, V>,
+    key: K,
+    compute: impl FnOnce() -> Result<Vec<V>, E>,
+) -> Result<Rc<[V]>, E> {
+    if let Some(hit) = cache.borrow().get(&key) {
+        return Ok(hit.clone());
+    }
+    let value: Rc<[V]> = compute()?.into();
+    cache.borrow_mut().insert(key, value.clone());
+    Ok(value)
+}
+
+impl<'a> Ledger<'a> {
+    pub fn new(reader: &'a StoreReader, site: &'a Site) -> Self {
+        Ledger {
+            reader,
+            site,
+            memo: Memo::default(),
+        }
+    }
+
+    /// A ledger over the same store that also remembers the days it computes from readings:
+    /// for one report or page, whose figures must agree with each other, and which writes
+    /// nothing in between.
+    pub fn snapshot(&self) -> Ledger<'a> {
+        Ledger {
+            reader: self.reader,
+            site: self.site,
+            memo: Memo {
+                computed_days: Some(Cache::default()),
+                ..Memo::default()
+            },
+        }
+    }
 }
 
 impl Ledger<'_> {
+    fn steps(&self, from: DateTime<Utc>, to: DateTime<Utc>, step: Step) -> Rc<[DateTime<Utc>]> {
+        let tz = self.site.timezone;
+        cached(&self.memo.steps, (from, to, step), || {
+            Ok(boundaries(from, to, step, tz))
+        })
+        .unwrap_or_else(|never: Infallible| match never {})
+    }
+
+    fn spans(&self, from: NaiveDate, to: NaiveDate) -> Rc<[DaySpan]> {
+        let tz = self.site.timezone;
+        cached(&self.memo.spans, (from, to), || Ok(day_spans(from, to, tz)))
+            .unwrap_or_else(|never: Infallible| match never {})
+    }
+
     /// Consumption of `meter`'s register `quantity` per `step` from `from` to `to`, rounded
     /// half-up to 0.0001. Days and months come from the stored days where they are up to
     /// date, the rest is computed.
@@ -314,7 +388,7 @@ impl Ledger<'_> {
         step: Step,
     ) -> Result<Vec<Row>, StoreError> {
         let tz = self.site.timezone;
-        let steps = boundaries(from, to, step, tz);
+        let steps = self.steps(from, to, step);
         let (Some(&first), Some(&last)) = (steps.first(), steps.last()) else {
             return Ok(vec![]);
         };
@@ -336,10 +410,10 @@ impl Ledger<'_> {
                     last.with_timezone(&tz).date_naive(),
                 );
                 let days = self.days(meter, quantity, &facts, first_day, last_day)?;
-                day_spans(first_day, last_day, tz)
-                    .into_iter()
+                self.spans(first_day, last_day)
+                    .iter()
                     .zip(days)
-                    .map(|((_, start, end), d)| Interval {
+                    .map(|(&(_, start, end), d)| Interval {
                         start,
                         end,
                         consumption: d.consumption,
@@ -396,9 +470,10 @@ impl Ledger<'_> {
         let stored_until = current.unwrap_or(from).clamp(from, to);
         let stored: std::collections::HashMap<NaiveDate, DayRow> =
             stored.into_iter().map(|r| (r.day, r)).collect();
-        let mut out: Vec<DayRow> = day_spans(from, stored_until, tz)
-            .into_iter()
-            .map(|(day, _, _)| {
+        let mut out: Vec<DayRow> = self
+            .spans(from, stored_until)
+            .iter()
+            .map(|&(day, _, _)| {
                 stored.get(&day).cloned().unwrap_or(DayRow {
                     day,
                     consumption: Decimal::ZERO,
@@ -407,17 +482,35 @@ impl Ledger<'_> {
             })
             .collect();
         if stored_until < to {
-            let (Some(a), Some(b)) = (local_midnight(stored_until, tz), local_midnight(to, tz))
-            else {
-                return Ok(out);
+            out.extend_from_slice(&self.computed_days(meter, quantity, facts, stored_until, to)?);
+        }
+        Ok(out)
+    }
+
+    /// Local days [from, to) computed from the register's readings.
+    fn computed_days(
+        &self,
+        meter: &Meter,
+        quantity: Quantity,
+        facts: &RegisterFacts,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Rc<[DayRow]>, StoreError> {
+        let compute = || {
+            let tz = self.site.timezone;
+            let (Some(a), Some(b)) = (local_midnight(from, tz), local_midnight(to, tz)) else {
+                return Ok(vec![]);
             };
             let data = self
                 .reader
                 .register_around(&meter.id, quantity, a, b, margin(facts))?;
             let fine = quarters(meter, facts, &data, a, b).0;
-            out.extend(sum_days(&fine, stored_until, to, tz));
+            Ok(sum_days(&fine, &self.spans(from, to)))
+        };
+        match &self.memo.computed_days {
+            Some(cache) => cached(cache, (meter.id.clone(), quantity, from, to), compute),
+            None => compute().map(Rc::from),
         }
-        Ok(out)
     }
 }
 
@@ -493,7 +586,7 @@ pub fn refresh(
             return Ok(None);
         };
         let fine = quarters(meter, &facts, &data, a, b).0;
-        let mut days = sum_days(&fine, begin, through.max(begin), tz);
+        let mut days = sum_days(&fine, &day_spans(begin, through.max(begin), tz));
         // Days at the end with nothing to bridge them (a meter silent, or its last values still
         // in doubt) are not stored: the next readings may fill them in.
         while days.last().is_some_and(|d| d.quality == Quality::Missing) {
@@ -539,7 +632,7 @@ pub fn consumption(
     to: DateTime<Utc>,
     step: Step,
 ) -> Result<Vec<Row>, StoreError> {
-    Ledger { reader, site }.meter(meter, register_quantity(meter), from, to, step)
+    Ledger::new(reader, site).meter(meter, register_quantity(meter), from, to, step)
 }
 
 /// Times the ledger answers for: years 1970 to 9999.

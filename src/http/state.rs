@@ -76,11 +76,7 @@ impl OverviewCache {
         let (site, store, now) = (state.site.clone(), state.store.clone(), chrono::Utc::now());
         let figures = tokio::task::spawn_blocking(move || {
             let reader = store.reader()?;
-            Ledger {
-                reader: &reader,
-                site: &site,
-            }
-            .overview(now)
+            Ledger::new(&reader, &site).overview(now)
         })
         .await??;
         let figures = Arc::new(figures);

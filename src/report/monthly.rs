@@ -122,16 +122,15 @@ impl Ledger<'_> {
         let ratings_job = {
             let label = label.clone();
             move || {
-                let ledger = Ledger {
-                    reader: &other,
-                    site,
-                };
+                let ledger = Ledger::new(&other, site);
                 crate::rules::month_ratings(&ledger, &label, now)
             }
         };
         std::thread::scope(|scope| {
             let ratings = scope.spawn(ratings_job);
-            let rest = self.report_without_ratings(month, now, &label, (a, b), (la, lb));
+            let rest = self
+                .snapshot()
+                .report_without_ratings(month, now, &label, (a, b), (la, lb));
             let ratings = ratings
                 .join()
                 .unwrap_or_else(|p| std::panic::resume_unwind(p))?;

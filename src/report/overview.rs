@@ -44,13 +44,14 @@ pub struct UnitUse {
 impl Ledger<'_> {
     /// The overview's figures as of `now`.
     pub fn overview(&self, now: DateTime<Utc>) -> Result<Overview, StoreError> {
-        let site = self.site;
+        let ledger = self.snapshot();
+        let site = ledger.site;
         let tz = site.timezone;
         let today = now.with_timezone(&tz).date_naive();
         let midnight = local_midnight(today, tz).unwrap_or(now);
         let yesterday = local_midnight(today - Duration::days(1), tz).unwrap_or(midnight);
         let first = local_midnight(today.with_day(1).unwrap_or(today), tz).unwrap_or(midnight);
-        let electricity = |unit: &str, from, to| self.unit_total(unit, "01000", from, to);
+        let electricity = |unit: &str, from, to| ledger.unit_total(unit, "01000", from, to);
 
         let (mut today_kwh, mut same_time, mut yesterday_kwh, mut month_kwh) =
             (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
@@ -65,7 +66,7 @@ impl Ledger<'_> {
             .quotas
             .iter()
             .filter(|q| q.year.is_none_or(|y| y == today.year()))
-            .map(|q| self.quota_month(q, &site.calendar, today.year(), today.month(), now))
+            .map(|q| ledger.quota_month(q, &site.calendar, today.year(), today.month(), now))
             .collect::<Result<Vec<_>, _>>()?;
         quotas.sort_by_key(|q| std::cmp::Reverse(q.projected_percent));
 

@@ -27,6 +27,7 @@ pub fn month_ratings(
         Ok(x) => x,
         Err(e) => return Ok(Err(e)),
     };
+    let ledger = &ledger.snapshot();
     let site = ledger.site;
     let first = NaiveDate::from_ymd_opt(year, m, 1).unwrap_or_default();
     let bounds = local_midnight(first, site.timezone)

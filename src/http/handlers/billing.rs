@@ -45,10 +45,7 @@ async fn load(
     let (site, store, today) = (state.site.clone(), state.store.clone(), today(state));
     let statements = tokio::task::spawn_blocking(move || {
         let reader = store.reader()?;
-        let ledger = Ledger {
-            reader: &reader,
-            site: &site,
-        };
+        let ledger = Ledger::new(&reader, &site);
         book::month_statements(&ledger, first, tenant.as_deref(), today)
     })
     .await??;
@@ -140,10 +137,7 @@ pub async fn issue(
     let issued = tokio::task::spawn_blocking(move || {
         let reader = store.reader()?;
         let mut writer = store.writer()?;
-        let ledger = Ledger {
-            reader: &reader,
-            site: &site,
-        };
+        let ledger = Ledger::new(&reader, &site);
         book::issue(
             &ledger,
             &mut writer,
@@ -219,10 +213,7 @@ pub async fn outstanding(State(state): State<AppState>) -> Result<Json<Value>, A
     let (site, store, today) = (state.site.clone(), state.store.clone(), today(&state));
     let balances = tokio::task::spawn_blocking(move || {
         let reader = store.reader()?;
-        let ledger = Ledger {
-            reader: &reader,
-            site: &site,
-        };
+        let ledger = Ledger::new(&reader, &site);
         book::balances(&ledger, today)
     })
     .await??;
@@ -249,10 +240,7 @@ pub async fn recovery(
     let (site, store) = (state.site.clone(), state.store.clone());
     let r = tokio::task::spawn_blocking(move || {
         let reader = store.reader()?;
-        let ledger = Ledger {
-            reader: &reader,
-            site: &site,
-        };
+        let ledger = Ledger::new(&reader, &site);
         book::recovery(&ledger, year)
     })
     .await??;

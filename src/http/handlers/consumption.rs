@@ -60,10 +60,7 @@ async fn with_ledger<T: Send + 'static>(
     let (site, store) = (state.site.clone(), state.store.clone());
     Ok(tokio::task::spawn_blocking(move || {
         let reader = store.reader()?;
-        f(&Ledger {
-            reader: &reader,
-            site: &site,
-        })
+        f(&Ledger::new(&reader, &site))
     })
     .await??)
 }

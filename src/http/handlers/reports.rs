@@ -24,10 +24,7 @@ async fn build(state: &AppState, month: &str) -> Result<MonthlyReport, AppError>
     let (site, store) = (state.site.clone(), state.store.clone());
     let report = tokio::task::spawn_blocking(move || {
         let reader = store.reader()?;
-        let ledger = Ledger {
-            reader: &reader,
-            site: &site,
-        };
+        let ledger = Ledger::new(&reader, &site);
         ledger.monthly_report(first, Utc::now())
     })
     .await??;

@@ -40,10 +40,7 @@ pub async fn quotas(
     Ok(Json(
         tokio::task::spawn_blocking(move || {
             let reader = store.reader()?;
-            let ledger = Ledger {
-                reader: &reader,
-                site: &site,
-            };
+            let ledger = Ledger::new(&reader, &site);
             site.quotas
                 .iter()
                 .filter(|q| q.year.is_none_or(|y| y == year))
@@ -62,10 +59,7 @@ pub async fn ratings(
     let (site, store) = (state.site.clone(), state.store.clone());
     let rated = tokio::task::spawn_blocking(move || {
         let reader = store.reader()?;
-        let ledger = Ledger {
-            reader: &reader,
-            site: &site,
-        };
+        let ledger = Ledger::new(&reader, &site);
         let rated = crate::rules::month_ratings(&ledger, &month, Utc::now())?;
         if let Ok(r) = &rated {
             store.writer()?.save_ratings(r)?;
@@ -162,11 +156,7 @@ pub async fn intensity_check(
     Ok(Json(
         tokio::task::spawn_blocking(move || {
             let reader = store.reader()?;
-            Ledger {
-                reader: &reader,
-                site: &site,
-            }
-            .intensity_check(&standard, &unit, bounds.0, bounds.1)
+            Ledger::new(&reader, &site).intensity_check(&standard, &unit, bounds.0, bounds.1)
         })
         .await??,
     ))

@@ -138,10 +138,7 @@ pub async fn unit(
     let charts = tokio::task::spawn_blocking(
         move || -> Result<Vec<(String, Markup)>, crate::store::StoreError> {
             let reader = store.reader()?;
-            let ledger = Ledger {
-                reader: &reader,
-                site: &site,
-            };
+            let ledger = Ledger::new(&reader, &site);
             let tz = site.timezone;
             let t = |zh: &str, en: &str| lang.t(zh, en).to_string();
             let midnight = |d: NaiveDate| local_midnight(d, tz).unwrap_or_default();
@@ -371,10 +368,7 @@ pub async fn meter(
     let (chart, readings, audit) =
         tokio::task::spawn_blocking(move || -> Result<_, crate::store::StoreError> {
             let reader = store.reader()?;
-            let ledger = Ledger {
-                reader: &reader,
-                site: &site,
-            };
+            let ledger = Ledger::new(&reader, &site);
             let tz = site.timezone;
             let now = Utc::now();
             let quantity = register_quantity(&m2);
@@ -535,10 +529,7 @@ pub async fn ratings(
     let (rated, quotas) =
         tokio::task::spawn_blocking(move || -> Result<_, crate::store::StoreError> {
             let reader = store.reader()?;
-            let ledger = Ledger {
-                reader: &reader,
-                site: &site,
-            };
+            let ledger = Ledger::new(&reader, &site);
             let rated = crate::rules::month_ratings(&ledger, &l2, Utc::now())?.unwrap_or_default();
             let quotas = site
                 .quotas
@@ -626,10 +617,7 @@ pub async fn billing(
     let (statements, balances) =
         tokio::task::spawn_blocking(move || -> Result<_, crate::billing::BillingError> {
             let reader = store.reader()?;
-            let ledger = Ledger {
-                reader: &reader,
-                site: &site,
-            };
+            let ledger = Ledger::new(&reader, &site);
             Ok((
                 crate::billing::book::month_statements(&ledger, month, None, day)?,
                 crate::billing::book::balances(&ledger, day)?,
