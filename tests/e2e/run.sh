@@ -14,7 +14,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 base="http://127.0.0.1:$port"
 ./target/debug/jieneng demo --listen "127.0.0.1:$port" --data "$work/demo" >"$work/demo.log" 2>&1 &
 demo=$!
-for _ in $(seq 1 240); do
+for _ in $(seq 1 600); do
   if curl -fs "$base/healthz" | grep -q '"history_ready":true'; then break; fi
   sleep 0.5
 done

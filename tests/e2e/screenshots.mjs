@@ -99,5 +99,17 @@ const library = () => page.locator('tr', { hasText: '图书馆' }).first();
 await Promise.all([page.waitForNavigation(), library().locator('button', { hasText: '委员会评分' }).click()]);
 if (!(await library().textContent()).includes('e2e 节能宣传到位')) fail('committee points not shown on the ratings page');
 await page.screenshot({ path: `${out}/ratings.png`, fullPage: true });
+
+// The English switch keeps the page's other parameters, such as an earlier month.
+const earlier = new Date();
+earlier.setUTCDate(1);
+earlier.setUTCMonth(earlier.getUTCMonth() - 2);
+const month = earlier.toISOString().slice(0, 7);
+await page.goto(`${base}/ratings?month=${month}`);
+await Promise.all([page.waitForNavigation(), page.locator('header a', { hasText: 'English' }).click()]);
+const switched = new URL(page.url()).searchParams;
+if (switched.get('month') !== month || switched.get('lang') !== 'en') fail(`English switch went to ${page.url()}`);
+if (!(await page.locator('nav').textContent()).includes('Quotas & ratings')) fail('the English page is not in English');
+await page.screenshot({ path: `${out}/ratings-en.png`, fullPage: true });
 await browser.close();
-console.log(`screenshots in ${out}: overview (${rows} meters), meter, unit (${charts} charts), admin, billing, ratings`);
+console.log(`screenshots in ${out}: overview (${rows} meters), meter, unit (${charts} charts), admin, billing, ratings (zh, en)`);

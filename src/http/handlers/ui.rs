@@ -88,7 +88,13 @@ pub(crate) fn layout(
                     h1 { (state.site.name) " · " (title) }
                     span {
                         @if let Some(p) = who { (p.user.display_name) " (" (t(p.user.role.name_zh(), p.user.role.name())) ") " }
-                        @if lang == Lang::Zh { a href="?lang=en" { "English" } } @else { a href="?" { "中文" } }
+                        // The switch keeps the page's other parameters (a report's month ...). `window.URL`:
+                        // in an inline handler, a bare `URL` is `document.URL`, a string.
+                        @if lang == Lang::Zh {
+                            a href="?lang=en" onclick="event.preventDefault();const u=new window.URL(window.location.href);u.searchParams.set('lang','en');window.location.href=u.href" { "English" }
+                        } @else {
+                            a href="?" onclick="event.preventDefault();const u=new window.URL(window.location.href);u.searchParams.delete('lang');window.location.href=u.href" { "中文" }
+                        }
                     }
                 }
                 nav {
