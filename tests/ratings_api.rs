@@ -133,6 +133,26 @@ async fn ratings_show_each_item_and_match_the_hand_computed_scores() {
             .contains("未设定额")
     );
     assert_eq!(item(c1, "committee")["input"], "90");
+    // Every reason comes in English too, for the English pages and report.
+    let b1_quota = item(b1, "quota");
+    assert!(
+        b1_quota["explanation"].as_str().unwrap().contains("定额"),
+        "{b1_quota}"
+    );
+    assert!(
+        b1_quota["explanation_en"]
+            .as_str()
+            .unwrap()
+            .contains("quota"),
+        "{b1_quota}"
+    );
+    assert!(
+        item(c1, "year_on_year")["explanation_en"]
+            .as_str()
+            .unwrap()
+            .contains("saving"),
+        "{c1}"
+    );
     // The office-building check needs the building's class, and says its values are unconfirmed.
     let (status, check) = call(&app, get("/api/v1/units/b1/intensity-check?year=2026")).await;
     assert_eq!(status, StatusCode::OK, "{check}");

@@ -188,7 +188,7 @@ pub fn render(r: &MonthlyReport, figures: &[Figure], lang: Lang) -> Markup {
                         table {
                             tr { th { (t("考核项", "Item")) } th.n { (t("输入", "Input")) } th.n { (t("得分", "Score")) } th.n { (t("权重", "Weight")) } th { (t("依据", "Why")) } }
                             @for i in &u.items {
-                                tr { td { (t(i.name_zh, i.name_en)) } td.n { (opt(i.input, 2)) } td.n { (opt(i.score, 2)) } td.n { (opt(i.effective_weight, 2)) } td.why { (i.explanation) } }
+                                tr { td { (t(i.name_zh, i.name_en)) } td.n { (opt(i.input, 2)) } td.n { (opt(i.score, 2)) } td.n { (opt(i.effective_weight, 2)) } td.why { (t(&i.explanation, &i.explanation_en)) } }
                             }
                         }
                     }

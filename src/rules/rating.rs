@@ -260,6 +260,8 @@ pub struct ItemScore {
     pub points: Option<Decimal>,
     /// How the input was obtained, or why there is none.
     pub explanation: String,
+    /// The same in English.
+    pub explanation_en: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -274,7 +276,10 @@ pub struct UnitRating {
 }
 
 /// Inputs of one unit's rating, each with how it was obtained (or why it is missing).
-pub type Inputs = Vec<(ItemKey, Result<Decimal, String>, String)>;
+pub type Inputs = Vec<(ItemKey, Result<Decimal, String>, Why)>;
+
+/// How an input was obtained, in Chinese and in English.
+pub type Why = (String, String);
 
 /// Scores a unit from its inputs (pure).
 pub fn rate(card: &Scorecard, inputs: &Inputs) -> (Decimal, Vec<ItemScore>) {
@@ -291,10 +296,11 @@ pub fn rate(card: &Scorecard, inputs: &Inputs) -> (Decimal, Vec<ItemScore>) {
         .iter()
         .map(|item| {
             let found = input_of(item.key);
-            let (input, explanation) = match found {
+            // Reasons for a missing input already carry both languages.
+            let (input, (explanation, explanation_en)) = match found {
                 Some((_, Ok(x), how)) => (Some(*x), how.clone()),
-                Some((_, Err(why), _)) => (None, why.clone()),
-                None => (None, "no input".to_string()),
+                Some((_, Err(why), _)) => (None, (why.clone(), why.clone())),
+                None => (None, ("no input".to_string(), "no input".to_string())),
             };
             let s = input.map(|x| score(&item.points, x).round_dp_with_strategy(2, HALF_UP));
             let effective = (s.is_some() && scored_weight > Decimal::ZERO).then(|| {
@@ -315,6 +321,7 @@ pub fn rate(card: &Scorecard, inputs: &Inputs) -> (Decimal, Vec<ItemScore>) {
                 effective_weight: effective.map(|w| w.normalize()),
                 points: points.map(|p| p.normalize()),
                 explanation,
+                explanation_en,
             }
         })
         .collect();
@@ -398,7 +405,7 @@ impl Ledger<'_> {
         let pct = |x: Decimal| x.round_dp_with_strategy(2, HALF_UP).normalize();
 
         // Quota: the worst of the unit's quotas for the month.
-        let mut worst: Option<(Decimal, String)> = None;
+        let mut worst: Option<(Decimal, Why)> = None;
         for q in quotas
             .iter()
             .filter(|q| q.unit == unit_id && q.year.is_none_or(|y| y == year))
@@ -409,9 +416,15 @@ impl Ledger<'_> {
                 if worst.as_ref().is_none_or(|(w, _)| ratio > *w) {
                     worst = Some((
                         ratio,
-                        format!(
-                            "{} 用量 {} / 定额 {} ({})",
-                            q.category, m.used, m.allocation, m.month
+                        (
+                            format!(
+                                "{} 用量 {} / 定额 {} ({})",
+                                q.category, m.used, m.allocation, m.month
+                            ),
+                            format!(
+                                "{} used {} / quota {} ({})",
+                                q.category, m.used, m.allocation, m.month
+                            ),
                         ),
                     ));
                 }
@@ -422,7 +435,7 @@ impl Ledger<'_> {
             None => (
                 ItemKey::Quota,
                 Err("未设定额 (no quota)".into()),
-                String::new(),
+                Why::default(),
             ),
         });
 
@@ -436,38 +449,47 @@ impl Ledger<'_> {
             (
                 ItemKey::YearOnYear,
                 Ok(reduction - card.reduction_target_percent),
-                format!(
-                    "本月 {} kgce, 去年同月 {} kgce, 节能率 {}%, 目标 {}%",
-                    pct(this),
-                    pct(last),
-                    pct(reduction),
-                    card.reduction_target_percent
+                (
+                    format!(
+                        "本月 {} kgce, 去年同月 {} kgce, 节能率 {}%, 目标 {}%",
+                        pct(this),
+                        pct(last),
+                        pct(reduction),
+                        card.reduction_target_percent
+                    ),
+                    format!(
+                        "this month {} kgce, same month last year {} kgce, saving {}%, target {}%",
+                        pct(this),
+                        pct(last),
+                        pct(reduction),
+                        card.reduction_target_percent
+                    ),
                 ),
             )
         } else {
             (
                 ItemKey::YearOnYear,
                 Err("去年同月无数据 (no data for the same month last year)".into()),
-                String::new(),
+                Why::default(),
             )
         });
 
         // Intensity over the last 12 months against the peer average.
         let (y_start, _) = bounds(next - Months::new(12), next).unwrap_or((start, end));
         let year_kgce = self.unit_total(unit_id, "kgce", y_start, end)?;
-        for (key, divisor, peer, what) in [
+        for (key, divisor, peer, (what, what_en)) in [
             (
                 ItemKey::IntensityArea,
                 unit.and_then(|u| u.floor_area_m2)
                     .and_then(Decimal::from_f64_retain),
                 card.peer_kgce_per_m2,
-                "kgce/m²",
+                ("kgce/m²", "kgce/m²"),
             ),
             (
                 ItemKey::IntensityPerson,
                 unit.and_then(|u| u.occupants).map(Decimal::from),
                 card.peer_kgce_per_person,
-                "kgce/人",
+                ("kgce/人", "kgce/person"),
             ),
         ] {
             inputs.push(match (divisor.filter(|d| *d > Decimal::ZERO), peer) {
@@ -476,27 +498,34 @@ impl Ledger<'_> {
                     (
                         key,
                         Ok(intensity / peer),
-                        format!(
-                            "近12个月 {} {what}, 对标 {peer} {what} ({})",
-                            pct(intensity),
-                            card.peer_source
+                        (
+                            format!(
+                                "近12个月 {} {what}, 对标 {peer} {what} ({})",
+                                pct(intensity),
+                                card.peer_source
+                            ),
+                            format!(
+                                "last 12 months {} {what_en}, peer average {peer} {what_en} ({})",
+                                pct(intensity),
+                                card.peer_source
+                            ),
                         ),
                     )
                 }
                 (None, _) => (
                     key,
                     Err("未配置面积或人数 (no floor area or occupants)".into()),
-                    String::new(),
+                    Why::default(),
                 ),
                 (_, None) => (
                     key,
                     Err("未配置对标值 (no peer average)".into()),
-                    String::new(),
+                    Why::default(),
                 ),
                 _ => (
                     key,
                     Err("无能耗数据 (no consumption data)".into()),
-                    String::new(),
+                    Why::default(),
                 ),
             });
         }
@@ -538,13 +567,16 @@ impl Ledger<'_> {
             (
                 ItemKey::Completeness,
                 Ok(Decimal::from(good) * Decimal::ONE_HUNDRED / Decimal::from(all)),
-                format!("{good}/{all} 表·日数据完整"),
+                (
+                    format!("{good}/{all} 表·日数据完整"),
+                    format!("{good}/{all} meter-days complete"),
+                ),
             )
         } else {
             (
                 ItemKey::Completeness,
                 Err("无计量表 (no meters)".into()),
-                String::new(),
+                Why::default(),
             )
         });
 
@@ -552,25 +584,28 @@ impl Ledger<'_> {
             Some((0, _)) => (
                 ItemKey::Alarms,
                 Ok(Decimal::ONE_HUNDRED),
-                "本月无告警".into(),
+                ("本月无告警".into(), "no alerts this month".into()),
             ),
             Some((n, handled)) => (
                 ItemKey::Alarms,
                 Ok(Decimal::from(handled) * Decimal::ONE_HUNDRED / Decimal::from(n)),
-                format!("{handled}/{n} 条告警已确认或处理"),
+                (
+                    format!("{handled}/{n} 条告警已确认或处理"),
+                    format!("{handled}/{n} alerts acknowledged or resolved"),
+                ),
             ),
             None => (
                 ItemKey::Alarms,
                 Err("无告警记录 (no alert records)".into()),
-                String::new(),
+                Why::default(),
             ),
         });
         inputs.push(match &records.committee {
-            Some((p, note)) => (ItemKey::Committee, Ok(*p), note.clone()),
+            Some((p, note)) => (ItemKey::Committee, Ok(*p), (note.clone(), note.clone())),
             None => (
                 ItemKey::Committee,
                 Err("委员会未评分 (not entered)".into()),
-                String::new(),
+                Why::default(),
             ),
         });
         Ok(inputs)
@@ -620,15 +655,24 @@ mod tests {
     fn missing_inputs_are_left_out_and_the_weights_scaled() {
         let card = Scorecard::default();
         let inputs: Inputs = vec![
-            (ItemKey::Quota, Ok(d("1.0")), "q".into()),
-            (ItemKey::YearOnYear, Err("no data".into()), String::new()),
-            (ItemKey::Completeness, Ok(d("100")), "c".into()),
+            (
+                ItemKey::Quota,
+                Ok(d("1.0")),
+                ("定额".into(), "quota".into()),
+            ),
+            (ItemKey::YearOnYear, Err("no data".into()), Why::default()),
+            (
+                ItemKey::Completeness,
+                Ok(d("100")),
+                ("完整".into(), "complete".into()),
+            ),
         ];
         let (total, items) = rate(&card, &inputs);
         // Quota 80 × 30/40 + completeness 100 × 10/40 = 60 + 25.
         assert_eq!(total, d("85"));
         assert_eq!(items[0].effective_weight, Some(d("75")));
         assert_eq!(items[1].score, None);
+        assert_eq!(items[0].explanation_en, "quota");
         assert_eq!(items[1].explanation, "no data");
         assert_eq!(items[6].explanation, "no input");
     }

@@ -110,6 +110,7 @@ await Promise.all([page.waitForNavigation(), page.locator('header a', { hasText:
 const switched = new URL(page.url()).searchParams;
 if (switched.get('month') !== month || switched.get('lang') !== 'en') fail(`English switch went to ${page.url()}`);
 if (!(await page.locator('nav').textContent()).includes('Quotas & ratings')) fail('the English page is not in English');
+if (!(await page.locator('main').textContent()).includes('meter-days complete')) fail('the ratings\' reasons are not in English');
 await page.screenshot({ path: `${out}/ratings-en.png`, fullPage: true });
 await browser.close();
 console.log(`screenshots in ${out}: overview (${rows} meters), meter, unit (${charts} charts), admin, billing, ratings (zh, en)`);

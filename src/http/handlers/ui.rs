@@ -572,7 +572,7 @@ pub async fn ratings(
                 tr { th.num { (t("排名", "Rank")) } th { (t("单位", "Unit")) } th.num { (t("得分", "Score")) } th { (t("等级", "Grade")) } th { (t("各项 (得分 × 权重: 依据)", "Items (score × weight: why)")) } }
                 @for u in &rated {
                     tr { td.num { (u.rank) } td { (u.unit_name) @if committee.is_some() { br; button onclick=(format!("points({})", serde_json::to_string(&u.unit).unwrap_or_default())) { (t("委员会评分", "Committee points")) } } } td.num { (number(u.score, 2)) } td { b { (u.grade) } }
-                         td { @for i in &u.items { div { (t(i.name_zh, i.name_en)) ": " (i.score.map(|s| number(s, 1)).unwrap_or_else(|| "—".into())) " × " (i.effective_weight.map(|w| number(w, 1)).unwrap_or_else(|| "—".into())) "% — " small { (i.explanation) } } } } }
+                         td { @for i in &u.items { div { (t(i.name_zh, i.name_en)) ": " (i.score.map(|s| number(s, 1)).unwrap_or_else(|| "—".into())) " × " (i.effective_weight.map(|w| number(w, 1)).unwrap_or_else(|| "—".into())) "% — " small { (t(&i.explanation, &i.explanation_en)) } } } } }
                 }
             }
         }
