@@ -102,6 +102,8 @@ async fn the_monthly_report_agrees_with_the_ledger_in_every_format() {
         html.contains("节能工作月报") && html.contains("一号楼") && html.contains("135.19"),
         "{html}"
     );
+    // When it was made, in the site's time zone.
+    assert!(html.contains("(UTC+08:00)"), "{html}");
     let (_, english) = fetch("/api/v1/reports/monthly/2026-10.html?lang=en").await;
     assert!(
         String::from_utf8(english)

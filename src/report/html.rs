@@ -123,7 +123,7 @@ pub fn render(r: &MonthlyReport, figures: &[Figure], lang: Lang) -> Markup {
                     div.site { (r.site) }
                     h1 { (t("节能工作月报", "Monthly energy-saving report")) }
                     div.month { (r.month) }
-                    div.gen { (t("生成时间", "Generated")) " " (r.generated_at.format("%Y-%m-%d %H:%M UTC")) " · jieneng" }
+                    div.gen { (t("生成时间", "Generated")) " " (r.generated_local) " · jieneng" }
                 }
                 @if let Some(o) = org {
                     section {

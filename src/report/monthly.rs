@@ -42,6 +42,8 @@ pub struct MonthlyReport {
     /// `2026-10`
     pub month: String,
     pub generated_at: DateTime<Utc>,
+    /// The same in the site's time zone, as printed: `2026-11-01 09:30 (UTC+08:00)`.
+    pub generated_local: String,
     /// The whole institution first, then every unit below it, depth first.
     pub units: Vec<UnitMonth>,
     /// Electricity by sub-metering category (照明插座, 空调, 动力, 特殊) over the institution.
@@ -238,6 +240,10 @@ impl Ledger<'_> {
             site: site.name.clone(),
             month: label.to_string(),
             generated_at: now,
+            generated_local: now
+                .with_timezone(&tz)
+                .format("%Y-%m-%d %H:%M (UTC%:z)")
+                .to_string(),
             units,
             electricity_by_use,
             quotas,

@@ -45,10 +45,7 @@ pub fn document(r: &MonthlyReport, figures: Vec<PngFigure>) -> Result<Vec<u8>, S
     f.space(260.0);
     f.centred(
         10.0,
-        &format!(
-            "生成时间 {} · jieneng",
-            r.generated_at.format("%Y-%m-%d %H:%M UTC")
-        ),
+        &format!("生成时间 {} · jieneng", r.generated_local),
         false,
     );
     f.new_page();
