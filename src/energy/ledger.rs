@@ -321,6 +321,15 @@ fn cached<K: std::hash::Hash + Eq, V, E>(
     Ok(value)
 }
 
+/// As [`cached`], for a computation that cannot fail.
+fn remembered<K: std::hash::Hash + Eq, V>(
+    cache: &Cache<K, V>,
+    key: K,
+    compute: impl FnOnce() -> Vec<V>,
+) -> Rc<[V]> {
+    cached(cache, key, || Ok(compute())).unwrap_or_else(|never: Infallible| match never {})
+}
+
 impl<'a> Ledger<'a> {
     pub fn new(reader: &'a StoreReader, site: &'a Site) -> Self {
         Ledger {
@@ -348,16 +357,14 @@ impl<'a> Ledger<'a> {
 impl Ledger<'_> {
     fn steps(&self, from: DateTime<Utc>, to: DateTime<Utc>, step: Step) -> Rc<[DateTime<Utc>]> {
         let tz = self.site.timezone;
-        cached(&self.memo.steps, (from, to, step), || {
-            Ok(boundaries(from, to, step, tz))
+        remembered(&self.memo.steps, (from, to, step), || {
+            boundaries(from, to, step, tz)
         })
-        .unwrap_or_else(|never: Infallible| match never {})
     }
 
     fn spans(&self, from: NaiveDate, to: NaiveDate) -> Rc<[DaySpan]> {
         let tz = self.site.timezone;
-        cached(&self.memo.spans, (from, to), || Ok(day_spans(from, to, tz)))
-            .unwrap_or_else(|never: Infallible| match never {})
+        remembered(&self.memo.spans, (from, to), || day_spans(from, to, tz))
     }
 
     /// Consumption of `meter`'s register `quantity` per `step` from `from` to `to`, rounded
