@@ -2,6 +2,7 @@
 //! JSON shapes and HTML.
 
 pub mod auth;
+pub mod body;
 pub mod error;
 pub mod handlers;
 pub mod metrics_layer;

@@ -347,14 +347,14 @@ pub const ROUTES: &[RouteDoc] = &[
     post(
         "/api/v1/alerts/{id}/acknowledge",
         "rules",
-        "Acknowledge an alert ({by, note})",
+        "Acknowledge an alert ({note?}), as the signed-in account",
         ENGINEER,
         &[("id", "path", true, "alert id")],
     ),
     post(
         "/api/v1/alerts/{id}/resolve",
         "rules",
-        "Resolve an alert ({by, note})",
+        "Resolve an alert ({note?}), as the signed-in account",
         ENGINEER,
         &[("id", "path", true, "alert id")],
     ),
@@ -427,7 +427,7 @@ pub const ROUTES: &[RouteDoc] = &[
     post(
         "/api/v1/billing/{month}/issue",
         "billing",
-        "Issue the month's statements ({issued_by, tenant?})",
+        "Issue the month's statements ({tenant?}), as the signed-in account",
         FINANCE,
         &[MONTH],
     ),

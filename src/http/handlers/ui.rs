@@ -461,7 +461,7 @@ pub async fn meter(
 const ALERT_SCRIPT: &str = r#"
 async function act(id,what){const s=await (await fetch('/api/v1/session')).json();
  const note=prompt(what==='acknowledge'?'确认说明 / note':'处理结果 / resolution');if(note===null)return;
- const r=await fetch('/api/v1/alerts/'+id+'/'+what,{method:'POST',headers:{'content-type':'application/json','x-csrf-token':s.csrf||''},body:JSON.stringify({by:s.display_name||s.user,note})});
+ const r=await fetch('/api/v1/alerts/'+id+'/'+what,{method:'POST',headers:{'content-type':'application/json','x-csrf-token':s.csrf||''},body:JSON.stringify({note})});
  if(r.ok)location.reload();else alert((await r.json()).error);}
 "#;
 
@@ -516,7 +516,7 @@ pub async fn alerts(
 const COMMITTEE_SCRIPT: &str = r#"
 async function points(unit){
  const p=prompt(POINTS);if(p===null)return;const note=prompt(WHY);if(!note)return;
- const r=await fetch('/api/v1/ratings/'+MONTH+'/committee',{method:'POST',headers:{'content-type':'application/json','x-csrf-token':CSRF},body:JSON.stringify({unit,points:p,note,entered_by:BY})});
+ const r=await fetch('/api/v1/ratings/'+MONTH+'/committee',{method:'POST',headers:{'content-type':'application/json','x-csrf-token':CSRF},body:JSON.stringify({unit,points:p,note})});
  if(r.ok)location.reload();else alert((await r.json().catch(()=>({}))).error||r.status);
 }
 "#;
@@ -554,10 +554,9 @@ pub async fn ratings(
         .filter(|p| matches!(p.user.role, Role::Committee | Role::Admin));
     let constants = committee.map(|p| {
         format!(
-            "const MONTH={};const CSRF={};const BY={};const POINTS={};const WHY={};",
+            "const MONTH={};const CSRF={};const POINTS={};const WHY={};",
             serde_json::to_string(&label).unwrap_or_default(),
             serde_json::to_string(&p.csrf.clone().unwrap_or_default()).unwrap_or_default(),
-            serde_json::to_string(&p.user.display_name).unwrap_or_default(),
             serde_json::to_string(t("委员会评分 (0–100)", "Committee points (0–100)"))
                 .unwrap_or_default(),
             serde_json::to_string(t("评分依据", "Why")).unwrap_or_default(),
@@ -600,12 +599,12 @@ async function post(url,body){
  if(r.ok){location.reload();return;}
  const out=document.getElementById('b-out');out.className='bad';out.textContent=(await r.json().catch(()=>({}))).error||r.status;
 }
-function issue(tenant){if(confirm(CONFIRM_ISSUE))post('/api/v1/billing/'+MONTH+'/issue',{tenant,issued_by:BY});}
+function issue(tenant){if(confirm(CONFIRM_ISSUE))post('/api/v1/billing/'+MONTH+'/issue',{tenant});}
 function pay(statement,outstanding){
  const amount=prompt(AMOUNT,outstanding);if(!amount)return;
  const paid_on=prompt(PAID_ON,TODAY);if(!paid_on)return;
  const method=prompt(METHOD,'')||'';const reference=prompt(REF,'')||'';
- post('/api/v1/billing/payments',{statement,amount,paid_on,method,reference,recorded_by:BY});
+ post('/api/v1/billing/payments',{statement,amount,paid_on,method,reference});
 }
 "#;
 
@@ -635,19 +634,14 @@ pub async fn billing(
         .as_deref()
         .and_then(|p| p.csrf.clone())
         .unwrap_or_default();
-    let by = who
-        .as_deref()
-        .map(|p| p.user.display_name.clone())
-        .unwrap_or_default();
     let drafts = statements
         .iter()
         .filter(|s| s.status == crate::billing::statement::Status::Draft)
         .count();
     let constants = format!(
-        "const MONTH={};const CSRF={};const BY={};const AMOUNT={};const PAID_ON={};const METHOD={};const REF={};const CONFIRM_ISSUE={};const TODAY={};",
+        "const MONTH={};const CSRF={};const AMOUNT={};const PAID_ON={};const METHOD={};const REF={};const CONFIRM_ISSUE={};const TODAY={};",
         serde_json::to_string(&label).unwrap_or_default(),
         serde_json::to_string(&csrf).unwrap_or_default(),
-        serde_json::to_string(&by).unwrap_or_default(),
         serde_json::to_string(t("缴费金额 (元)", "Amount paid (yuan)")).unwrap_or_default(),
         serde_json::to_string(t("缴费日期 (YYYY-MM-DD)", "Paid on (YYYY-MM-DD)"))
             .unwrap_or_default(),
