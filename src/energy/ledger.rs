@@ -10,9 +10,9 @@ use std::rc::Rc;
 use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
-use serde::Serialize;
 
 use super::intervals::{Anomaly, Interval, Quality, RegisterFacts, grid, intervals};
+pub use super::intervals::{Row, local_midnight};
 use crate::config::Site;
 use crate::config::profile::ValueType;
 use crate::config::site::{Meter, MeterSource};
@@ -44,17 +44,6 @@ impl Step {
             other => Err(format!("step `{other}`: use 15m, 1h, 1d or 1mo")),
         }
     }
-}
-
-/// Consumption over one step, after the multiplier.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Row {
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    /// In the register's unit (kWh, m³ ...), multiplier applied; a decimal string in JSON.
-    pub consumption: Decimal,
-    /// The worst quality of the 15-minute intervals inside the step.
-    pub quality: Quality,
 }
 
 /// The register a meter's consumption is counted on.
@@ -238,12 +227,6 @@ fn day_spans(from: NaiveDate, to: NaiveDate, tz: Tz) -> Vec<DaySpan> {
         (d, start) = (next, end);
     }
     out
-}
-
-pub fn local_midnight(d: NaiveDate, tz: Tz) -> Option<DateTime<Utc>> {
-    tz.from_local_datetime(&d.and_hms_opt(0, 0, 0)?)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
 }
 
 /// Sums quarters into local days (`spans`, from [`day_spans`]).
