@@ -1,6 +1,8 @@
 //! Consumption above the single meter: virtual meters (formulas of meters), units up the
 //! hierarchy by category, main-versus-sub-meter balance, and the indicators the energy
-//! committee reports (综合能耗, 人均, 单位建筑面积).
+//! committee reports (综合能耗, 人均, 单位建筑面积). These are the rest of the ledger's
+//! query API (`ledger.rs` has a meter's consumption); what rules, billing and reports make of
+//! them lives with those, as functions of the ledger.
 //!
 //! A unit's consumption of a category counts each kilowatt-hour once: of the meters in the
 //! unit's subtree with that category, a meter whose parent meter is also counted is left out
@@ -265,7 +267,8 @@ impl Ledger<'_> {
         Ok(total)
     }
 
-    /// A unit's daily consumption of `category` (a code or `kgce`) for local days [from, to).
+    /// A unit's daily consumption of `category` (a code or `kgce`) for local days [from, to),
+    /// unrounded (for sums).
     pub fn unit_days(
         &self,
         unit: &str,
@@ -284,7 +287,8 @@ impl Ledger<'_> {
             .collect())
     }
 
-    /// Consumption of `category` by `unit` over [from, to) (any instants).
+    /// Consumption of `category` by `unit` over [from, to) (any instants), unrounded (for
+    /// sums).
     pub fn unit_total(
         &self,
         unit: &str,
