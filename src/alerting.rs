@@ -72,7 +72,7 @@ pub fn round(
 ) -> anyhow::Result<Vec<Alert>> {
     let reader = state.store.reader()?;
     let ledger = Ledger::new(&reader, &state.site);
-    let found = findings(&ledger, &state.site.alerts, seen, now)?;
+    let found = findings(&ledger, &state.site, &state.site.alerts, seen, now)?;
     let mut alerts = reader.alerts(None)?;
     let known: Vec<i64> = alerts.iter().map(|a| a.id).collect();
     let changes = reconcile(&alerts, &found);

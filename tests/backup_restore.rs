@@ -14,7 +14,8 @@ use jieneng::quantity::Quantity;
 use jieneng::reading::{Reading, ReadingQuality};
 use jieneng::runtime::Runtime;
 use jieneng::store::SqliteStore;
-use jieneng::store::sqlite::{database_path, schema_version};
+use jieneng::store::schema::schema_version;
+use jieneng::store::sqlite::database_path;
 
 fn write_config(dir: &Path, data: &Path) -> std::path::PathBuf {
     let path = dir.join("jieneng.toml");

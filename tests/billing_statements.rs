@@ -328,7 +328,7 @@ fn fixture() -> Fixture {
 fn statements(f: &Fixture, today: NaiveDate) -> Vec<Statement> {
     let reader = f.store.reader().unwrap();
     let ledger = Ledger::new(&reader, &f.site);
-    month_statements(&ledger, october(), None, today).unwrap()
+    month_statements(&ledger, &reader, &f.site, october(), None, today).unwrap()
 }
 
 fn find<'a>(all: &'a [Statement], tenant: &str) -> &'a Statement {
@@ -503,6 +503,7 @@ fn issue_pay_correct_and_reissue() {
     let mut w = f.store.writer().unwrap();
     let issued = book::issue(
         &ledger,
+        &f.site,
         &mut w,
         october(),
         Some("shop"),
@@ -517,6 +518,7 @@ fn issue_pay_correct_and_reissue() {
     // Issuing again changes nothing.
     let again = book::issue(
         &ledger,
+        &f.site,
         &mut w,
         october(),
         Some("shop"),
@@ -538,7 +540,7 @@ fn issue_pay_correct_and_reissue() {
     )
     .unwrap();
     let shop = |today| {
-        month_statements(&ledger, october(), Some("shop"), today)
+        month_statements(&ledger, &reader, &f.site, october(), Some("shop"), today)
             .unwrap()
             .remove(0)
     };
@@ -577,6 +579,7 @@ fn issue_pay_correct_and_reissue() {
 
     let re = book::issue(
         &ledger,
+        &f.site,
         &mut w,
         october(),
         Some("shop"),
@@ -599,14 +602,19 @@ fn issue_pay_correct_and_reissue() {
     );
     assert!(!s.reissue_needed);
 
-    let b = balances(&ledger, NaiveDate::from_ymd_opt(2026, 11, 12).unwrap()).unwrap();
+    let b = balances(
+        &reader,
+        &f.site,
+        NaiveDate::from_ymd_opt(2026, 11, 12).unwrap(),
+    )
+    .unwrap();
     let shop_balance = b.iter().find(|b| b.tenant == "shop").unwrap();
     assert_eq!(shop_balance.outstanding, dec!(3005.58));
     assert_eq!(
         shop_balance.open_statements,
         vec!["CS-202610-shop-R1".to_string()]
     );
-    let r = recovery(&ledger, 2026).unwrap();
+    let r = recovery(&reader, 2026).unwrap();
     assert_eq!(
         (r.months[9].billed, r.months[10].recovered),
         (dec!(6005.58), dec!(3000))

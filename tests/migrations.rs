@@ -11,7 +11,7 @@ use chrono::{TimeZone, Utc};
 use jieneng::auth::Role;
 use jieneng::quantity::Quantity;
 use jieneng::reading::{Reading, ReadingQuality};
-use jieneng::store::sqlite::{migrations, schema_version};
+use jieneng::store::schema::{migrations, schema_version};
 use jieneng::store::{SqliteStore, StoreError};
 use rusqlite::Connection;
 

@@ -8,12 +8,12 @@ use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::compute::{BillingError, BillingPeriod};
+use super::compute::{BillingError, BillingPeriod, draft_statement, draft_statements};
 use super::statement::{Statement, Status, late_fee};
 use crate::config::Site;
 use crate::energy::ledger::{Ledger, local_midnight};
 use crate::store::billing::{BillingRefusal, Payment};
-use crate::store::sqlite::StoreWriter;
+use crate::store::sqlite::{StoreReader, StoreWriter};
 
 /// The late fee rate of a tenant (its own or the site's).
 fn late_rate(site: &Site, tenant: &str) -> Decimal {
@@ -72,18 +72,18 @@ fn paid_by_period(
 /// or a draft computed now.
 pub fn month_statements(
     ledger: &Ledger,
+    reader: &StoreReader,
+    site: &Site,
     month: NaiveDate,
     tenant: Option<&str>,
     today: NaiveDate,
 ) -> Result<Vec<Statement>, BillingError> {
-    let reader = ledger.reader;
     let issued = reader.issued_statements(None, tenant)?;
     let payments = reader.payments(None)?;
     let paid = paid_by_period(&issued, &payments);
     let flagged = reader.flagged_statements()?;
     let mut out = Vec::new();
-    for t in ledger
-        .site
+    for t in site
         .tenants
         .iter()
         .filter(|t| tenant.is_none_or(|id| t.id == id))
@@ -103,11 +103,11 @@ pub fn month_statements(
                     .get(&(t.id.clone(), period.label.clone()))
                     .copied()
                     .unwrap_or_default();
-                settle(&mut s, p, false, late_rate(ledger.site, &t.id), today);
+                settle(&mut s, p, false, late_rate(site, &t.id), today);
                 s.reissue_needed = flagged.contains(&s.number);
                 out.push(s);
             }
-            None => out.push(ledger.draft_statement(t, &period, today)?),
+            None => out.push(draft_statement(ledger, site, t, &period, today)?),
         }
     }
     Ok(out)
@@ -128,15 +128,16 @@ pub struct Issued {
 /// re-issued, the rest left as they are.
 pub fn issue(
     ledger: &Ledger,
+    site: &Site,
     writer: &mut StoreWriter,
     month: NaiveDate,
     tenant: Option<&str>,
     who: &str,
     today: NaiveDate,
 ) -> Result<Vec<Issued>, BillingError> {
-    let tz = ledger.site.timezone;
+    let tz = ledger.timezone();
     let mut out = Vec::new();
-    for draft in ledger.draft_statements(month, tenant, today)? {
+    for draft in draft_statements(ledger, site, month, tenant, today)? {
         let (Some(a), Some(b)) = (
             local_midnight(draft.start, tz),
             draft.end.succ_opt().and_then(|d| local_midnight(d, tz)),
@@ -187,12 +188,15 @@ pub struct Balance {
     pub outstanding: Decimal,
 }
 
-pub fn balances(ledger: &Ledger, today: NaiveDate) -> Result<Vec<Balance>, BillingError> {
-    let reader = ledger.reader;
+pub fn balances(
+    reader: &StoreReader,
+    site: &Site,
+    today: NaiveDate,
+) -> Result<Vec<Balance>, BillingError> {
     let issued = reader.issued_statements(None, None)?;
     let paid = paid_by_period(&issued, &reader.payments(None)?);
     let mut out = Vec::new();
-    for t in &ledger.site.tenants {
+    for t in &site.tenants {
         let mut b = Balance {
             tenant: t.id.clone(),
             tenant_name: t.name.clone(),
@@ -211,7 +215,7 @@ pub fn balances(ledger: &Ledger, today: NaiveDate) -> Result<Vec<Balance>, Billi
                 .get(&(t.id.clone(), s.period.clone()))
                 .copied()
                 .unwrap_or_default();
-            settle(&mut s, p, false, late_rate(ledger.site, &t.id), today);
+            settle(&mut s, p, false, late_rate(site, &t.id), today);
             b.billed += s.total;
             b.paid += s.paid;
             b.late_fee += s.late_fee;
@@ -243,8 +247,7 @@ pub struct Recovery {
 }
 
 /// Billed and recovered per month of `year` (水电费回收).
-pub fn recovery(ledger: &Ledger, year: i32) -> Result<Recovery, BillingError> {
-    let reader = ledger.reader;
+pub fn recovery(reader: &StoreReader, year: i32) -> Result<Recovery, BillingError> {
     let issued = reader.issued_statements(None, None)?;
     let payments = reader.payments(None)?;
     let mut months: Vec<MonthRecovery> = (1..=12)

@@ -11,10 +11,11 @@ use super::statement::{
 };
 use super::tariff::{Kind, Tariff, TierPeriod, TouPeriod};
 use super::tenant::{Cycle, FreeQuota, Tenant};
+use crate::config::Site;
 use crate::config::site::Meter;
 use crate::energy::intervals::{Event, Quality};
 use crate::energy::ledger::{
-    Ledger, Step, TOU_REGISTERS, facts, local_midnight, register_quantity, registers,
+    Ledger, Step, TOU_REGISTERS, local_midnight, register_quantity, registers,
 };
 use crate::quantity::Quantity;
 use crate::rules::calendar::DayType;
@@ -107,376 +108,367 @@ pub fn free_quota_run(
     out
 }
 
-impl Ledger<'_> {
-    /// Exact consumption of a register over local days [from, to), and the worst quality.
-    fn days_total(
-        &self,
-        meter: &Meter,
-        quantity: Quantity,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> Result<(Decimal, Quality), StoreError> {
-        let tz = self.site.timezone;
-        let (Some(a), Some(b)) = (local_midnight(from, tz), local_midnight(to, tz)) else {
-            return Ok((Decimal::ZERO, Quality::Missing));
-        };
-        let rows = self.meter_exact(meter, quantity, a, b, Step::Day)?;
-        let mut sum = Decimal::ZERO;
-        let mut quality = Quality::Measured;
-        for r in rows.iter().filter(|r| r.end <= b) {
-            sum += r.consumption;
-            quality = quality.max(r.quality);
-        }
-        if rows.is_empty() {
-            quality = Quality::Missing;
-        }
-        Ok((sum, quality))
+/// Exact consumption of a register over local days [from, to), and the worst quality.
+fn days_total(
+    ledger: &Ledger<'_>,
+    meter: &Meter,
+    quantity: Quantity,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<(Decimal, Quality), StoreError> {
+    let tz = ledger.timezone();
+    let (Some(a), Some(b)) = (local_midnight(from, tz), local_midnight(to, tz)) else {
+        return Ok((Decimal::ZERO, Quality::Missing));
+    };
+    let rows = ledger.meter_exact(meter, quantity, a, b, Step::Day)?;
+    let mut sum = Decimal::ZERO;
+    let mut quality = Quality::Measured;
+    for r in rows.iter().filter(|r| r.end <= b) {
+        sum += r.consumption;
+        quality = quality.max(r.quality);
     }
-
-    /// The register's value at `t`: a reading within 15 minutes of it as read, otherwise
-    /// interpolated between the readings either side (when no replacement or reset lies
-    /// between them).
-    pub fn boundary_reading(
-        &self,
-        meter: &Meter,
-        quantity: Quantity,
-        t: DateTime<Utc>,
-    ) -> Result<Option<BoundaryReading>, StoreError> {
-        // As far either side as the ledger bridges gaps (a month for meters read by hand).
-        let reach = facts(self.site, meter, quantity).max_gap + Duration::days(1);
-        let data = self
-            .reader
-            .register_around(&meter.id, quantity, t, t, reach)?;
-        let close = data
-            .readings
-            .iter()
-            .filter(|r| (r.time - t).abs() <= Duration::minutes(15))
-            .min_by_key(|r| (r.time - t).abs());
-        if let Some(r) = close {
-            return Ok(Some(BoundaryReading {
-                time: r.time,
-                local_time: local_text(r.time, self.site.timezone),
-                value: r.value.normalize(),
-                quality: r.quality,
-            }));
-        }
-        let before = data.readings.iter().rev().find(|r| r.time < t);
-        let after = data.readings.iter().find(|r| r.time > t);
-        let (Some(a), Some(b)) = (before, after) else {
-            return Ok(None);
-        };
-        let broken = data.events.iter().any(|e| {
-            let at = event_time(e);
-            a.time < at && at <= b.time
-        });
-        if broken || b.value < a.value {
-            return Ok(None);
-        }
-        let span = Decimal::from((b.time - a.time).num_milliseconds());
-        let part = Decimal::from((t - a.time).num_milliseconds());
-        let value = a.value + (b.value - a.value) * part / span;
-        Ok(Some(BoundaryReading {
-            time: t,
-            local_time: local_text(t, self.site.timezone),
-            value: value
-                .round_dp_with_strategy(2, crate::energy::ledger::HALF_UP)
-                .normalize(),
-            quality: Quality::Interpolated,
-        }))
+    if rows.is_empty() {
+        quality = Quality::Missing;
     }
+    Ok((sum, quality))
+}
 
-    /// Metered consumption of a segment per TOU period, from the TOU registers or by
-    /// classifying the 15-minute intervals.
-    fn tou_usage(
-        &self,
-        meter: &Meter,
-        version: &super::tariff::TariffVersion,
-        from: NaiveDate,
-        to: NaiveDate,
-        with_registers: bool,
-    ) -> Result<Vec<(Option<TouPeriod>, Decimal)>, StoreError> {
-        let mut out = Vec::new();
-        if with_registers {
-            for p in TouPeriod::ALL {
-                let (sum, _) = self.days_total(meter, Quantity::named(p.register()), from, to)?;
-                out.push((Some(p), sum));
-            }
-            return Ok(out);
-        }
-        let tz = self.site.timezone;
-        let (Some(a), Some(b)) = (local_midnight(from, tz), local_midnight(to, tz)) else {
-            return Ok(out);
-        };
-        let mut sums = [Decimal::ZERO; 4];
-        for q in self.meter_exact(meter, register_quantity(meter), a, b, Step::Quarter)? {
-            let local = q.start.with_timezone(&tz);
-            let holiday = self.site.calendar.day_type(local.date_naive()) == DayType::Holiday;
-            let p = version.period_at(
-                local.date_naive(),
-                local.time().with_nanosecond(0).unwrap_or(local.time()),
-                holiday,
-            );
-            sums[p as usize] += q.consumption;
-        }
-        Ok(TouPeriod::ALL
-            .iter()
-            .map(|p| (Some(*p), sums[*p as usize]))
-            .collect())
+/// The register's value at `t`: a reading within 15 minutes of it as read, otherwise
+/// interpolated between the readings either side (when no replacement or reset lies
+/// between them).
+pub fn boundary_reading(
+    ledger: &Ledger<'_>,
+    meter: &Meter,
+    quantity: Quantity,
+    t: DateTime<Utc>,
+) -> Result<Option<BoundaryReading>, StoreError> {
+    let data = ledger.register_near(meter, quantity, t)?;
+    let close = data
+        .readings
+        .iter()
+        .filter(|r| (r.time - t).abs() <= Duration::minutes(15))
+        .min_by_key(|r| (r.time - t).abs());
+    if let Some(r) = close {
+        return Ok(Some(BoundaryReading {
+            time: r.time,
+            local_time: local_text(r.time, ledger.timezone()),
+            value: r.value.normalize(),
+            quality: r.quality,
+        }));
     }
+    let before = data.readings.iter().rev().find(|r| r.time < t);
+    let after = data.readings.iter().find(|r| r.time > t);
+    let (Some(a), Some(b)) = (before, after) else {
+        return Ok(None);
+    };
+    let broken = data.events.iter().any(|e| {
+        let at = event_time(e);
+        a.time < at && at <= b.time
+    });
+    if broken || b.value < a.value {
+        return Ok(None);
+    }
+    let span = Decimal::from((b.time - a.time).num_milliseconds());
+    let part = Decimal::from((t - a.time).num_milliseconds());
+    let value = a.value + (b.value - a.value) * part / span;
+    Ok(Some(BoundaryReading {
+        time: t,
+        local_time: local_text(t, ledger.timezone()),
+        value: value
+            .round_dp_with_strategy(2, crate::energy::ledger::HALF_UP)
+            .normalize(),
+        quality: Quality::Interpolated,
+    }))
+}
 
-    /// A draft statement for `tenant` over `period` (nothing is stored).
-    pub fn draft_statement(
-        &self,
-        tenant: &Tenant,
-        period: &BillingPeriod,
-        issue_date: NaiveDate,
-    ) -> Result<Statement, BillingError> {
-        let site = self.site;
-        let settings = &site.billing;
-        let tz = site.timezone;
-        let mut blocks = Vec::new();
-        let mut lines: Vec<Line> = Vec::new();
-        let mut quota_use: Option<FreeQuotaUse> = None;
-        for tm in &tenant.meters {
-            let meter = site.meter(&tm.meter).ok_or_else(|| {
-                BillingError::Config(format!(
-                    "tenant {}: unknown meter `{}`",
-                    tenant.id, tm.meter
-                ))
-            })?;
-            let tariff: &Tariff = site.tariff(&tm.tariff).ok_or_else(|| {
-                BillingError::Config(format!(
-                    "tenant {}: unknown tariff `{}`",
-                    tenant.id, tm.tariff
-                ))
-            })?;
-            let quantity = register_quantity(meter);
-            let unit = quantity.unit().to_string();
-            let top = crate::energy::category::top_level(meter.category.code);
-            let with_registers = registers(meter).len() == 1 + TOU_REGISTERS.len();
+/// Metered consumption of a segment per TOU period, from the TOU registers or by
+/// classifying the 15-minute intervals.
+fn tou_usage(
+    ledger: &Ledger<'_>,
+    site: &Site,
+    meter: &Meter,
+    version: &super::tariff::TariffVersion,
+    from: NaiveDate,
+    to: NaiveDate,
+    with_registers: bool,
+) -> Result<Vec<(Option<TouPeriod>, Decimal)>, StoreError> {
+    let mut out = Vec::new();
+    if with_registers {
+        for p in TouPeriod::ALL {
+            let (sum, _) = days_total(ledger, meter, Quantity::named(p.register()), from, to)?;
+            out.push((Some(p), sum));
+        }
+        return Ok(out);
+    }
+    let tz = ledger.timezone();
+    let (Some(a), Some(b)) = (local_midnight(from, tz), local_midnight(to, tz)) else {
+        return Ok(out);
+    };
+    let mut sums = [Decimal::ZERO; 4];
+    for q in ledger.meter_exact(meter, register_quantity(meter), a, b, Step::Quarter)? {
+        let local = q.start.with_timezone(&tz);
+        let holiday = site.calendar.day_type(local.date_naive()) == DayType::Holiday;
+        let p = version.period_at(
+            local.date_naive(),
+            local.time().with_nanosecond(0).unwrap_or(local.time()),
+            holiday,
+        );
+        sums[p as usize] += q.consumption;
+    }
+    Ok(TouPeriod::ALL
+        .iter()
+        .map(|p| (Some(*p), sums[*p as usize]))
+        .collect())
+}
 
-            // Free quota per month of the period (with carry-over from up to a year back).
-            let mut free_by_month: Vec<Decimal> = vec![Decimal::ZERO; period.months().len()];
-            if let (Some(q), Some(occupants)) = (&tenant.free_quota, tenant.occupants) {
-                let first = if q.carry_over {
-                    period.start - Months::new(12)
-                } else {
-                    period.start
+/// A draft statement for `tenant` over `period` (nothing is stored).
+pub fn draft_statement(
+    ledger: &Ledger<'_>,
+    site: &Site,
+    tenant: &Tenant,
+    period: &BillingPeriod,
+    issue_date: NaiveDate,
+) -> Result<Statement, BillingError> {
+    let settings = &site.billing;
+    let tz = ledger.timezone();
+    let mut blocks = Vec::new();
+    let mut lines: Vec<Line> = Vec::new();
+    let mut quota_use: Option<FreeQuotaUse> = None;
+    for tm in &tenant.meters {
+        let meter = site.meter(&tm.meter).ok_or_else(|| {
+            BillingError::Config(format!(
+                "tenant {}: unknown meter `{}`",
+                tenant.id, tm.meter
+            ))
+        })?;
+        let tariff: &Tariff = site.tariff(&tm.tariff).ok_or_else(|| {
+            BillingError::Config(format!(
+                "tenant {}: unknown tariff `{}`",
+                tenant.id, tm.tariff
+            ))
+        })?;
+        let quantity = register_quantity(meter);
+        let unit = quantity.unit().to_string();
+        let top = crate::energy::category::top_level(meter.category.code);
+        let with_registers = registers(meter).len() == 1 + TOU_REGISTERS.len();
+
+        // Free quota per month of the period (with carry-over from up to a year back).
+        let mut free_by_month: Vec<Decimal> = vec![Decimal::ZERO; period.months().len()];
+        if let (Some(q), Some(occupants)) = (&tenant.free_quota, tenant.occupants) {
+            let first = if q.carry_over {
+                period.start - Months::new(12)
+            } else {
+                period.start
+            };
+            let months: Vec<(u32, Decimal)> =
+                match (local_midnight(first, tz), local_midnight(period.end, tz)) {
+                    (Some(a), Some(b)) => ledger
+                        .meter_exact(meter, quantity, a, b, Step::Month)?
+                        .into_iter()
+                        .filter(|r| r.end <= b)
+                        .map(|r| (r.start.with_timezone(&tz).month(), r.consumption))
+                        .collect(),
+                    _ => Vec::new(),
                 };
-                let months: Vec<(u32, Decimal)> =
-                    match (local_midnight(first, tz), local_midnight(period.end, tz)) {
-                        (Some(a), Some(b)) => self
-                            .meter_exact(meter, quantity, a, b, Step::Month)?
-                            .into_iter()
-                            .filter(|r| r.end <= b)
-                            .map(|r| (r.start.with_timezone(&tz).month(), r.consumption))
-                            .collect(),
-                        _ => Vec::new(),
-                    };
-                let run = free_quota_run(q, occupants, &months);
-                let in_period = &run[run.len().saturating_sub(free_by_month.len())..];
-                for (slot, u) in free_by_month.iter_mut().zip(in_period) {
-                    *slot = u.used;
-                }
-                let Some(mut sum) = in_period.first().cloned() else {
-                    return Err(BillingError::Config(format!(
-                        "tenant {}: no months to apply the free quota to in {}",
-                        tenant.id, period.label
-                    )));
-                };
-                for u in &in_period[1..] {
-                    sum.granted += u.granted;
-                    sum.used += u.used;
-                    sum.carried_out = u.carried_out;
-                }
-                quota_use = Some(sum);
+            let run = free_quota_run(q, occupants, &months);
+            let in_period = &run[run.len().saturating_sub(free_by_month.len())..];
+            for (slot, u) in free_by_month.iter_mut().zip(in_period) {
+                *slot = u.used;
             }
-
-            // Segments: within each month, split where a tariff version starts.
-            let mut segments = Vec::new();
-            for (k, month) in period.months().into_iter().enumerate() {
-                let month_end = month + Months::new(1);
-                let mut cuts: Vec<NaiveDate> = vec![month];
-                cuts.extend(
-                    tariff
-                        .versions
-                        .iter()
-                        .map(|v| v.from)
-                        .filter(|d| *d > month && *d < month_end),
-                );
-                cuts.push(month_end);
-                let mut free_left = free_by_month[k];
-                for w in cuts.windows(2) {
-                    let (from, to) = (w[0], w[1]);
-                    let version = tariff.version_at(from).ok_or_else(|| {
-                        BillingError::Config(format!(
-                            "tariff {}: no version in effect on {from} (the first starts {})",
-                            tariff.id,
-                            tariff
-                                .versions
-                                .first()
-                                .map_or("never".into(), |v| v.from.to_string())
-                        ))
-                    })?;
-                    let metered = if version.kind() == Kind::TimeOfUse {
-                        self.tou_usage(meter, version, from, to, with_registers)?
-                    } else {
-                        vec![(None, self.days_total(meter, quantity, from, to)?.0)]
-                    };
-                    let seg_total: Decimal = metered.iter().map(|(_, m)| *m).sum();
-                    let free = free_left.min(seg_total.max(Decimal::ZERO));
-                    free_left -= free;
-                    let tier_before = match (from == month, version.tier_period) {
-                        (false, _) => None,
-                        (true, TierPeriod::Month) => Some(Decimal::ZERO),
-                        (true, TierPeriod::Year) if k > 0 && month.month() != 1 => None,
-                        (true, TierPeriod::Year) => {
-                            let jan = NaiveDate::from_ymd_opt(month.year(), 1, 1).unwrap_or(month);
-                            let (before, _) = self.days_total(meter, quantity, jan, month)?;
-                            Some(cents(before * (Decimal::ONE + tm.loss_rate)))
-                        }
-                    };
-                    segments.push(Segment {
-                        from,
-                        to,
-                        version: version.clone(),
-                        metered,
-                        free,
-                        tier_before,
-                    });
-                }
-            }
-            let (meter_lines, _) = price_meter(
-                &meter.id,
-                &unit,
-                charge_name(&unit, top),
-                tm.loss_rate,
-                &segments,
-            );
-            lines.extend(meter_lines);
-
-            let (Some(a), Some(b)) = (
-                local_midnight(period.start, tz),
-                local_midnight(period.end, tz),
-            ) else {
+            let Some(mut sum) = in_period.first().cloned() else {
                 return Err(BillingError::Config(format!(
-                    "period {} has no local midnight",
-                    period.label
+                    "tenant {}: no months to apply the free quota to in {}",
+                    tenant.id, period.label
                 )));
             };
-            let (metered, quality) = self.days_total(meter, quantity, period.start, period.end)?;
-            let data = self
-                .reader
-                .register_around(&meter.id, quantity, a, b, Duration::zero())?;
-            let mut notes: Vec<String> = data
-                .events
-                .iter()
-                .filter(|e| a < event_time(e) && event_time(e) <= b)
-                .map(|e| match e {
-                    Event::Replacement {
-                        time,
-                        old_final,
-                        new_initial,
-                    } => format!(
-                        "{} 换表: 旧表止码 {old_final}, 新表起码 {new_initial}",
-                        time.with_timezone(&tz).format("%Y-%m-%d %H:%M")
-                    ),
-                    Event::Reset { time, new_value } => format!(
-                        "{} 表码重置为 {new_value}",
-                        time.with_timezone(&tz).format("%Y-%m-%d %H:%M")
-                    ),
-                })
-                .collect();
-            let mut previous = meter.multiplier_at(a);
-            for (until, _) in meter
-                .multiplier_history
-                .iter()
-                .filter(|(u, _)| a < *u && *u < b)
-            {
-                let next = meter.multiplier_at(*until);
-                notes.push(format!(
-                    "{} 倍率由 {previous} 改为 {next}",
-                    until.with_timezone(&tz).format("%Y-%m-%d %H:%M")
-                ));
-                previous = next;
+            for u in &in_period[1..] {
+                sum.granted += u.granted;
+                sum.used += u.used;
+                sum.carried_out = u.carried_out;
             }
-            blocks.push(MeterBlock {
-                meter: meter.id.clone(),
-                name: meter.name.clone(),
-                unit,
-                tariff: tariff.id.clone(),
-                tariff_name: tariff.name.clone(),
-                multiplier: meter.multiplier_at(b - Duration::milliseconds(1)),
-                start: self.boundary_reading(meter, quantity, a)?,
-                end: self.boundary_reading(meter, quantity, b)?,
-                notes,
-                metered: crate::energy::ledger::round(metered),
-                quality,
-                loss_rate: tm.loss_rate,
-                tou_registers: with_registers
-                    && lines
-                        .iter()
-                        .any(|l| l.meter == meter.id && l.period.is_some()),
-            });
+            quota_use = Some(sum);
         }
-        let total = total(&lines);
-        let due_days = tenant.due_days.unwrap_or(settings.due_days);
-        let per_occupant = tenant
-            .occupants
-            .filter(|n| *n > 0 && tenant.free_quota.is_some())
-            .map(|n| cents(total / Decimal::from(n)));
-        Ok(Statement {
-            number: format!(
-                "{}-{}-{}",
-                settings.number_prefix,
-                period.label.replace('-', ""),
-                tenant.id
-            ),
-            tenant: tenant.id.clone(),
-            tenant_name: tenant.name.clone(),
-            kind: tenant.kind,
-            contract: tenant.contract.clone(),
-            period: period.label.clone(),
-            start: period.start,
-            end: period.end.pred_opt().unwrap_or(period.end),
-            issue_date,
-            due_date: issue_date + Duration::days(i64::from(due_days)),
-            status: Status::Draft,
-            meters: blocks,
-            lines,
-            free_quota: quota_use,
-            total,
-            per_occupant,
-            replaces: None,
-            previous_total: None,
-            difference: None,
-            paid: Decimal::ZERO,
-            late_fee: Decimal::ZERO,
-            outstanding: total,
-            reissue_needed: false,
-        })
-    }
 
-    /// Drafts for every tenant (or one) with a period ending in `month`.
-    pub fn draft_statements(
-        &self,
-        month: NaiveDate,
-        tenant: Option<&str>,
-        issue_date: NaiveDate,
-    ) -> Result<Vec<Statement>, BillingError> {
-        let mut out = Vec::new();
-        for t in self
-            .site
-            .tenants
-            .iter()
-            .filter(|t| tenant.is_none_or(|id| t.id == id))
-        {
-            if let Some(period) = BillingPeriod::ending_with(month, t.cycle) {
-                out.push(self.draft_statement(t, &period, issue_date)?);
+        // Segments: within each month, split where a tariff version starts.
+        let mut segments = Vec::new();
+        for (k, month) in period.months().into_iter().enumerate() {
+            let month_end = month + Months::new(1);
+            let mut cuts: Vec<NaiveDate> = vec![month];
+            cuts.extend(
+                tariff
+                    .versions
+                    .iter()
+                    .map(|v| v.from)
+                    .filter(|d| *d > month && *d < month_end),
+            );
+            cuts.push(month_end);
+            let mut free_left = free_by_month[k];
+            for w in cuts.windows(2) {
+                let (from, to) = (w[0], w[1]);
+                let version = tariff.version_at(from).ok_or_else(|| {
+                    BillingError::Config(format!(
+                        "tariff {}: no version in effect on {from} (the first starts {})",
+                        tariff.id,
+                        tariff
+                            .versions
+                            .first()
+                            .map_or("never".into(), |v| v.from.to_string())
+                    ))
+                })?;
+                let metered = if version.kind() == Kind::TimeOfUse {
+                    tou_usage(ledger, site, meter, version, from, to, with_registers)?
+                } else {
+                    vec![(None, days_total(ledger, meter, quantity, from, to)?.0)]
+                };
+                let seg_total: Decimal = metered.iter().map(|(_, m)| *m).sum();
+                let free = free_left.min(seg_total.max(Decimal::ZERO));
+                free_left -= free;
+                let tier_before = match (from == month, version.tier_period) {
+                    (false, _) => None,
+                    (true, TierPeriod::Month) => Some(Decimal::ZERO),
+                    (true, TierPeriod::Year) if k > 0 && month.month() != 1 => None,
+                    (true, TierPeriod::Year) => {
+                        let jan = NaiveDate::from_ymd_opt(month.year(), 1, 1).unwrap_or(month);
+                        let (before, _) = days_total(ledger, meter, quantity, jan, month)?;
+                        Some(cents(before * (Decimal::ONE + tm.loss_rate)))
+                    }
+                };
+                segments.push(Segment {
+                    from,
+                    to,
+                    version: version.clone(),
+                    metered,
+                    free,
+                    tier_before,
+                });
             }
         }
-        Ok(out)
+        let (meter_lines, _) = price_meter(
+            &meter.id,
+            &unit,
+            charge_name(&unit, top),
+            tm.loss_rate,
+            &segments,
+        );
+        lines.extend(meter_lines);
+
+        let (Some(a), Some(b)) = (
+            local_midnight(period.start, tz),
+            local_midnight(period.end, tz),
+        ) else {
+            return Err(BillingError::Config(format!(
+                "period {} has no local midnight",
+                period.label
+            )));
+        };
+        let (metered, quality) = days_total(ledger, meter, quantity, period.start, period.end)?;
+        let mut notes: Vec<String> = ledger
+            .events(meter, quantity, a, b)?
+            .iter()
+            .map(|e| match e {
+                Event::Replacement {
+                    time,
+                    old_final,
+                    new_initial,
+                } => format!(
+                    "{} 换表: 旧表止码 {old_final}, 新表起码 {new_initial}",
+                    time.with_timezone(&tz).format("%Y-%m-%d %H:%M")
+                ),
+                Event::Reset { time, new_value } => format!(
+                    "{} 表码重置为 {new_value}",
+                    time.with_timezone(&tz).format("%Y-%m-%d %H:%M")
+                ),
+            })
+            .collect();
+        let mut previous = meter.multiplier_at(a);
+        for (until, _) in meter
+            .multiplier_history
+            .iter()
+            .filter(|(u, _)| a < *u && *u < b)
+        {
+            let next = meter.multiplier_at(*until);
+            notes.push(format!(
+                "{} 倍率由 {previous} 改为 {next}",
+                until.with_timezone(&tz).format("%Y-%m-%d %H:%M")
+            ));
+            previous = next;
+        }
+        blocks.push(MeterBlock {
+            meter: meter.id.clone(),
+            name: meter.name.clone(),
+            unit,
+            tariff: tariff.id.clone(),
+            tariff_name: tariff.name.clone(),
+            multiplier: meter.multiplier_at(b - Duration::milliseconds(1)),
+            start: boundary_reading(ledger, meter, quantity, a)?,
+            end: boundary_reading(ledger, meter, quantity, b)?,
+            notes,
+            metered: crate::energy::ledger::round(metered),
+            quality,
+            loss_rate: tm.loss_rate,
+            tou_registers: with_registers
+                && lines
+                    .iter()
+                    .any(|l| l.meter == meter.id && l.period.is_some()),
+        });
     }
+    let total = total(&lines);
+    let due_days = tenant.due_days.unwrap_or(settings.due_days);
+    let per_occupant = tenant
+        .occupants
+        .filter(|n| *n > 0 && tenant.free_quota.is_some())
+        .map(|n| cents(total / Decimal::from(n)));
+    Ok(Statement {
+        number: format!(
+            "{}-{}-{}",
+            settings.number_prefix,
+            period.label.replace('-', ""),
+            tenant.id
+        ),
+        tenant: tenant.id.clone(),
+        tenant_name: tenant.name.clone(),
+        kind: tenant.kind,
+        contract: tenant.contract.clone(),
+        period: period.label.clone(),
+        start: period.start,
+        end: period.end.pred_opt().unwrap_or(period.end),
+        issue_date,
+        due_date: issue_date + Duration::days(i64::from(due_days)),
+        status: Status::Draft,
+        meters: blocks,
+        lines,
+        free_quota: quota_use,
+        total,
+        per_occupant,
+        replaces: None,
+        previous_total: None,
+        difference: None,
+        paid: Decimal::ZERO,
+        late_fee: Decimal::ZERO,
+        outstanding: total,
+        reissue_needed: false,
+    })
+}
+
+/// Drafts for every tenant (or one) with a period ending in `month`.
+pub fn draft_statements(
+    ledger: &Ledger<'_>,
+    site: &Site,
+    month: NaiveDate,
+    tenant: Option<&str>,
+    issue_date: NaiveDate,
+) -> Result<Vec<Statement>, BillingError> {
+    let mut out = Vec::new();
+    for t in site
+        .tenants
+        .iter()
+        .filter(|t| tenant.is_none_or(|id| t.id == id))
+    {
+        if let Some(period) = BillingPeriod::ending_with(month, t.cycle) {
+            out.push(draft_statement(ledger, site, t, &period, issue_date)?);
+        }
+    }
+    Ok(out)
 }
 
 fn local_text(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {

@@ -88,7 +88,7 @@ pub fn bench_billing(args: Args) -> anyhow::Result<()> {
         NaiveDate::from_ymd_opt(2026, 10, 1).ok_or_else(|| anyhow::anyhow!("bad date"))?;
     let today = NaiveDate::from_ymd_opt(2026, 11, 3).ok_or_else(|| anyhow::anyhow!("bad date"))?;
     let t = Instant::now();
-    let statements = month_statements(&ledger, october, None, today)?;
+    let statements = month_statements(&ledger, &reader, &site, october, None, today)?;
     let secs = t.elapsed().as_secs_f64();
     let total: rust_decimal::Decimal = statements.iter().map(|s| s.total).sum();
     let lines: usize = statements.iter().map(|s| s.lines.len()).sum();

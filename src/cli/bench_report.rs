@@ -43,8 +43,8 @@ pub async fn bench_report(args: Args) -> anyhow::Result<()> {
     let month = NaiveDate::from_ymd_opt(2026, 10, 1).ok_or_else(|| anyhow::anyhow!("bad date"))?;
     let now = from + Duration::days(35);
     let t = Instant::now();
-    let ratings =
-        crate::rules::month_ratings(&ledger, "2026-10", now)?.map_err(anyhow::Error::msg)?;
+    let ratings = crate::rules::month_ratings(&ledger, &reader, &site, "2026-10", now)?
+        .map_err(anyhow::Error::msg)?;
     let ratings_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let root = site
@@ -58,8 +58,7 @@ pub async fn bench_report(args: Args) -> anyhow::Result<()> {
         ratings.len()
     );
     let t = Instant::now();
-    let report = ledger
-        .monthly_report(month, now)?
+    let report = crate::report::monthly::monthly_report(&ledger, &reader, &site, month, now)?
         .map_err(anyhow::Error::msg)?;
     let contents_s = t.elapsed().as_secs_f64();
     let t = Instant::now();

@@ -64,6 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let mut writer = store.writer()?;
         for i in book::issue(
             &ledger,
+            &site,
             &mut writer,
             month,
             args.tenant.as_deref(),
@@ -80,7 +81,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    let statements = book::month_statements(&ledger, month, args.tenant.as_deref(), today)?;
+    let statements = book::month_statements(
+        &ledger,
+        &reader,
+        &site,
+        month,
+        args.tenant.as_deref(),
+        today,
+    )?;
     let bytes = match args.format.as_str() {
         "json" => {
             let mut b =

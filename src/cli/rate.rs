@@ -36,7 +36,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = SqliteStore::open(&site.data_dir.join("jieneng.db"))?;
     let reader = store.reader()?;
     let ledger = Ledger::new(&reader, &site);
-    let ratings = crate::rules::month_ratings(&ledger, &args.month, Utc::now())?
+    let ratings = crate::rules::month_ratings(&ledger, &reader, &site, &args.month, Utc::now())?
         .map_err(|e| anyhow::anyhow!("--month: {e}"))?;
     store.writer()?.save_ratings(&ratings)?;
     if args.format == "json" {

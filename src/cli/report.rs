@@ -54,9 +54,9 @@ pub fn run(what: What) -> anyhow::Result<ExitCode> {
     let store = SqliteStore::open(&site.data_dir.join("jieneng.db"))?;
     let reader = store.reader()?;
     let ledger = Ledger::new(&reader, &site);
-    let report = ledger
-        .monthly_report(month, Utc::now())?
-        .map_err(|e| anyhow::anyhow!("--month: {e}"))?;
+    let report =
+        crate::report::monthly::monthly_report(&ledger, &reader, &site, month, Utc::now())?
+            .map_err(|e| anyhow::anyhow!("--month: {e}"))?;
     let bytes = match args.format.as_str() {
         "json" => serde_json::to_vec_pretty(&report)?,
         "pdf" => crate::report::pdf::document(&report, crate::report::png_figures(&report))

@@ -1,19 +1,21 @@
 //! Consumption above the single meter: virtual meters (formulas of meters), units up the
 //! hierarchy by category, main-versus-sub-meter balance, and the indicators the energy
-//! committee reports (综合能耗, 人均, 单位建筑面积).
+//! committee reports (综合能耗, 人均, 单位建筑面积). These are the rest of the ledger's
+//! query API (`ledger.rs` has a meter's consumption); what rules, billing and reports make of
+//! them lives with those, as functions of the ledger.
 //!
 //! A unit's consumption of a category counts each kilowatt-hour once: of the meters in the
 //! unit's subtree with that category, a meter whose parent meter is also counted is left out
 //! (the parent already measures it).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::category;
 use super::intervals::Quality;
 use super::ledger::HALF_UP;
-use super::ledger::{Ledger, Row, Step, register_quantity, round};
+use super::ledger::{Ledger, Row, Step, local_midnight, register_quantity, round};
 use crate::config::site::{Meter, Unit, VirtualMeter};
 use crate::store::StoreError;
 
@@ -265,6 +267,61 @@ impl Ledger<'_> {
         Ok(total)
     }
 
+    /// A unit's daily consumption of `category` (a code or `kgce`) for local days [from, to),
+    /// unrounded (for sums).
+    pub fn unit_days(
+        &self,
+        unit: &str,
+        category: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<(NaiveDate, Decimal)>, StoreError> {
+        let tz = self.site.timezone;
+        let (Some(a), Some(b)) = (local_midnight(from, tz), local_midnight(to, tz)) else {
+            return Ok(vec![]);
+        };
+        let rows = self.unit_exact(unit, category, a, b, Step::Day)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.start.with_timezone(&tz).date_naive(), r.consumption))
+            .collect())
+    }
+
+    /// Consumption of `category` by `unit` over [from, to) (any instants), unrounded (for
+    /// sums).
+    pub fn unit_total(
+        &self,
+        unit: &str,
+        category: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Decimal, StoreError> {
+        if to <= from {
+            return Ok(Decimal::ZERO);
+        }
+        // Whole local days from the stored days; only the partial days at either end are
+        // computed from 15-minute intervals.
+        let tz = self.site.timezone;
+        let day_of = |t: DateTime<Utc>| t.with_timezone(&tz).date_naive();
+        let first = local_midnight(day_of(from), tz)
+            .filter(|m| *m >= from)
+            .or_else(|| local_midnight(day_of(from) + Duration::days(1), tz));
+        let last = local_midnight(day_of(to), tz).filter(|m| *m <= to);
+        let sum = |a: DateTime<Utc>, b: DateTime<Utc>, step| -> Result<Decimal, StoreError> {
+            if b <= a {
+                return Ok(Decimal::ZERO);
+            }
+            let rows = self.unit_exact(unit, category, a, b, step)?;
+            Ok(rows.iter().map(|r| r.consumption).sum())
+        };
+        match (first, last) {
+            (Some(a), Some(b)) if a < b => Ok(sum(from, a, Step::Quarter)?
+                + sum(a, b, Step::Day)?
+                + sum(b, to, Step::Quarter)?),
+            _ => sum(from, to, Step::Quarter),
+        }
+    }
+
     /// The committee's indicators for a unit over [from, to).
     pub fn indicators(
         &self,
@@ -384,7 +441,7 @@ impl Ledger<'_> {
 
 /// Zero rows for a unit without meters of the category, flagged missing.
 fn empty_rows(ledger: &Ledger<'_>, from: DateTime<Utc>, to: DateTime<Utc>, step: Step) -> Vec<Row> {
-    super::ledger::boundaries(from, to, step, ledger.site.timezone)
+    super::ledger::boundaries(from, to, step, ledger.timezone())
         .windows(2)
         .map(|w| Row {
             start: w[0],

@@ -12,7 +12,8 @@
 //! - out-of-order and duplicate readings do not matter: readings are ordered and deduplicated;
 //! - gaps are bridged linearly up to `max_gap` and flagged; longer gaps stay missing.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -416,6 +417,24 @@ pub fn grid(from: DateTime<Utc>, to: DateTime<Utc>, step: Duration) -> Vec<DateT
         t += step;
     }
     out
+}
+
+/// Consumption over one step, after the multiplier.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// In the register's unit (kWh, m³ ...), multiplier applied; a decimal string in JSON.
+    pub consumption: Decimal,
+    /// The worst quality of the 15-minute intervals inside the step.
+    pub quality: Quality,
+}
+
+/// The instant a local day `d` starts in `tz` (the earlier one where midnight repeats).
+pub fn local_midnight(d: NaiveDate, tz: Tz) -> Option<DateTime<Utc>> {
+    tz.from_local_datetime(&d.and_hms_opt(0, 0, 0)?)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 #[cfg(test)]

@@ -10,9 +10,9 @@ use std::rc::Rc;
 use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
-use serde::Serialize;
 
-use super::intervals::{Anomaly, Interval, Quality, RegisterFacts, grid, intervals};
+use super::intervals::{Anomaly, Event, Interval, Quality, RegisterFacts, grid, intervals};
+pub use super::intervals::{Row, local_midnight};
 use crate::config::Site;
 use crate::config::profile::ValueType;
 use crate::config::site::{Meter, MeterSource};
@@ -44,17 +44,6 @@ impl Step {
             other => Err(format!("step `{other}`: use 15m, 1h, 1d or 1mo")),
         }
     }
-}
-
-/// Consumption over one step, after the multiplier.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Row {
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    /// In the register's unit (kWh, m³ ...), multiplier applied; a decimal string in JSON.
-    pub consumption: Decimal,
-    /// The worst quality of the 15-minute intervals inside the step.
-    pub quality: Quality,
 }
 
 /// The register a meter's consumption is counted on.
@@ -240,12 +229,6 @@ fn day_spans(from: NaiveDate, to: NaiveDate, tz: Tz) -> Vec<DaySpan> {
     out
 }
 
-pub fn local_midnight(d: NaiveDate, tz: Tz) -> Option<DateTime<Utc>> {
-    tz.from_local_datetime(&d.and_hms_opt(0, 0, 0)?)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-}
-
 /// Sums quarters into local days (`spans`, from [`day_spans`]).
 fn sum_days(fine: &[Interval], spans: &[DaySpan]) -> Vec<DayRow> {
     let mut k = 0;
@@ -285,10 +268,15 @@ fn margin(facts: &RegisterFacts) -> Duration {
     facts.max_gap + Duration::days(1)
 }
 
-/// The ledger's query interface over the store and the site config.
+/// The ledger's query interface over the store and the site config: consumption of meters
+/// (here), of virtual meters and units, indicators and balances (`aggregate.rs`). Rules,
+/// billing and reports are functions of it; what else they read from the store (alerts,
+/// committee points, statements) they are given as a `StoreReader` of their own.
 pub struct Ledger<'a> {
-    pub reader: &'a StoreReader,
-    pub site: &'a Site,
+    /// The readings, events, corrections and stored days consumption is computed from.
+    pub(super) reader: &'a StoreReader,
+    /// The meters, units and coefficients; the time zone days and months are cut in.
+    pub(super) site: &'a Site,
     memo: Memo,
 }
 
@@ -355,6 +343,43 @@ impl<'a> Ledger<'a> {
 }
 
 impl Ledger<'_> {
+    /// The time zone the ledger cuts local days and months in (the site's).
+    pub fn timezone(&self) -> Tz {
+        self.site.timezone
+    }
+
+    /// A register's readings, events and corrections around `t`, as far either side as the
+    /// ledger bridges gaps (a month for meters read by hand): what a boundary reading is
+    /// read or interpolated from.
+    pub fn register_near(
+        &self,
+        meter: &Meter,
+        quantity: Quantity,
+        t: DateTime<Utc>,
+    ) -> Result<RegisterData, StoreError> {
+        let facts = facts(self.site, meter, quantity);
+        self.reader
+            .register_around(&meter.id, quantity, t, t, margin(&facts))
+    }
+
+    /// The replacements and resets recorded for a register in (from, to], oldest first.
+    pub fn events(
+        &self,
+        meter: &Meter,
+        quantity: Quantity,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Event>, StoreError> {
+        let data = self
+            .reader
+            .register_around(&meter.id, quantity, from, to, Duration::zero())?;
+        Ok(data
+            .events
+            .into_iter()
+            .filter(|e| from < e.time() && e.time() <= to)
+            .collect())
+    }
+
     fn steps(&self, from: DateTime<Utc>, to: DateTime<Utc>, step: Step) -> Rc<[DateTime<Utc>]> {
         let tz = self.site.timezone;
         remembered(&self.memo.steps, (from, to, step), || {

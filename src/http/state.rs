@@ -76,7 +76,7 @@ impl OverviewCache {
         let (site, store, now) = (state.site.clone(), state.store.clone(), chrono::Utc::now());
         let figures = tokio::task::spawn_blocking(move || {
             let reader = store.reader()?;
-            Ledger::new(&reader, &site).overview(now)
+            crate::report::overview::overview(&Ledger::new(&reader, &site), &site, now)
         })
         .await??;
         let figures = Arc::new(figures);

@@ -7,13 +7,15 @@ use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use crate::config::Site;
 use crate::config::site::Unit;
 use crate::energy::aggregate::CategoryTotal;
 use crate::energy::ledger::{HALF_UP, Ledger, Step, local_midnight};
 use crate::rules::alert::Alert;
-use crate::rules::quota::MonthStatus;
+use crate::rules::quota::{MonthStatus, quota_month};
 use crate::rules::rating::UnitRating;
 use crate::store::StoreError;
+use crate::store::sqlite::StoreReader;
 
 /// One unit's month.
 #[derive(Debug, Clone, Serialize)]
@@ -94,166 +96,169 @@ fn ordered(units: &[Unit]) -> Vec<(&Unit, usize)> {
     out
 }
 
-impl Ledger<'_> {
-    /// The report for `month` (its first day), as of `now` (a month not yet over is marked so
-    /// by the quotas' projections).
-    pub fn monthly_report(
-        &self,
-        month: NaiveDate,
-        now: DateTime<Utc>,
-    ) -> Result<Result<MonthlyReport, String>, StoreError> {
-        let site = self.site;
-        let tz = site.timezone;
-        let next = month + Months::new(1);
-        let year_ago = month - Months::new(12);
-        let (Some(a), Some(b), Some(la), Some(lb)) = (
-            local_midnight(month, tz),
-            local_midnight(next, tz),
-            local_midnight(year_ago, tz),
-            local_midnight(year_ago + Months::new(1), tz),
-        ) else {
-            return Ok(Err(format!(
-                "month {} has no local midnight",
-                month.format("%Y-%m")
-            )));
-        };
-        let label = month.format("%Y-%m").to_string();
+/// The report for `month` (its first day), as of `now` (a month not yet over is marked so
+/// by the quotas' projections). Consumption from `ledger`; the alerts, committee points and
+/// ratings' records through `reader`.
+pub fn monthly_report(
+    ledger: &Ledger<'_>,
+    reader: &StoreReader,
+    site: &Site,
+    month: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Result<MonthlyReport, String>, StoreError> {
+    let tz = ledger.timezone();
+    let next = month + Months::new(1);
+    let year_ago = month - Months::new(12);
+    let (Some(a), Some(b), Some(la), Some(lb)) = (
+        local_midnight(month, tz),
+        local_midnight(next, tz),
+        local_midnight(year_ago, tz),
+        local_midnight(year_ago + Months::new(1), tz),
+    ) else {
+        return Ok(Err(format!(
+            "month {} has no local midnight",
+            month.format("%Y-%m")
+        )));
+    };
+    let label = month.format("%Y-%m").to_string();
 
-        // The ratings (the larger half of the work) on a second thread with its own reader.
-        let other = self.reader.another()?;
-        let ratings_job = {
-            let label = label.clone();
-            move || {
-                let ledger = Ledger::new(&other, site);
-                crate::rules::month_ratings(&ledger, &label, now)
-            }
+    // The ratings (the larger half of the work) on a second thread with its own reader.
+    let other = reader.another()?;
+    let ratings_job = move || {
+        let ledger = Ledger::new(&other, site);
+        crate::rules::month_ratings(&ledger, &other, site, &label, now)
+    };
+    std::thread::scope(|scope| {
+        let ratings = scope.spawn(ratings_job);
+        let rest = report_without_ratings(
+            &ledger.snapshot(),
+            reader,
+            site,
+            month,
+            now,
+            (a, b),
+            (la, lb),
+        );
+        let ratings = ratings
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+        let mut report = match rest? {
+            Ok(r) => r,
+            Err(e) => return Ok(Err(e)),
         };
-        std::thread::scope(|scope| {
-            let ratings = scope.spawn(ratings_job);
-            let rest = self
-                .snapshot()
-                .report_without_ratings(month, now, &label, (a, b), (la, lb));
-            let ratings = ratings
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
-            let mut report = match rest? {
-                Ok(r) => r,
-                Err(e) => return Ok(Err(e)),
+        match ratings {
+            Ok(r) => report.ratings = r,
+            Err(e) => return Ok(Err(e)),
+        }
+        Ok(Ok(report))
+    })
+}
+
+/// Everything in the report but the ratings.
+fn report_without_ratings(
+    ledger: &Ledger<'_>,
+    reader: &StoreReader,
+    site: &Site,
+    month: NaiveDate,
+    now: DateTime<Utc>,
+    (a, b): (DateTime<Utc>, DateTime<Utc>),
+    (la, lb): (DateTime<Utc>, DateTime<Utc>),
+) -> Result<Result<MonthlyReport, String>, StoreError> {
+    let label = month.format("%Y-%m").to_string();
+    let tz = ledger.timezone();
+    let mut units = Vec::new();
+    for (u, level) in ordered(&site.units) {
+        let ind = ledger.indicators(u, a, b)?;
+        let last = ledger.indicators(u, la, lb)?;
+        units.push(UnitMonth {
+            unit: u.id.clone(),
+            name: u.name.clone(),
+            level,
+            occupants: u.occupants,
+            floor_area_m2: u.floor_area_m2,
+            change_percent: change_percent(ind.total_kgce, last.total_kgce),
+            last_year_kgce: last.total_kgce,
+            kgce: ind.total_kgce,
+            kgce_per_person: ind.kgce_per_person,
+            kgce_per_m2: ind.kgce_per_m2,
+            water_m3_per_person: ind.water_m3_per_person,
+            co2_kg: ind.total_co2_kg,
+            categories: ind.categories,
+        });
+    }
+
+    let root = site.units.iter().find(|u| u.parent.is_none());
+    let mut electricity_by_use = Vec::new();
+    let mut daily_kgce = Vec::new();
+    let mut monthly_kgce = Vec::new();
+    let mut last_year_monthly_kgce = Vec::new();
+    if let Some(root) = root {
+        for code in ["01A00", "01B00", "01C00", "01D00"] {
+            let rows = ledger.unit(&root.id, code, a, b, Step::Day)?;
+            let total: Decimal = rows.iter().map(|r| r.consumption).sum();
+            if let Some(c) = crate::energy::category::category(code) {
+                electricity_by_use.push((code.to_string(), c.name_zh.to_string(), total));
+            }
+        }
+        for r in ledger.unit_kgce(&root.id, a, b, Step::Day)? {
+            daily_kgce.push((r.start.with_timezone(&tz).date_naive(), r.consumption));
+        }
+        for (year, out) in [
+            (month.year(), &mut monthly_kgce),
+            (month.year() - 1, &mut last_year_monthly_kgce),
+        ] {
+            let (Some(jan), Some(dec_end)) = (
+                NaiveDate::from_ymd_opt(year, 1, 1).and_then(|d| local_midnight(d, tz)),
+                NaiveDate::from_ymd_opt(year + 1, 1, 1).and_then(|d| local_midnight(d, tz)),
+            ) else {
+                continue;
             };
-            match ratings {
-                Ok(r) => report.ratings = r,
-                Err(e) => return Ok(Err(e)),
-            }
-            Ok(Ok(report))
-        })
-    }
-
-    /// Everything in the report but the ratings.
-    fn report_without_ratings(
-        &self,
-        month: NaiveDate,
-        now: DateTime<Utc>,
-        label: &str,
-        (a, b): (DateTime<Utc>, DateTime<Utc>),
-        (la, lb): (DateTime<Utc>, DateTime<Utc>),
-    ) -> Result<Result<MonthlyReport, String>, StoreError> {
-        let site = self.site;
-        let tz = site.timezone;
-        let mut units = Vec::new();
-        for (u, level) in ordered(&site.units) {
-            let ind = self.indicators(u, a, b)?;
-            let last = self.indicators(u, la, lb)?;
-            units.push(UnitMonth {
-                unit: u.id.clone(),
-                name: u.name.clone(),
-                level,
-                occupants: u.occupants,
-                floor_area_m2: u.floor_area_m2,
-                change_percent: change_percent(ind.total_kgce, last.total_kgce),
-                last_year_kgce: last.total_kgce,
-                kgce: ind.total_kgce,
-                kgce_per_person: ind.kgce_per_person,
-                kgce_per_m2: ind.kgce_per_m2,
-                water_m3_per_person: ind.water_m3_per_person,
-                co2_kg: ind.total_co2_kg,
-                categories: ind.categories,
-            });
-        }
-
-        let root = site.units.iter().find(|u| u.parent.is_none());
-        let mut electricity_by_use = Vec::new();
-        let mut daily_kgce = Vec::new();
-        let mut monthly_kgce = Vec::new();
-        let mut last_year_monthly_kgce = Vec::new();
-        if let Some(root) = root {
-            for code in ["01A00", "01B00", "01C00", "01D00"] {
-                let rows = self.unit(&root.id, code, a, b, Step::Day)?;
-                let total: Decimal = rows.iter().map(|r| r.consumption).sum();
-                if let Some(c) = crate::energy::category::category(code) {
-                    electricity_by_use.push((code.to_string(), c.name_zh.to_string(), total));
+            // Months after this one are not in the report (this year) — left at zero.
+            let end = if year == month.year() {
+                b.min(dec_end)
+            } else {
+                dec_end
+            };
+            let mut months = vec![Decimal::ZERO; 12];
+            for r in ledger.unit_kgce(&root.id, jan, end, Step::Month)? {
+                let m = r.start.with_timezone(&tz).month0() as usize;
+                if r.end <= end {
+                    months[m] = r.consumption;
                 }
             }
-            for r in self.unit_kgce(&root.id, a, b, Step::Day)? {
-                daily_kgce.push((r.start.with_timezone(&tz).date_naive(), r.consumption));
-            }
-            for (year, out) in [
-                (month.year(), &mut monthly_kgce),
-                (month.year() - 1, &mut last_year_monthly_kgce),
-            ] {
-                let (Some(jan), Some(dec_end)) = (
-                    NaiveDate::from_ymd_opt(year, 1, 1).and_then(|d| local_midnight(d, tz)),
-                    NaiveDate::from_ymd_opt(year + 1, 1, 1).and_then(|d| local_midnight(d, tz)),
-                ) else {
-                    continue;
-                };
-                // Months after this one are not in the report (this year) — left at zero.
-                let end = if year == month.year() {
-                    b.min(dec_end)
-                } else {
-                    dec_end
-                };
-                let mut months = vec![Decimal::ZERO; 12];
-                for r in self.unit_kgce(&root.id, jan, end, Step::Month)? {
-                    let m = r.start.with_timezone(&tz).month0() as usize;
-                    if r.end <= end {
-                        months[m] = r.consumption;
-                    }
-                }
-                *out = months;
-            }
+            *out = months;
         }
-
-        let quotas = site
-            .quotas
-            .iter()
-            .filter(|q| q.year.is_none_or(|y| y == month.year()))
-            .map(|q| self.quota_month(q, &site.calendar, month.year(), month.month(), now))
-            .collect::<Result<Vec<_>, _>>()?;
-
-        let alerts = self
-            .reader
-            .alerts(Some(a))?
-            .into_iter()
-            .filter(|al| al.first_seen < b)
-            .collect();
-        Ok(Ok(MonthlyReport {
-            site: site.name.clone(),
-            month: label.to_string(),
-            generated_at: now,
-            generated_local: now
-                .with_timezone(&tz)
-                .format("%Y-%m-%d %H:%M (UTC%:z)")
-                .to_string(),
-            units,
-            electricity_by_use,
-            quotas,
-            ratings: Vec::new(),
-            alerts,
-            daily_kgce,
-            monthly_kgce,
-            last_year_monthly_kgce,
-        }))
     }
+
+    let quotas = site
+        .quotas
+        .iter()
+        .filter(|q| q.year.is_none_or(|y| y == month.year()))
+        .map(|q| quota_month(ledger, site, q, month.year(), month.month(), now))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let alerts = reader
+        .alerts(Some(a))?
+        .into_iter()
+        .filter(|al| al.first_seen < b)
+        .collect();
+    Ok(Ok(MonthlyReport {
+        site: site.name.clone(),
+        month: label.to_string(),
+        generated_at: now,
+        generated_local: now
+            .with_timezone(&tz)
+            .format("%Y-%m-%d %H:%M (UTC%:z)")
+            .to_string(),
+        units,
+        electricity_by_use,
+        quotas,
+        ratings: Vec::new(),
+        alerts,
+        daily_kgce,
+        monthly_kgce,
+        last_year_monthly_kgce,
+    }))
 }
 
 #[cfg(test)]

@@ -14,8 +14,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::energy::intervals::{Anomaly, Quality};
-use crate::energy::ledger::{HALF_UP, Row, local_midnight};
+use crate::energy::intervals::{Anomaly, Quality, Row, local_midnight};
+use crate::energy::ledger::HALF_UP;
 use crate::rules::calendar::Calendar;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -4,6 +4,8 @@
 use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
 
 use super::alert::{self, AlertSettings, Finding};
+use super::quota::quota_month;
+use crate::config::Site;
 use crate::energy::category::top_level;
 use crate::energy::ledger::{Ledger, Step, register_quantity};
 use crate::store::StoreError;
@@ -20,12 +22,12 @@ pub struct Observations {
 /// Every finding now.
 pub fn findings(
     ledger: &Ledger<'_>,
+    site: &Site,
     settings: &AlertSettings,
     seen: &Observations,
     now: DateTime<Utc>,
 ) -> Result<Vec<Finding>, StoreError> {
-    let site = ledger.site;
-    let tz = site.timezone;
+    let tz = ledger.timezone();
     let mut out = Vec::new();
     for (meter, offline, detail) in &seen.meters {
         out.extend(alert::meter_offline(
@@ -94,7 +96,7 @@ pub fn findings(
         .iter()
         .filter(|q| q.year.is_none_or(|y| y == local.year()))
     {
-        let m = ledger.quota_month(q, &site.calendar, local.year(), local.month(), now)?;
+        let m = quota_month(ledger, site, q, local.year(), local.month(), now)?;
         let unit = match top_level(&q.category) {
             "kgce" => "kgce",
             "01000" => "kWh",

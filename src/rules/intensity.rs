@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::config::Site;
 use crate::config::site::{ClimateZone, OfficeClass, Unit};
 use crate::energy::ledger::{HALF_UP, Ledger, Step};
 use crate::store::StoreError;
@@ -134,75 +135,74 @@ pub struct IntensityCheck {
     pub note: Option<String>,
 }
 
-impl Ledger<'_> {
-    /// The GB/T 51161-style check of `unit` over [from, to). Electricity is the unit's whole
-    /// electricity (each meter once); electric heating metered apart is not subtracted.
-    pub fn intensity_check(
-        &self,
-        standard: &Standard,
-        unit: &Unit,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<IntensityCheck, StoreError> {
-        let rows = self.unit(&unit.id, "01000", from, to, Step::Month)?;
-        let kwh: Decimal = rows.iter().map(|r| r.consumption).sum();
-        let area = unit
-            .floor_area_m2
-            .and_then(Decimal::from_f64_retain)
-            .map(|a| a.round_dp(2))
-            .filter(|a| *a > Decimal::ZERO);
-        let kwh_per_m2 = area.map(|a| (kwh / a).round_dp_with_strategy(2, HALF_UP).normalize());
-        let mut note = None;
-        let outcome = match (unit.office_class, self.site.climate_zone, kwh_per_m2) {
-            (Some(class), Some(zone), Some(i)) => {
-                let per_person = area
-                    .zip(unit.occupants.filter(|n| *n > 0))
-                    .map(|(a, n)| a / Decimal::from(n));
-                let o = assess(
-                    standard,
-                    class,
-                    zone,
-                    i,
-                    unit.annual_hours.map(Decimal::from),
-                    per_person,
-                );
-                if o.is_none() {
-                    note = Some(format!(
-                        "no values for class {class:?} in climate zone {zone:?}"
-                    ));
-                }
-                o
+/// The GB/T 51161-style check of `unit` over [from, to). Electricity is the unit's whole
+/// electricity (each meter once); electric heating metered apart is not subtracted.
+pub fn intensity_check(
+    ledger: &Ledger<'_>,
+    site: &Site,
+    standard: &Standard,
+    unit: &Unit,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<IntensityCheck, StoreError> {
+    let rows = ledger.unit(&unit.id, "01000", from, to, Step::Month)?;
+    let kwh: Decimal = rows.iter().map(|r| r.consumption).sum();
+    let area = unit
+        .floor_area_m2
+        .and_then(Decimal::from_f64_retain)
+        .map(|a| a.round_dp(2))
+        .filter(|a| *a > Decimal::ZERO);
+    let kwh_per_m2 = area.map(|a| (kwh / a).round_dp_with_strategy(2, HALF_UP).normalize());
+    let mut note = None;
+    let outcome = match (unit.office_class, site.climate_zone, kwh_per_m2) {
+        (Some(class), Some(zone), Some(i)) => {
+            let per_person = area
+                .zip(unit.occupants.filter(|n| *n > 0))
+                .map(|(a, n)| a / Decimal::from(n));
+            let o = assess(
+                standard,
+                class,
+                zone,
+                i,
+                unit.annual_hours.map(Decimal::from),
+                per_person,
+            );
+            if o.is_none() {
+                note = Some(format!(
+                    "no values for class {class:?} in climate zone {zone:?}"
+                ));
             }
-            (None, _, _) => {
-                note = Some("unit has no `office_class` (A or B)".into());
-                None
-            }
-            (_, None, _) => {
-                note = Some("site has no `climate_zone`".into());
-                None
-            }
-            (_, _, None) => {
-                note = Some("unit has no `floor_area_m2`".into());
-                None
-            }
-        };
-        Ok(IntensityCheck {
-            unit: unit.id.clone(),
-            from,
-            to,
-            electricity_kwh: kwh,
-            floor_area_m2: unit.floor_area_m2,
-            kwh_per_m2,
-            outcome,
-            source: if standard.confirmed {
-                standard.standard.clone()
-            } else {
-                format!("{}（数值未经核实 / values unconfirmed）", standard.standard)
-            },
-            confirmed: standard.confirmed,
-            note,
-        })
-    }
+            o
+        }
+        (None, _, _) => {
+            note = Some("unit has no `office_class` (A or B)".into());
+            None
+        }
+        (_, None, _) => {
+            note = Some("site has no `climate_zone`".into());
+            None
+        }
+        (_, _, None) => {
+            note = Some("unit has no `floor_area_m2`".into());
+            None
+        }
+    };
+    Ok(IntensityCheck {
+        unit: unit.id.clone(),
+        from,
+        to,
+        electricity_kwh: kwh,
+        floor_area_m2: unit.floor_area_m2,
+        kwh_per_m2,
+        outcome,
+        source: if standard.confirmed {
+            standard.standard.clone()
+        } else {
+            format!("{}（数值未经核实 / values unconfirmed）", standard.standard)
+        },
+        confirmed: standard.confirmed,
+        note,
+    })
 }
 
 #[cfg(test)]

@@ -12,14 +12,19 @@ pub mod rating;
 
 use chrono::{DateTime, Months, NaiveDate, Utc};
 
+use crate::config::Site;
 use crate::energy::aggregate::subtree;
 use crate::energy::ledger::{Ledger, local_midnight};
 use crate::store::StoreError;
+use crate::store::sqlite::StoreReader;
 use rating::{Records, UnitRating, parse_month};
 
-/// Every unit's rating for month `YYYY-MM`, with the alerts and committee points on record.
+/// Every unit's rating for month `YYYY-MM`, with the alerts and committee points on record
+/// (read through `reader`).
 pub fn month_ratings(
     ledger: &Ledger<'_>,
+    reader: &StoreReader,
+    site: &Site,
     month: &str,
     now: DateTime<Utc>,
 ) -> Result<Result<Vec<UnitRating>, String>, StoreError> {
@@ -28,17 +33,16 @@ pub fn month_ratings(
         Err(e) => return Ok(Err(e)),
     };
     let ledger = &ledger.snapshot();
-    let site = ledger.site;
+    let tz = ledger.timezone();
     let first = NaiveDate::from_ymd_opt(year, m, 1).unwrap_or_default();
-    let bounds = local_midnight(first, site.timezone)
-        .zip(local_midnight(first + Months::new(1), site.timezone));
+    let bounds = local_midnight(first, tz).zip(local_midnight(first + Months::new(1), tz));
     let alerts = match bounds {
-        Some((a, b)) => ledger.reader.alerts_between(a, b)?,
+        Some((a, b)) => reader.alerts_between(a, b)?,
         None => vec![],
     };
     let mut committee = std::collections::HashMap::new();
     for u in &site.units {
-        if let Some((points, note, who)) = ledger.reader.committee_points(&u.id, month)? {
+        if let Some((points, note, who)) = reader.committee_points(&u.id, month)? {
             committee.insert(u.id.clone(), (points, format!("{note}（{who}）")));
         }
     }
@@ -64,5 +68,5 @@ pub fn month_ratings(
             committee: committee.get(unit).cloned(),
         }
     };
-    Ok(Ok(ledger.ratings(year, m, now, &records)?))
+    Ok(Ok(rating::ratings(ledger, site, year, m, now, &records)?))
 }

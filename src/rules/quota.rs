@@ -12,8 +12,9 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::calendar::{Calendar, DayType};
+use crate::config::Site;
 use crate::config::site::Unit;
-use crate::energy::ledger::{HALF_UP, Ledger, Step, local_midnight};
+use crate::energy::ledger::{HALF_UP, Ledger, local_midnight};
 use crate::store::StoreError;
 
 /// What a quota is counted in.
@@ -253,157 +254,102 @@ fn round(d: Decimal) -> Decimal {
     d.round_dp_with_strategy(2, HALF_UP).normalize()
 }
 
-impl Ledger<'_> {
-    /// A unit's daily consumption of `category` (a code or `kgce`) for local days [from, to).
-    pub fn unit_days(
-        &self,
-        unit: &str,
-        category: &str,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> Result<Vec<(NaiveDate, Decimal)>, StoreError> {
-        let tz = self.site.timezone;
-        let (Some(a), Some(b)) = (local_midnight(from, tz), local_midnight(to, tz)) else {
-            return Ok(vec![]);
-        };
-        let rows = self.unit_exact(unit, category, a, b, Step::Day)?;
-        Ok(rows
-            .into_iter()
-            .map(|r| (r.start.with_timezone(&tz).date_naive(), r.consumption))
-            .collect())
-    }
-
-    /// Consumption of `category` by `unit` over [from, to) (any instants).
-    pub fn unit_total(
-        &self,
-        unit: &str,
-        category: &str,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<Decimal, StoreError> {
-        if to <= from {
-            return Ok(Decimal::ZERO);
-        }
-        // Whole local days from the stored days; only the partial days at either end are
-        // computed from 15-minute intervals.
-        let tz = self.site.timezone;
-        let day_of = |t: DateTime<Utc>| t.with_timezone(&tz).date_naive();
-        let first = local_midnight(day_of(from), tz)
-            .filter(|m| *m >= from)
-            .or_else(|| local_midnight(day_of(from) + Duration::days(1), tz));
-        let last = local_midnight(day_of(to), tz).filter(|m| *m <= to);
-        let sum = |a: DateTime<Utc>, b: DateTime<Utc>, step| -> Result<Decimal, StoreError> {
-            if b <= a {
-                return Ok(Decimal::ZERO);
-            }
-            let rows = self.unit_exact(unit, category, a, b, step)?;
-            Ok(rows.iter().map(|r| r.consumption).sum())
-        };
-        match (first, last) {
-            (Some(a), Some(b)) if a < b => Ok(sum(from, a, Step::Quarter)?
-                + sum(a, b, Step::Day)?
-                + sum(b, to, Step::Quarter)?),
-            _ => sum(from, to, Step::Quarter),
-        }
-    }
-
-    /// A quota's month (`year`, `month`) as of `now`: a past month is final, the current one
-    /// projected, a future one all allowance.
-    pub fn quota_month(
-        &self,
-        quota: &Quota,
-        calendar: &Calendar,
-        year: i32,
-        month: u32,
-        now: DateTime<Utc>,
-    ) -> Result<MonthStatus, StoreError> {
-        let tz = self.site.timezone;
-        let first = NaiveDate::from_ymd_opt(year, month, 1).unwrap_or_default();
-        let next = first + Months::new(1);
-        let mut out = MonthStatus {
-            unit: quota.unit.clone(),
-            category: quota.category.clone(),
-            month: format!("{year:04}-{month:02}"),
-            annual: Decimal::ZERO,
-            allocation: Decimal::ZERO,
-            used: Decimal::ZERO,
-            prorated: Decimal::ZERO,
-            projected: Decimal::ZERO,
-            projected_percent: None,
-            status: Status::Green,
-            daily_by_type: vec![],
-            note: None,
-        };
-        let Some(unit) = self.site.unit(&quota.unit) else {
-            out.note = Some(format!("no unit `{}`", quota.unit));
+/// A quota's month (`year`, `month`) as of `now`: a past month is final, the current one
+/// projected (by the site's calendar), a future one all allowance.
+pub fn quota_month(
+    ledger: &Ledger<'_>,
+    site: &Site,
+    quota: &Quota,
+    year: i32,
+    month: u32,
+    now: DateTime<Utc>,
+) -> Result<MonthStatus, StoreError> {
+    let tz = ledger.timezone();
+    let calendar = &site.calendar;
+    let first = NaiveDate::from_ymd_opt(year, month, 1).unwrap_or_default();
+    let next = first + Months::new(1);
+    let mut out = MonthStatus {
+        unit: quota.unit.clone(),
+        category: quota.category.clone(),
+        month: format!("{year:04}-{month:02}"),
+        annual: Decimal::ZERO,
+        allocation: Decimal::ZERO,
+        used: Decimal::ZERO,
+        prorated: Decimal::ZERO,
+        projected: Decimal::ZERO,
+        projected_percent: None,
+        status: Status::Green,
+        daily_by_type: vec![],
+        note: None,
+    };
+    let Some(unit) = site.unit(&quota.unit) else {
+        out.note = Some(format!("no unit `{}`", quota.unit));
+        return Ok(out);
+    };
+    let annual = match annual_amount(quota, unit) {
+        Ok(a) => a,
+        Err(e) => {
+            out.note = Some(e);
             return Ok(out);
-        };
-        let annual = match annual_amount(quota, unit) {
-            Ok(a) => a,
-            Err(e) => {
-                out.note = Some(e);
-                return Ok(out);
-            }
-        };
-        let last_year = if quota.allocation == Allocation::LastYear {
-            let from = NaiveDate::from_ymd_opt(year - 1, 1, 1).unwrap_or_default();
-            let days =
-                self.unit_days(&quota.unit, &quota.category, from, from + Months::new(12))?;
-            let mut months = vec![Decimal::ZERO; 12];
-            for (d, c) in days {
-                months[d.month0() as usize] += c;
-            }
-            months
+        }
+    };
+    let last_year = if quota.allocation == Allocation::LastYear {
+        let from = NaiveDate::from_ymd_opt(year - 1, 1, 1).unwrap_or_default();
+        let days = ledger.unit_days(&quota.unit, &quota.category, from, from + Months::new(12))?;
+        let mut months = vec![Decimal::ZERO; 12];
+        for (d, c) in days {
+            months[d.month0() as usize] += c;
+        }
+        months
+    } else {
+        vec![]
+    };
+    let allocation = annual * month_share(&quota.allocation, year, month, &last_year);
+    let today = now.with_timezone(&tz).date_naive();
+    let (Some(start), Some(end)) = (local_midnight(first, tz), local_midnight(next, tz)) else {
+        return Ok(out);
+    };
+    let until = now.clamp(start, end);
+    let used = ledger.unit_total(&quota.unit, &quota.category, start, until)?;
+    let elapsed = Decimal::from((until - start).num_seconds())
+        / Decimal::from((end - start).num_seconds().max(1));
+    let projected = if now >= end || now < start {
+        used.max(if now < start {
+            allocation
         } else {
-            vec![]
-        };
-        let allocation = annual * month_share(&quota.allocation, year, month, &last_year);
-        let today = now.with_timezone(&tz).date_naive();
-        let (Some(start), Some(end)) = (local_midnight(first, tz), local_midnight(next, tz)) else {
-            return Ok(out);
-        };
-        let until = now.clamp(start, end);
-        let used = self.unit_total(&quota.unit, &quota.category, start, until)?;
-        let elapsed = Decimal::from((until - start).num_seconds())
-            / Decimal::from((end - start).num_seconds().max(1));
-        let projected = if now >= end || now < start {
-            used.max(if now < start {
-                allocation
-            } else {
-                Decimal::ZERO
-            })
-        } else {
-            let recent = self.unit_days(
-                &quota.unit,
-                &quota.category,
-                today - Duration::days(28),
-                today,
-            )?;
-            let expected = daily_by_type(&recent, calendar);
-            let complete: Decimal = recent
-                .iter()
-                .filter(|(d, _)| *d >= first)
-                .map(|(_, c)| *c)
-                .sum();
-            let today_start = local_midnight(today, tz).unwrap_or(start);
-            let today_so_far = self.unit_total(&quota.unit, &quota.category, today_start, now)?;
-            let mut by_type: Vec<(DayType, Decimal)> =
-                expected.iter().map(|(t, v)| (*t, round(*v))).collect();
-            by_type.sort();
-            out.daily_by_type = by_type;
-            project(complete, today, today_so_far, next, &expected, calendar)
-        };
-        out.annual = round(annual);
-        out.allocation = round(allocation);
-        out.used = round(used);
-        out.prorated = round(allocation * elapsed);
-        out.projected = round(projected);
-        out.projected_percent = (allocation > Decimal::ZERO).then(|| {
-            (projected * Decimal::ONE_HUNDRED / allocation).round_dp_with_strategy(1, HALF_UP)
-        });
-        out.status = status(allocation, used, projected);
-        Ok(out)
-    }
+            Decimal::ZERO
+        })
+    } else {
+        let recent = ledger.unit_days(
+            &quota.unit,
+            &quota.category,
+            today - Duration::days(28),
+            today,
+        )?;
+        let expected = daily_by_type(&recent, calendar);
+        let complete: Decimal = recent
+            .iter()
+            .filter(|(d, _)| *d >= first)
+            .map(|(_, c)| *c)
+            .sum();
+        let today_start = local_midnight(today, tz).unwrap_or(start);
+        let today_so_far = ledger.unit_total(&quota.unit, &quota.category, today_start, now)?;
+        let mut by_type: Vec<(DayType, Decimal)> =
+            expected.iter().map(|(t, v)| (*t, round(*v))).collect();
+        by_type.sort();
+        out.daily_by_type = by_type;
+        project(complete, today, today_so_far, next, &expected, calendar)
+    };
+    out.annual = round(annual);
+    out.allocation = round(allocation);
+    out.used = round(used);
+    out.prorated = round(allocation * elapsed);
+    out.projected = round(projected);
+    out.projected_percent = (allocation > Decimal::ZERO).then(|| {
+        (projected * Decimal::ONE_HUNDRED / allocation).round_dp_with_strategy(1, HALF_UP)
+    });
+    out.status = status(allocation, used, projected);
+    Ok(out)
 }
 
 #[cfg(test)]

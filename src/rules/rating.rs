@@ -9,6 +9,8 @@ use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use super::quota::quota_month;
+use crate::config::Site;
 use crate::config::site::UnitKind;
 use crate::energy::intervals::Quality;
 use crate::energy::ledger::{HALF_UP, Ledger, local_midnight};
@@ -346,270 +348,263 @@ pub struct Records {
     pub committee: Option<(Decimal, String)>,
 }
 
-impl Ledger<'_> {
-    /// Every unit's rating for a month (all units but the organisation), ranked, by the
-    /// site's scorecard, quotas and calendar.
-    pub fn ratings(
-        &self,
-        year: i32,
-        month: u32,
-        now: DateTime<Utc>,
-        records: &dyn Fn(&str) -> Records,
-    ) -> Result<Vec<UnitRating>, StoreError> {
-        let card = &self.site.scorecard;
-        let mut out = Vec::new();
-        for unit in self
-            .site
-            .units
-            .iter()
-            .filter(|u| u.kind != UnitKind::Organisation)
-        {
-            let inputs = self.rating_inputs(&unit.id, year, month, now, &records(&unit.id))?;
-            let (score, items) = rate(card, &inputs);
-            out.push(UnitRating {
-                unit: unit.id.clone(),
-                unit_name: unit.name.clone(),
-                month: format!("{year:04}-{month:02}"),
-                grade: grade(card, score),
-                score,
-                rank: 0,
-                items,
-            });
-        }
-        out.sort_by(|a, b| b.score.cmp(&a.score).then(a.unit.cmp(&b.unit)));
-        for (i, r) in out.iter_mut().enumerate() {
-            r.rank = i + 1;
-        }
-        Ok(out)
+/// Every unit's rating for a month (all units but the organisation), ranked, by the
+/// site's scorecard, quotas and calendar.
+pub fn ratings(
+    ledger: &Ledger<'_>,
+    site: &Site,
+    year: i32,
+    month: u32,
+    now: DateTime<Utc>,
+    records: &dyn Fn(&str) -> Records,
+) -> Result<Vec<UnitRating>, StoreError> {
+    let card = &site.scorecard;
+    let mut out = Vec::new();
+    for unit in site
+        .units
+        .iter()
+        .filter(|u| u.kind != UnitKind::Organisation)
+    {
+        let inputs = rating_inputs(ledger, site, &unit.id, year, month, now, &records(&unit.id))?;
+        let (score, items) = rate(card, &inputs);
+        out.push(UnitRating {
+            unit: unit.id.clone(),
+            unit_name: unit.name.clone(),
+            month: format!("{year:04}-{month:02}"),
+            grade: grade(card, score),
+            score,
+            rank: 0,
+            items,
+        });
     }
+    out.sort_by(|a, b| b.score.cmp(&a.score).then(a.unit.cmp(&b.unit)));
+    for (i, r) in out.iter_mut().enumerate() {
+        r.rank = i + 1;
+    }
+    Ok(out)
+}
 
-    fn rating_inputs(
-        &self,
-        unit_id: &str,
-        year: i32,
-        month: u32,
-        now: DateTime<Utc>,
-        records: &Records,
-    ) -> Result<Inputs, StoreError> {
-        let (card, quotas, calendar) =
-            (&self.site.scorecard, &self.site.quotas, &self.site.calendar);
-        let tz = self.site.timezone;
-        let first = NaiveDate::from_ymd_opt(year, month, 1).unwrap_or_default();
-        let next = first + Months::new(1);
-        let bounds = |a: NaiveDate, b: NaiveDate| local_midnight(a, tz).zip(local_midnight(b, tz));
-        let Some((start, end)) = bounds(first, next) else {
-            return Ok(vec![]);
-        };
-        let unit = self.site.unit(unit_id);
-        let mut inputs: Inputs = Vec::new();
-        let pct = |x: Decimal| x.round_dp_with_strategy(2, HALF_UP).normalize();
+fn rating_inputs(
+    ledger: &Ledger<'_>,
+    site: &Site,
+    unit_id: &str,
+    year: i32,
+    month: u32,
+    now: DateTime<Utc>,
+    records: &Records,
+) -> Result<Inputs, StoreError> {
+    let (card, quotas) = (&site.scorecard, &site.quotas);
+    let tz = ledger.timezone();
+    let first = NaiveDate::from_ymd_opt(year, month, 1).unwrap_or_default();
+    let next = first + Months::new(1);
+    let bounds = |a: NaiveDate, b: NaiveDate| local_midnight(a, tz).zip(local_midnight(b, tz));
+    let Some((start, end)) = bounds(first, next) else {
+        return Ok(vec![]);
+    };
+    let unit = site.unit(unit_id);
+    let mut inputs: Inputs = Vec::new();
+    let pct = |x: Decimal| x.round_dp_with_strategy(2, HALF_UP).normalize();
 
-        // Quota: the worst of the unit's quotas for the month.
-        let mut worst: Option<(Decimal, Why)> = None;
-        for q in quotas
-            .iter()
-            .filter(|q| q.unit == unit_id && q.year.is_none_or(|y| y == year))
-        {
-            let m = self.quota_month(q, calendar, year, month, now)?;
-            if m.allocation > Decimal::ZERO {
-                let ratio = m.used / m.allocation;
-                if worst.as_ref().is_none_or(|(w, _)| ratio > *w) {
-                    worst = Some((
-                        ratio,
-                        (
-                            format!(
-                                "{} 用量 {} / 定额 {} ({})",
-                                q.category, m.used, m.allocation, m.month
-                            ),
-                            format!(
-                                "{} used {} / quota {} ({})",
-                                q.category, m.used, m.allocation, m.month
-                            ),
+    // Quota: the worst of the unit's quotas for the month.
+    let mut worst: Option<(Decimal, Why)> = None;
+    for q in quotas
+        .iter()
+        .filter(|q| q.unit == unit_id && q.year.is_none_or(|y| y == year))
+    {
+        let m = quota_month(ledger, site, q, year, month, now)?;
+        if m.allocation > Decimal::ZERO {
+            let ratio = m.used / m.allocation;
+            if worst.as_ref().is_none_or(|(w, _)| ratio > *w) {
+                worst = Some((
+                    ratio,
+                    (
+                        format!(
+                            "{} 用量 {} / 定额 {} ({})",
+                            q.category, m.used, m.allocation, m.month
                         ),
-                    ));
-                }
+                        format!(
+                            "{} used {} / quota {} ({})",
+                            q.category, m.used, m.allocation, m.month
+                        ),
+                    ),
+                ));
             }
         }
-        inputs.push(match worst {
-            Some((r, how)) => (ItemKey::Quota, Ok(r), how),
-            None => (
-                ItemKey::Quota,
-                Err("未设定额 (no quota)".into()),
-                Why::default(),
-            ),
-        });
+    }
+    inputs.push(match worst {
+        Some((r, how)) => (ItemKey::Quota, Ok(r), how),
+        None => (
+            ItemKey::Quota,
+            Err("未设定额 (no quota)".into()),
+            Why::default(),
+        ),
+    });
 
-        // Year on year, in standard coal.
-        let this = self.unit_total(unit_id, "kgce", start, end)?;
-        let (ly_start, ly_end) =
-            bounds(first - Months::new(12), next - Months::new(12)).unwrap_or((start, end));
-        let last = self.unit_total(unit_id, "kgce", ly_start, ly_end)?;
-        inputs.push(if last > Decimal::ZERO {
-            let reduction = (last - this) * Decimal::ONE_HUNDRED / last;
+    // Year on year, in standard coal.
+    let this = ledger.unit_total(unit_id, "kgce", start, end)?;
+    let (ly_start, ly_end) =
+        bounds(first - Months::new(12), next - Months::new(12)).unwrap_or((start, end));
+    let last = ledger.unit_total(unit_id, "kgce", ly_start, ly_end)?;
+    inputs.push(if last > Decimal::ZERO {
+        let reduction = (last - this) * Decimal::ONE_HUNDRED / last;
+        (
+            ItemKey::YearOnYear,
+            Ok(reduction - card.reduction_target_percent),
             (
-                ItemKey::YearOnYear,
-                Ok(reduction - card.reduction_target_percent),
+                format!(
+                    "本月 {} kgce, 去年同月 {} kgce, 节能率 {}%, 目标 {}%",
+                    pct(this),
+                    pct(last),
+                    pct(reduction),
+                    card.reduction_target_percent
+                ),
+                format!(
+                    "this month {} kgce, same month last year {} kgce, saving {}%, target {}%",
+                    pct(this),
+                    pct(last),
+                    pct(reduction),
+                    card.reduction_target_percent
+                ),
+            ),
+        )
+    } else {
+        (
+            ItemKey::YearOnYear,
+            Err("去年同月无数据 (no data for the same month last year)".into()),
+            Why::default(),
+        )
+    });
+
+    // Intensity over the last 12 months against the peer average.
+    let (y_start, _) = bounds(next - Months::new(12), next).unwrap_or((start, end));
+    let year_kgce = ledger.unit_total(unit_id, "kgce", y_start, end)?;
+    for (key, divisor, peer, (what, what_en)) in [
+        (
+            ItemKey::IntensityArea,
+            unit.and_then(|u| u.floor_area_m2)
+                .and_then(Decimal::from_f64_retain),
+            card.peer_kgce_per_m2,
+            ("kgce/m²", "kgce/m²"),
+        ),
+        (
+            ItemKey::IntensityPerson,
+            unit.and_then(|u| u.occupants).map(Decimal::from),
+            card.peer_kgce_per_person,
+            ("kgce/人", "kgce/person"),
+        ),
+    ] {
+        inputs.push(match (divisor.filter(|d| *d > Decimal::ZERO), peer) {
+            (Some(div), Some(peer)) if peer > Decimal::ZERO && year_kgce > Decimal::ZERO => {
+                let intensity = year_kgce / div;
                 (
-                    format!(
-                        "本月 {} kgce, 去年同月 {} kgce, 节能率 {}%, 目标 {}%",
-                        pct(this),
-                        pct(last),
-                        pct(reduction),
-                        card.reduction_target_percent
-                    ),
-                    format!(
-                        "this month {} kgce, same month last year {} kgce, saving {}%, target {}%",
-                        pct(this),
-                        pct(last),
-                        pct(reduction),
-                        card.reduction_target_percent
-                    ),
-                ),
-            )
-        } else {
-            (
-                ItemKey::YearOnYear,
-                Err("去年同月无数据 (no data for the same month last year)".into()),
-                Why::default(),
-            )
-        });
-
-        // Intensity over the last 12 months against the peer average.
-        let (y_start, _) = bounds(next - Months::new(12), next).unwrap_or((start, end));
-        let year_kgce = self.unit_total(unit_id, "kgce", y_start, end)?;
-        for (key, divisor, peer, (what, what_en)) in [
-            (
-                ItemKey::IntensityArea,
-                unit.and_then(|u| u.floor_area_m2)
-                    .and_then(Decimal::from_f64_retain),
-                card.peer_kgce_per_m2,
-                ("kgce/m²", "kgce/m²"),
-            ),
-            (
-                ItemKey::IntensityPerson,
-                unit.and_then(|u| u.occupants).map(Decimal::from),
-                card.peer_kgce_per_person,
-                ("kgce/人", "kgce/person"),
-            ),
-        ] {
-            inputs.push(match (divisor.filter(|d| *d > Decimal::ZERO), peer) {
-                (Some(div), Some(peer)) if peer > Decimal::ZERO && year_kgce > Decimal::ZERO => {
-                    let intensity = year_kgce / div;
+                    key,
+                    Ok(intensity / peer),
                     (
-                        key,
-                        Ok(intensity / peer),
-                        (
-                            format!(
-                                "近12个月 {} {what}, 对标 {peer} {what} ({})",
-                                pct(intensity),
-                                card.peer_source
-                            ),
-                            format!(
-                                "last 12 months {} {what_en}, peer average {peer} {what_en} ({})",
-                                pct(intensity),
-                                card.peer_source
-                            ),
+                        format!(
+                            "近12个月 {} {what}, 对标 {peer} {what} ({})",
+                            pct(intensity),
+                            card.peer_source
                         ),
-                    )
-                }
-                (None, _) => (
-                    key,
-                    Err("未配置面积或人数 (no floor area or occupants)".into()),
-                    Why::default(),
-                ),
-                (_, None) => (
-                    key,
-                    Err("未配置对标值 (no peer average)".into()),
-                    Why::default(),
-                ),
-                _ => (
-                    key,
-                    Err("无能耗数据 (no consumption data)".into()),
-                    Why::default(),
-                ),
-            });
-        }
+                        format!(
+                            "last 12 months {} {what_en}, peer average {peer} {what_en} ({})",
+                            pct(intensity),
+                            card.peer_source
+                        ),
+                    ),
+                )
+            }
+            (None, _) => (
+                key,
+                Err("未配置面积或人数 (no floor area or occupants)".into()),
+                Why::default(),
+            ),
+            (_, None) => (
+                key,
+                Err("未配置对标值 (no peer average)".into()),
+                Why::default(),
+            ),
+            _ => (
+                key,
+                Err("无能耗数据 (no consumption data)".into()),
+                Why::default(),
+            ),
+        });
+    }
 
-        // Completeness: meter-days of good quality.
-        let meters: Vec<_> = ["01000", "02000", "03000", "04000", "05000"]
+    // Completeness: meter-days of good quality.
+    let meters: Vec<_> = ["01000", "02000", "03000", "04000", "05000"]
+        .iter()
+        .flat_map(|c| {
+            crate::energy::aggregate::counted_meters(&site.meters, &site.units, unit_id, c)
+        })
+        .collect();
+    let mut good = 0u32;
+    let mut all = 0u32;
+    for m in &meters {
+        let rows = ledger.meter(
+            m,
+            crate::energy::ledger::register_quantity(m),
+            start,
+            end,
+            crate::energy::ledger::Step::Day,
+        )?;
+        all += rows.len() as u32;
+        good += rows
             .iter()
-            .flat_map(|c| {
-                crate::energy::aggregate::counted_meters(
-                    &self.site.meters,
-                    &self.site.units,
-                    unit_id,
-                    c,
+            .filter(|r| {
+                matches!(
+                    r.quality,
+                    Quality::Measured | Quality::Manual | Quality::Corrected
                 )
             })
-            .collect();
-        let mut good = 0u32;
-        let mut all = 0u32;
-        for m in &meters {
-            let rows = self.meter(
-                m,
-                crate::energy::ledger::register_quantity(m),
-                start,
-                end,
-                crate::energy::ledger::Step::Day,
-            )?;
-            all += rows.len() as u32;
-            good += rows
-                .iter()
-                .filter(|r| {
-                    matches!(
-                        r.quality,
-                        Quality::Measured | Quality::Manual | Quality::Corrected
-                    )
-                })
-                .count() as u32;
-        }
-        inputs.push(if all > 0 {
-            (
-                ItemKey::Completeness,
-                Ok(Decimal::from(good) * Decimal::ONE_HUNDRED / Decimal::from(all)),
-                (
-                    format!("{good}/{all} 表·日数据完整"),
-                    format!("{good}/{all} meter-days complete"),
-                ),
-            )
-        } else {
-            (
-                ItemKey::Completeness,
-                Err("无计量表 (no meters)".into()),
-                Why::default(),
-            )
-        });
-
-        inputs.push(match records.alerts {
-            Some((0, _)) => (
-                ItemKey::Alarms,
-                Ok(Decimal::ONE_HUNDRED),
-                ("本月无告警".into(), "no alerts this month".into()),
-            ),
-            Some((n, handled)) => (
-                ItemKey::Alarms,
-                Ok(Decimal::from(handled) * Decimal::ONE_HUNDRED / Decimal::from(n)),
-                (
-                    format!("{handled}/{n} 条告警已确认或处理"),
-                    format!("{handled}/{n} alerts acknowledged or resolved"),
-                ),
-            ),
-            None => (
-                ItemKey::Alarms,
-                Err("无告警记录 (no alert records)".into()),
-                Why::default(),
-            ),
-        });
-        inputs.push(match &records.committee {
-            Some((p, note)) => (ItemKey::Committee, Ok(*p), (note.clone(), note.clone())),
-            None => (
-                ItemKey::Committee,
-                Err("委员会未评分 (not entered)".into()),
-                Why::default(),
-            ),
-        });
-        Ok(inputs)
+            .count() as u32;
     }
+    inputs.push(if all > 0 {
+        (
+            ItemKey::Completeness,
+            Ok(Decimal::from(good) * Decimal::ONE_HUNDRED / Decimal::from(all)),
+            (
+                format!("{good}/{all} 表·日数据完整"),
+                format!("{good}/{all} meter-days complete"),
+            ),
+        )
+    } else {
+        (
+            ItemKey::Completeness,
+            Err("无计量表 (no meters)".into()),
+            Why::default(),
+        )
+    });
+
+    inputs.push(match records.alerts {
+        Some((0, _)) => (
+            ItemKey::Alarms,
+            Ok(Decimal::ONE_HUNDRED),
+            ("本月无告警".into(), "no alerts this month".into()),
+        ),
+        Some((n, handled)) => (
+            ItemKey::Alarms,
+            Ok(Decimal::from(handled) * Decimal::ONE_HUNDRED / Decimal::from(n)),
+            (
+                format!("{handled}/{n} 条告警已确认或处理"),
+                format!("{handled}/{n} alerts acknowledged or resolved"),
+            ),
+        ),
+        None => (
+            ItemKey::Alarms,
+            Err("无告警记录 (no alert records)".into()),
+            Why::default(),
+        ),
+    });
+    inputs.push(match &records.committee {
+        Some((p, note)) => (ItemKey::Committee, Ok(*p), (note.clone(), note.clone())),
+        None => (
+            ItemKey::Committee,
+            Err("委员会未评分 (not entered)".into()),
+            Why::default(),
+        ),
+    });
+    Ok(inputs)
 }
 
 #[cfg(test)]

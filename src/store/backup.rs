@@ -19,7 +19,8 @@ use rusqlite::{Connection, OpenFlags};
 use thiserror::Error;
 
 use super::lock::{LockError, lock_data_dir};
-use super::sqlite::{SqliteStore, StoreError, database_path, schema_version};
+use super::schema::schema_version;
+use super::sqlite::{SqliteStore, StoreError, database_path};
 
 /// Pages copied per backup step (4 KiB pages: 16 MiB).
 const PAGES_PER_STEP: i32 = 4096;

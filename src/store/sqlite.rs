@@ -1,8 +1,7 @@
-//! The embedded store: one SQLite file (WAL) under the data directory.
-//!
-//! - `register_readings`: cumulative register values (kWh, m³ ...), kept for good: the ledger
-//!   derives consumption from them.
-//! - `telemetry`: instantaneous values (kW, V, A ...), kept for the retention window.
+//! The embedded store: one SQLite file (WAL) under the data directory. This file is the
+//! store's ground floor: the error type, connections, and the writer and reader every area of
+//! the store (`readings`, `ledger`, `rules`, `billing`, `users`) adds its queries to. It knows
+//! none of the areas; `schema.rs`, above them, lists their migrations and opens the store.
 //!
 //! Series (meter, quantity) get small integer ids so the reading tables stay compact.
 
@@ -12,11 +11,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::config::DbConfig;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use thiserror::Error;
 
 use crate::quantity::Quantity;
-use crate::reading::{Reading, ReadingQuality};
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -34,74 +32,6 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
-}
-
-/// Schema migrations, applied in order; `PRAGMA user_version` records how many have run.
-/// Append only: a released migration is never edited.
-const MIGRATIONS: &[&str] = &[
-    // 1: series, register readings, telemetry, metadata
-    "CREATE TABLE series (
-        id INTEGER PRIMARY KEY,
-        meter TEXT NOT NULL,
-        quantity TEXT NOT NULL,
-        UNIQUE (meter, quantity)
-     );
-     CREATE TABLE register_readings (
-        series INTEGER NOT NULL REFERENCES series(id),
-        ts INTEGER NOT NULL,          -- milliseconds since 1970-01-01 UTC
-        value REAL NOT NULL,
-        quality INTEGER NOT NULL,     -- 0 measured, 1 manual, 2 estimated
-        PRIMARY KEY (series, ts)
-     ) WITHOUT ROWID;
-     CREATE TABLE telemetry (
-        series INTEGER NOT NULL REFERENCES series(id),
-        ts INTEGER NOT NULL,
-        value REAL NOT NULL,
-        PRIMARY KEY (series, ts)
-     ) WITHOUT ROWID;
-     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
-    // 2: notes on readings entered by hand (who read it, why, what the display showed)
-    "CREATE TABLE reading_notes (
-        series INTEGER NOT NULL REFERENCES series(id),
-        ts INTEGER NOT NULL,
-        note TEXT NOT NULL,
-        PRIMARY KEY (series, ts)
-     ) WITHOUT ROWID;",
-    // 3: events that break a register's continuity, recorded by engineers
-    "CREATE TABLE meter_events (
-        id INTEGER PRIMARY KEY,
-        meter TEXT NOT NULL,
-        quantity TEXT NOT NULL,
-        ts INTEGER NOT NULL,
-        kind TEXT NOT NULL,           -- replacement | reset
-        old_final TEXT,               -- decimals as text
-        new_initial TEXT,
-        new_value TEXT,
-        note TEXT NOT NULL,
-        recorded_by TEXT NOT NULL,
-        recorded_at INTEGER NOT NULL
-     );
-     CREATE INDEX meter_events_by_meter ON meter_events (meter, quantity, ts);",
-    // 4: corrections, the audit log, billed periods, the daily ledger (see store/ledger.rs)
-    super::ledger::MIGRATION,
-    // 5: alerts, committee points, ratings history (see store/rules.rs)
-    super::rules::MIGRATION,
-    // 6: issued statements and payments (see store/billing.rs)
-    super::billing::MIGRATION,
-    // 7: users, sessions, API tokens (see store/users.rs)
-    super::users::MIGRATION,
-];
-
-/// The schema version this build writes: the number of migrations.
-pub fn schema_version() -> i64 {
-    MIGRATIONS.len() as i64
-}
-
-/// The migrations, in order (migration `i` brings a database from version `i` to `i + 1`).
-/// For the upgrade tests, which build databases as older versions left them.
-#[doc(hidden)]
-pub fn migrations() -> &'static [&'static str] {
-    MIGRATIONS
 }
 
 /// The database file under a data directory.
@@ -123,31 +53,26 @@ pub(super) fn from_millis(ms: i64) -> DateTime<Utc> {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database and brings its schema up to date.
-    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        let store = SqliteStore {
+    /// A store at `path` whose schema is already up to date (see `schema.rs`, which opens
+    /// stores).
+    pub(super) fn at(path: &Path) -> SqliteStore {
+        SqliteStore {
             path: Arc::new(path.to_path_buf()),
-        };
-        let mut conn = store.connect()?;
-        store.migrate(&mut conn)?;
-        Ok(store)
+        }
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    fn err(&self, source: rusqlite::Error) -> StoreError {
+    pub(super) fn err(&self, source: rusqlite::Error) -> StoreError {
         StoreError::Sqlite {
             path: self.path.to_path_buf(),
             source,
         }
     }
 
-    fn connect(&self) -> Result<Connection, StoreError> {
+    pub(super) fn connect(&self) -> Result<Connection, StoreError> {
         let conn = Connection::open(&*self.path).map_err(|e| self.err(e))?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
@@ -165,33 +90,11 @@ impl SqliteStore {
         Ok(conn)
     }
 
-    fn migrate(&self, conn: &mut Connection) -> Result<(), StoreError> {
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| self.err(e))?;
-        let known = MIGRATIONS.len() as i64;
-        if version > known {
-            return Err(StoreError::TooNew {
-                path: self.path.to_path_buf(),
-                found: version,
-                known,
-            });
-        }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = conn.transaction().map_err(|e| self.err(e))?;
-            tx.execute_batch(sql).map_err(|e| self.err(e))?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)
-                .map_err(|e| self.err(e))?;
-            tx.commit().map_err(|e| self.err(e))?;
-        }
-        Ok(())
-    }
-
     pub fn writer(&self) -> Result<StoreWriter, StoreError> {
         Ok(StoreWriter {
             conn: self.connect()?,
             store: self.clone(),
-            series: HashMap::new(),
+            series: SeriesIds::default(),
         })
     }
 
@@ -207,17 +110,22 @@ impl SqliteStore {
 pub struct StoreWriter {
     conn: Connection,
     store: SqliteStore,
-    series: HashMap<(Arc<str>, Quantity), i64>,
+    series: SeriesIds,
 }
 
-impl StoreWriter {
-    fn series_id(
+/// The writer's cache of series ids.
+#[derive(Default)]
+pub(super) struct SeriesIds(HashMap<(Arc<str>, Quantity), i64>);
+
+impl SeriesIds {
+    /// The id of the series (`meter`, `quantity`), created when new.
+    pub(super) fn id(
+        &mut self,
         tx: &rusqlite::Transaction<'_>,
-        cache: &mut HashMap<(Arc<str>, Quantity), i64>,
         meter: &Arc<str>,
         quantity: Quantity,
     ) -> rusqlite::Result<i64> {
-        if let Some(id) = cache.get(&(meter.clone(), quantity)) {
+        if let Some(id) = self.0.get(&(meter.clone(), quantity)) {
             return Ok(*id);
         }
         tx.execute(
@@ -229,10 +137,12 @@ impl StoreWriter {
             params![&**meter, quantity.name()],
             |r| r.get(0),
         )?;
-        cache.insert((meter.clone(), quantity), id);
+        self.0.insert((meter.clone(), quantity), id);
         Ok(id)
     }
+}
 
+impl StoreWriter {
     /// Runs `f` in one IMMEDIATE transaction (the write lock is taken up front, so what `f`
     /// reads is what it writes over); rolled back on error.
     pub(super) fn in_transaction<T>(
@@ -248,148 +158,36 @@ impl StoreWriter {
             Ok(out)
         })();
         result.map_err(|e| {
-            self.series.clear();
+            self.series.0.clear();
             self.store.err(e)
         })
     }
 
-    /// Writes readings entered by hand, with their notes, in one transaction: all or nothing.
-    pub fn write_manual(
+    /// Runs `f` in one (deferred) transaction with the cache of series ids; rolled back on
+    /// error, and then the cache is cleared too (ids of series created in it are gone).
+    pub(super) fn with_series<T>(
         &mut self,
-        readings: &[(Reading, Option<String>)],
-        who: &str,
-    ) -> Result<(), StoreError> {
-        let result = (|| -> rusqlite::Result<()> {
+        f: impl FnOnce(&rusqlite::Transaction<'_>, &mut SeriesIds) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let result = (|| {
             let tx = self.conn.transaction()?;
-            let mut earliest: HashMap<i64, DateTime<Utc>> = HashMap::new();
-            for (r, note) in readings {
-                let id = Self::series_id(&tx, &mut self.series, &r.meter, r.quantity)?;
-                let sql = if r.quantity.is_cumulative() {
-                    "INSERT OR REPLACE INTO register_readings (series, ts, value, quality) VALUES (?1, ?2, ?3, ?4)"
-                } else {
-                    "INSERT OR REPLACE INTO telemetry (series, ts, value) VALUES (?1, ?2, ?3)"
-                };
-                if r.quantity.is_cumulative() {
-                    tx.execute(sql, params![id, millis(r.time), r.value, r.quality.code()])?;
-                } else {
-                    tx.execute(sql, params![id, millis(r.time), r.value])?;
-                }
-                if let Some(note) = note.as_ref().filter(|n| !n.is_empty()) {
-                    tx.execute("INSERT OR REPLACE INTO reading_notes (series, ts, note) VALUES (?1, ?2, ?3)", params![id, millis(r.time), note])?;
-                }
-                if r.quantity.is_cumulative() {
-                    let e = earliest.entry(id).or_insert(r.time);
-                    *e = (*e).min(r.time);
-                }
-            }
-            for (series, t) in earliest {
-                super::ledger::mark_late_readings(&tx, series, t)?;
-            }
-            let meters: std::collections::BTreeSet<&str> =
-                readings.iter().map(|(r, _)| &*r.meter).collect();
-            tx.execute(
-                "INSERT INTO audit_log (at, who, action, meter, quantity, target, before, after, note)
-                 VALUES (?1, ?2, 'readings.enter', ?3, NULL, ?4, 'null', ?5, '')",
-                params![
-                    millis(Utc::now()),
-                    who,
-                    (meters.len() == 1).then(|| meters.iter().next().map(|m| m.to_string())).flatten(),
-                    meters.iter().copied().collect::<Vec<_>>().join(","),
-                    serde_json::json!({ "readings": readings.len() }).to_string()
-                ],
-            )?;
-            tx.commit()
+            let out = f(&tx, &mut self.series)?;
+            tx.commit()?;
+            Ok(out)
         })();
         result.map_err(|e| {
-            self.series.clear();
+            self.series.0.clear();
             self.store.err(e)
         })
     }
 
-    pub fn write_batch(&mut self, readings: &[Reading]) -> Result<(), StoreError> {
-        let result = (|| -> rusqlite::Result<()> {
-            let tx = self.conn.transaction()?;
-            let mut registers: Vec<(i64, i64, f64, i64)> = Vec::new();
-            let mut telemetry: Vec<(i64, i64, f64, i64)> = Vec::new();
-            let mut earliest: HashMap<i64, i64> = HashMap::new();
-            for r in readings {
-                let id = Self::series_id(&tx, &mut self.series, &r.meter, r.quantity)?;
-                let row = (id, millis(r.time), r.value, r.quality.code());
-                if r.quantity.is_cumulative() {
-                    let e = earliest.entry(id).or_insert(row.1);
-                    *e = (*e).min(row.1);
-                    registers.push(row);
-                } else {
-                    telemetry.push(row);
-                }
-            }
-            insert_rows(
-                &tx,
-                "INSERT OR IGNORE INTO register_readings (series, ts, value, quality) VALUES ",
-                &registers,
-                true,
-            )?;
-            insert_rows(
-                &tx,
-                "INSERT OR REPLACE INTO telemetry (series, ts, value) VALUES ",
-                &telemetry,
-                false,
-            )?;
-            // A reading older than what the daily ledger holds makes it recompute from there.
-            for (series, ts) in earliest {
-                super::ledger::mark_late_readings(&tx, series, from_millis(ts))?;
-            }
-            tx.commit()
-        })();
-        result.map_err(|e| {
-            // The transaction rolled back; cached ids of series created in it are gone too.
-            self.series.clear();
-            self.store.err(e)
-        })
+    pub(super) fn conn(&self) -> &Connection {
+        &self.conn
     }
 
-    /// Drops telemetry older than `before`; register readings are never dropped.
-    pub fn prune_telemetry(&mut self, before: DateTime<Utc>) -> Result<usize, StoreError> {
-        self.conn
-            .execute(
-                "DELETE FROM telemetry WHERE ts < ?1",
-                params![millis(before)],
-            )
-            .map_err(|e| self.store.err(e))
+    pub(super) fn fail(&self, source: rusqlite::Error) -> StoreError {
+        self.store.err(source)
     }
-}
-
-/// Rows per multi-row INSERT: fewer statement executions, same transaction.
-const ROWS_PER_INSERT: usize = 100;
-
-fn insert_rows(
-    tx: &rusqlite::Transaction<'_>,
-    head: &str,
-    rows: &[(i64, i64, f64, i64)],
-    with_quality: bool,
-) -> rusqlite::Result<()> {
-    let one = if with_quality { "(?,?,?,?)" } else { "(?,?,?)" };
-    let sql = |n: usize| format!("{head}{}", vec![one; n].join(","));
-    let full = sql(ROWS_PER_INSERT);
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
-        let statement = if chunk.len() == ROWS_PER_INSERT {
-            full.clone()
-        } else {
-            sql(chunk.len())
-        };
-        let mut stmt = tx.prepare_cached(&statement)?;
-        let mut values: Vec<rusqlite::types::Value> = Vec::with_capacity(chunk.len() * 4);
-        for (series, ts, value, quality) in chunk {
-            values.push((*series).into());
-            values.push((*ts).into());
-            values.push((*value).into());
-            if with_quality {
-                values.push((*quality).into());
-            }
-        }
-        stmt.execute(rusqlite::params_from_iter(values))?;
-    }
-    Ok(())
 }
 
 /// A read-only view; each HTTP handler or report opens its own (WAL lets them run beside the writer).
@@ -403,96 +201,6 @@ impl StoreReader {
     pub fn another(&self) -> Result<StoreReader, StoreError> {
         self.store.reader()
     }
-}
-
-/// A stored reading, as read back.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredReading {
-    pub time: DateTime<Utc>,
-    pub value: f64,
-    pub quality: ReadingQuality,
-}
-
-impl StoreReader {
-    fn series(&self, meter: &str, quantity: Quantity) -> Result<Option<i64>, StoreError> {
-        self.conn
-            .query_row(
-                "SELECT id FROM series WHERE meter = ?1 AND quantity = ?2",
-                params![meter, quantity.name()],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.store.err(e))
-    }
-
-    /// Readings of one series in [from, to), oldest first.
-    pub fn readings(
-        &self,
-        meter: &str,
-        quantity: Quantity,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<Vec<StoredReading>, StoreError> {
-        let Some(series) = self.series(meter, quantity)? else {
-            return Ok(vec![]);
-        };
-        let sql = if quantity.is_cumulative() {
-            "SELECT ts, value, quality FROM register_readings WHERE series = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts"
-        } else {
-            "SELECT ts, value, 0 FROM telemetry WHERE series = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts"
-        };
-        let mut stmt = self
-            .conn
-            .prepare_cached(sql)
-            .map_err(|e| self.store.err(e))?;
-        let rows = stmt
-            .query_map(params![series, millis(from), millis(to)], |r| {
-                Ok(StoredReading {
-                    time: from_millis(r.get(0)?),
-                    value: r.get(1)?,
-                    quality: ReadingQuality::from_code(r.get(2)?),
-                })
-            })
-            .map_err(|e| self.store.err(e))?;
-        rows.collect::<Result<_, _>>()
-            .map_err(|e| self.store.err(e))
-    }
-
-    /// The newest reading of one series.
-    pub fn latest(
-        &self,
-        meter: &str,
-        quantity: Quantity,
-    ) -> Result<Option<StoredReading>, StoreError> {
-        self.latest_before(meter, quantity, DateTime::<Utc>::MAX_UTC)
-    }
-
-    /// The newest reading of one series taken before `before`.
-    pub fn latest_before(
-        &self,
-        meter: &str,
-        quantity: Quantity,
-        before: DateTime<Utc>,
-    ) -> Result<Option<StoredReading>, StoreError> {
-        let Some(series) = self.series(meter, quantity)? else {
-            return Ok(None);
-        };
-        let sql = if quantity.is_cumulative() {
-            "SELECT ts, value, quality FROM register_readings WHERE series = ?1 AND ts < ?2 ORDER BY ts DESC LIMIT 1"
-        } else {
-            "SELECT ts, value, 0 FROM telemetry WHERE series = ?1 AND ts < ?2 ORDER BY ts DESC LIMIT 1"
-        };
-        self.conn
-            .query_row(sql, params![series, millis(before)], |r| {
-                Ok(StoredReading {
-                    time: from_millis(r.get(0)?),
-                    value: r.get(1)?,
-                    quality: ReadingQuality::from_code(r.get(2)?),
-                })
-            })
-            .optional()
-            .map_err(|e| self.store.err(e))
-    }
 
     pub(super) fn conn(&self) -> &Connection {
         &self.conn
@@ -501,24 +209,12 @@ impl StoreReader {
     pub(super) fn fail(&self, source: rusqlite::Error) -> StoreError {
         self.store.err(source)
     }
-
-    /// Number of stored register readings and telemetry rows.
-    pub fn counts(&self) -> Result<(u64, u64), StoreError> {
-        let count = |table: &str| -> Result<u64, StoreError> {
-            self.conn
-                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
-                    r.get::<_, i64>(0)
-                })
-                .map(|n| n as u64)
-                .map_err(|e| self.store.err(e))
-        };
-        Ok((count("register_readings")?, count("telemetry")?))
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reading::{Reading, ReadingQuality};
 
     fn reading(meter: &str, q: &str, secs: i64, value: f64) -> Reading {
         Reading {

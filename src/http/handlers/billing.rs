@@ -47,7 +47,7 @@ async fn load(
     let statements = tokio::task::spawn_blocking(move || {
         let reader = store.reader()?;
         let ledger = Ledger::new(&reader, &site);
-        book::month_statements(&ledger, first, tenant.as_deref(), today)
+        book::month_statements(&ledger, &reader, &site, first, tenant.as_deref(), today)
     })
     .await??;
     Ok(statements)
@@ -137,6 +137,7 @@ pub async fn issue(
         let ledger = Ledger::new(&reader, &site);
         book::issue(
             &ledger,
+            &site,
             &mut writer,
             first,
             b.tenant.as_deref(),
@@ -204,12 +205,9 @@ pub async fn payments(State(state): State<AppState>) -> Result<Json<Value>, AppE
 
 pub async fn outstanding(State(state): State<AppState>) -> Result<Json<Value>, AppError> {
     let (site, store, today) = (state.site.clone(), state.store.clone(), today(&state));
-    let balances = tokio::task::spawn_blocking(move || {
-        let reader = store.reader()?;
-        let ledger = Ledger::new(&reader, &site);
-        book::balances(&ledger, today)
-    })
-    .await??;
+    let balances =
+        tokio::task::spawn_blocking(move || book::balances(&store.reader()?, &site, today))
+            .await??;
     let total: Decimal = balances.iter().map(|b| b.outstanding).sum();
     Ok(Json(json!({ "tenants": balances, "outstanding": total })))
 }
@@ -230,12 +228,7 @@ pub async fn recovery(
     if !(1970..=9999).contains(&year) {
         return Err(AppError::BadRequest(format!("year {year}: use 1970..9999")));
     }
-    let (site, store) = (state.site.clone(), state.store.clone());
-    let r = tokio::task::spawn_blocking(move || {
-        let reader = store.reader()?;
-        let ledger = Ledger::new(&reader, &site);
-        book::recovery(&ledger, year)
-    })
-    .await??;
+    let store = state.store.clone();
+    let r = tokio::task::spawn_blocking(move || book::recovery(&store.reader()?, year)).await??;
     Ok(Json(r))
 }

@@ -25,7 +25,7 @@ async fn build(state: &AppState, month: &str) -> Result<MonthlyReport, AppError>
     let report = tokio::task::spawn_blocking(move || {
         let reader = store.reader()?;
         let ledger = Ledger::new(&reader, &site);
-        ledger.monthly_report(first, Utc::now())
+        crate::report::monthly::monthly_report(&ledger, &reader, &site, first, Utc::now())
     })
     .await??;
     report.map_err(AppError::BadRequest)

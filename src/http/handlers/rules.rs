@@ -45,7 +45,7 @@ pub async fn quotas(
             site.quotas
                 .iter()
                 .filter(|q| q.year.is_none_or(|y| y == year))
-                .map(|q| ledger.quota_month(q, &site.calendar, year, month, now))
+                .map(|q| crate::rules::quota::quota_month(&ledger, &site, q, year, month, now))
                 .collect::<Result<Vec<_>, _>>()
         })
         .await??,
@@ -61,7 +61,7 @@ pub async fn ratings(
     let rated = tokio::task::spawn_blocking(move || {
         let reader = store.reader()?;
         let ledger = Ledger::new(&reader, &site);
-        let rated = crate::rules::month_ratings(&ledger, &month, Utc::now())?;
+        let rated = crate::rules::month_ratings(&ledger, &reader, &site, &month, Utc::now())?;
         if let Ok(r) = &rated {
             store.writer()?.save_ratings(r)?;
         }
@@ -157,7 +157,14 @@ pub async fn intensity_check(
     Ok(Json(
         tokio::task::spawn_blocking(move || {
             let reader = store.reader()?;
-            Ledger::new(&reader, &site).intensity_check(&standard, &unit, bounds.0, bounds.1)
+            crate::rules::intensity::intensity_check(
+                &Ledger::new(&reader, &site),
+                &site,
+                &standard,
+                &unit,
+                bounds.0,
+                bounds.1,
+            )
         })
         .await??,
     ))

@@ -198,7 +198,16 @@ pub async fn unit(
                 .quotas
                 .iter()
                 .find(|x| x.unit == unit.id && x.category == "01000")
-                .map(|x| ledger.quota_month(x, &site.calendar, day.year(), day.month(), Utc::now()))
+                .map(|x| {
+                    crate::rules::quota::quota_month(
+                        &ledger,
+                        &site,
+                        x,
+                        day.year(),
+                        day.month(),
+                        Utc::now(),
+                    )
+                })
                 .transpose()?
                 .map(|m| vec![f(m.allocation) / f64::from(first.num_days_in_month()); days.len()]);
             let title = t(
@@ -536,13 +545,21 @@ pub async fn ratings(
         tokio::task::spawn_blocking(move || -> Result<_, crate::store::StoreError> {
             let reader = store.reader()?;
             let ledger = Ledger::new(&reader, &site);
-            let rated = crate::rules::month_ratings(&ledger, &l2, Utc::now())?.unwrap_or_default();
+            let rated = crate::rules::month_ratings(&ledger, &reader, &site, &l2, Utc::now())?
+                .unwrap_or_default();
             let quotas = site
                 .quotas
                 .iter()
                 .filter(|x| x.year.is_none_or(|y| y == month.year()))
                 .map(|x| {
-                    ledger.quota_month(x, &site.calendar, month.year(), month.month(), Utc::now())
+                    crate::rules::quota::quota_month(
+                        &ledger,
+                        &site,
+                        x,
+                        month.year(),
+                        month.month(),
+                        Utc::now(),
+                    )
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             Ok((rated, quotas))
@@ -624,8 +641,8 @@ pub async fn billing(
             let reader = store.reader()?;
             let ledger = Ledger::new(&reader, &site);
             Ok((
-                crate::billing::book::month_statements(&ledger, month, None, day)?,
-                crate::billing::book::balances(&ledger, day)?,
+                crate::billing::book::month_statements(&ledger, &reader, &site, month, None, day)?,
+                crate::billing::book::balances(&reader, &site, day)?,
             ))
         })
         .await??;
