@@ -3,17 +3,14 @@
 //! changes from the audit log. The forms post to the JSON API with the session's CSRF token.
 
 use axum::Extension;
-use axum::extract::{Query, State};
 use maud::{Markup, PreEscaped, html};
 
-use super::pages::{Lang, LangQuery};
-use super::ui::layout;
+use super::layout::{Lang, Page};
 use crate::auth::Role;
 use crate::config::site::MeterSource;
 use crate::energy::ledger::registers;
 use crate::http::auth::Principal;
 use crate::http::error::AppError;
-use crate::http::state::AppState;
 
 /// Local time in the site's zone (from a `datetime-local` field) → RFC 3339; the API answers
 /// for every request, and its error text is shown as it comes.
@@ -79,12 +76,8 @@ fn source(m: &crate::config::site::Meter, lang: Lang) -> String {
 }
 
 /// `GET /admin` (engineers and admins; the users section for admins only).
-pub async fn page(
-    State(state): State<AppState>,
-    Query(q): Query<LangQuery>,
-    Extension(who): Extension<Principal>,
-) -> Result<Markup, AppError> {
-    let lang = Lang::from_query(&q);
+pub async fn page(page: Page, Extension(who): Extension<Principal>) -> Result<Markup, AppError> {
+    let (state, lang) = (&page.state, page.lang);
     let t = |zh, en| lang.t(zh, en);
     let is_admin = who.user.role == Role::Admin;
     let store = state.store.clone();
@@ -240,11 +233,5 @@ pub async fn page(
         }
         script { (PreEscaped(constants)) (PreEscaped(SCRIPT)) }
     };
-    Ok(layout(
-        &state,
-        Some(&who),
-        lang,
-        t("管理与录入", "Administration"),
-        body,
-    ))
+    Ok(page.render(t("管理与录入", "Administration"), body))
 }
