@@ -419,6 +419,70 @@ async fn browser_sessions_need_the_csrf_token_for_changes() {
         StatusCode::CREATED
     );
 
+    // Who did it is the signed-in account: a body naming someone else is refused, and the
+    // audit log names the engineer, never "finance".
+    let change = |uri: &str, body: serde_json::Value| {
+        let mut req = with_cookie(common::post(uri, body));
+        req.headers_mut()
+            .insert("x-csrf-token", csrf.parse().unwrap());
+        req
+    };
+    let correction = "/api/v1/meters/m1/corrections";
+    let strike = |who_field: Option<&str>| {
+        let mut body =
+            json!({"kind": "strike_out", "time": "2026-10-01T00:00:00+08:00", "note": "抄错"});
+        if let Some(field) = who_field {
+            body[field] = json!("finance");
+        }
+        body
+    };
+    for field in ["entered_by", "recorded_by", "by"] {
+        let res = app
+            .clone()
+            .oneshot(change(correction, strike(Some(field))))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{field}");
+        let body: serde_json::Value = serde_json::from_slice(
+            &axum::body::to_bytes(res.into_body(), 1 << 16)
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        let error = body["error"].as_str().unwrap();
+        assert!(
+            error.contains(&format!("`{field}` is not accepted")),
+            "{error}"
+        );
+    }
+    let res = app
+        .clone()
+        .oneshot(change(correction, strike(None)))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let res = app
+        .clone()
+        .oneshot(with_cookie(common::get("/api/v1/meters/m1/audit")))
+        .await
+        .unwrap();
+    let audit: serde_json::Value = serde_json::from_slice(
+        &axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let entries: Vec<(&str, &str)> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["action"].as_str().unwrap(), a["who"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        entries,
+        [("reading.strike_out", "zhang"), ("readings.enter", "zhang")]
+    );
+
     // Signed out, the cookie no longer works.
     let res = app
         .clone()

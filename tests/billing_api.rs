@@ -214,28 +214,14 @@ async fn finance_bills_issues_and_records_payments() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 
     // Issue; issuing again changes nothing.
-    let (status, body) = call(
-        &app,
-        post(
-            "/api/v1/billing/2026-10/issue",
-            json!({"issued_by": "王会计"}),
-        ),
-    )
-    .await;
+    let (status, body) = call(&app, post("/api/v1/billing/2026-10/issue", json!({}))).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["issued"][0]["outcome"], "issued");
-    let (_, body) = call(
-        &app,
-        post(
-            "/api/v1/billing/2026-10/issue",
-            json!({"issued_by": "王会计"}),
-        ),
-    )
-    .await;
+    let (_, body) = call(&app, post("/api/v1/billing/2026-10/issue", json!({}))).await;
     assert_eq!(body["issued"][0]["outcome"], "unchanged");
 
     // Payments: refusals, then one over the API and one from a CSV file through the CLI.
-    let pay = |statement: &str, amount: &str| json!({"statement": statement, "amount": amount, "paid_on": "2026-11-10", "method": "转账", "recorded_by": "王会计"});
+    let pay = |statement: &str, amount: &str| json!({"statement": statement, "amount": amount, "paid_on": "2026-11-10", "method": "转账"});
     let (status, body) = call(
         &app,
         post("/api/v1/billing/payments", pay("CS-202610-nope", "1")),
@@ -306,6 +292,19 @@ async fn finance_bills_issues_and_records_payments() {
         2,
         "the bad file recorded nothing"
     );
+    // Recorded under the signed-in account over the API, the OS account from the CLI.
+    let mut by: Vec<String> = body["payments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["recorded_by"].as_str().unwrap().to_string())
+        .collect();
+    by.sort();
+    assert!(
+        by[0].starts_with("cli:") && by[0] != "cli:unknown",
+        "{by:?}"
+    );
+    assert_eq!(by[1], "test-finance");
     let (_, body) = call(&app, get("/api/v1/billing/recovery?year=2026")).await;
     assert_eq!(
         (dec(&body["billed"]), dec(&body["recovered"])),

@@ -69,7 +69,7 @@ async fn a_replacement_event_joins_the_old_and_new_register() {
 
     let event = serde_json::json!({
         "kind": "replacement", "time": "2026-10-02T10:00:00+08:00",
-        "old_final": "1210", "new_initial": "0", "note": "表计损坏更换", "recorded_by": "张工"
+        "old_final": "1210", "new_initial": "0", "note": "表计损坏更换"
     });
     let res = app
         .clone()
@@ -92,7 +92,7 @@ async fn a_replacement_event_joins_the_old_and_new_register() {
     assert_eq!(after[2]["consumption"], "50");
 
     // Bad events are refused with the reason.
-    let bad = serde_json::json!({"kind": "replacement", "time": "2026-10-02T10:00:00+08:00", "old_final": "1210", "new_initial": "0", "note": "", "recorded_by": ""});
+    let bad = serde_json::json!({"kind": "replacement", "time": "2026-10-02T10:00:00+08:00", "old_final": "1210", "new_initial": "0", "note": ""});
     let res = app
         .clone()
         .oneshot(
@@ -191,7 +191,7 @@ async fn corrections_through_the_api_are_audited_and_change_consumption() {
 
     // The reading on the 3rd was a typo: strike it out, with who and why.
     let c = "/api/v1/meters/e1/corrections";
-    let (status, outcome) = call(&app, post(c, serde_json::json!({"kind": "strike_out", "time": "2026-10-03T00:00:00+08:00", "note": "抄错位数", "recorded_by": "李工"}))).await;
+    let (status, outcome) = call(&app, post(c, serde_json::json!({"kind": "strike_out", "time": "2026-10-03T00:00:00+08:00", "note": "抄错位数"}))).await;
     assert_eq!(status, StatusCode::CREATED, "{outcome}");
     assert_eq!(outcome["reissue"], serde_json::json!([]));
     let days = get_json(&app, uri).await;
@@ -199,22 +199,22 @@ async fn corrections_through_the_api_are_audited_and_change_consumption() {
     assert_eq!(days[2]["consumption"], "50", "{days}");
 
     // Set the 1st's consumption outright, as an estimate.
-    let (status, _) = call(&app, post(c, serde_json::json!({"kind": "interval", "start": "2026-09-30T16:00:00Z", "end": "2026-10-01T16:00:00Z", "consumption": "40", "estimated": true, "note": "表计故障，按同期估算", "recorded_by": "李工"}))).await;
+    let (status, _) = call(&app, post(c, serde_json::json!({"kind": "interval", "start": "2026-09-30T16:00:00Z", "end": "2026-10-01T16:00:00Z", "consumption": "40", "estimated": true, "note": "表计故障，按同期估算"}))).await;
     assert_eq!(status, StatusCode::CREATED);
     let days = get_json(&app, uri).await;
     assert_eq!(days[0]["consumption"], "40");
     assert_eq!(days[0]["quality"], "estimated");
 
     // Refused: no who or why, an interval off the 15-minute grid, a reading that is not there.
-    let (status, body) = call(&app, post(c, serde_json::json!({"kind": "reading", "time": "2026-10-02T00:00:00+08:00", "value": "1", "note": "", "recorded_by": "x"}))).await;
+    let (status, body) = call(&app, post(c, serde_json::json!({"kind": "reading", "time": "2026-10-02T00:00:00+08:00", "value": "1", "note": ""}))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    let (status, body) = call(&app, post(c, serde_json::json!({"kind": "interval", "start": "2026-10-01T00:05:00Z", "end": "2026-10-01T01:00:00Z", "consumption": "1", "note": "n", "recorded_by": "x"}))).await;
+    let (status, body) = call(&app, post(c, serde_json::json!({"kind": "interval", "start": "2026-10-01T00:05:00Z", "end": "2026-10-01T01:00:00Z", "consumption": "1", "note": "n"}))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(
         body["error"].as_str().unwrap().contains("15-minute"),
         "{body}"
     );
-    let (status, body) = call(&app, post(c, serde_json::json!({"kind": "reading", "time": "2026-10-05T00:00:00+08:00", "value": "1", "note": "n", "recorded_by": "x"}))).await;
+    let (status, body) = call(&app, post(c, serde_json::json!({"kind": "reading", "time": "2026-10-05T00:00:00+08:00", "value": "1", "note": "n"}))).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
 
     let audit = get_json(&app, "/api/v1/meters/e1/audit").await;
@@ -228,7 +228,7 @@ async fn corrections_through_the_api_are_audited_and_change_consumption() {
         actions,
         ["interval.estimate", "reading.strike_out", "readings.enter"]
     );
-    assert_eq!(audit[1]["who"], "李工");
+    assert_eq!(audit[1]["who"], "test-admin");
     assert_eq!(audit[1]["before"]["value"], 9999.0);
     assert_eq!(audit[1]["after"]["status"], "struck_out");
 

@@ -82,13 +82,20 @@ async fn ratings_show_each_item_and_match_the_hand_computed_scores() {
         call(&app, post("/api/v1/readings", readings)).await.0,
         StatusCode::CREATED
     );
-    let (status, _) = call(&app, post("/api/v1/ratings/2026-10/committee", serde_json::json!({"unit": "c1", "points": 90, "note": "后厨节能措施到位", "entered_by": "刘老师"}))).await;
+    let (status, _) = call(
+        &app,
+        post(
+            "/api/v1/ratings/2026-10/committee",
+            serde_json::json!({"unit": "c1", "points": 90, "note": "后厨节能措施到位"}),
+        ),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED);
     let (status, body) = call(
         &app,
         post(
             "/api/v1/ratings/2026-10/committee",
-            serde_json::json!({"unit": "c1", "points": 120, "note": "x", "entered_by": "y"}),
+            serde_json::json!({"unit": "c1", "points": 120, "note": "x"}),
         ),
     )
     .await;

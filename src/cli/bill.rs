@@ -60,12 +60,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let ledger = Ledger::new(&reader, &site);
     let today = Utc::now().with_timezone(&site.timezone).date_naive();
     if args.issue {
-        let who = args.by.clone().unwrap_or_else(|| {
-            format!(
-                "cli:{}",
-                std::env::var("USER").unwrap_or_else(|_| "unknown".into())
-            )
-        });
+        let who = super::operator(args.by.as_deref());
         let mut writer = store.writer()?;
         for i in book::issue(
             &ledger,

@@ -29,20 +29,11 @@ pub enum What {
 pub struct PaymentArgs {
     #[arg(long)]
     pub config: PathBuf,
-    /// Who records them (kept in the audit log).
+    /// Who records them (kept in the audit log); the operating-system account by default.
     #[arg(long)]
     pub by: Option<String>,
     /// The CSV file: statement,amount,paid_on[,method,reference]
     pub csv: PathBuf,
-}
-
-fn who(by: Option<String>) -> String {
-    by.unwrap_or_else(|| {
-        format!(
-            "cli:{}",
-            std::env::var("USER").unwrap_or_else(|_| "unknown".into())
-        )
-    })
 }
 
 fn payments(args: PaymentArgs) -> anyhow::Result<ExitCode> {
@@ -65,7 +56,9 @@ fn payments(args: PaymentArgs) -> anyhow::Result<ExitCode> {
     match crate::billing::payments::parse(&args.csv, &text, &known) {
         Ok(list) => {
             let total: rust_decimal::Decimal = list.iter().map(|p| p.amount).sum();
-            store.writer()?.record_payments(&list, &who(args.by))?;
+            store
+                .writer()?
+                .record_payments(&list, &super::operator(args.by.as_deref()))?;
             println!(
                 "{}: recorded {} payment(s), {total} yuan",
                 args.csv.display(),
@@ -91,6 +84,9 @@ fn payments(args: PaymentArgs) -> anyhow::Result<ExitCode> {
 pub struct Args {
     #[arg(long)]
     pub config: PathBuf,
+    /// Who entered them (kept in the audit log); the operating-system account by default.
+    #[arg(long)]
+    pub by: Option<String>,
     /// The CSV file: meter,time,quantity,value[,note]
     pub csv: PathBuf,
 }
@@ -201,7 +197,9 @@ pub fn run(what: What) -> anyhow::Result<ExitCode> {
     match parse_readings(&args.csv, &site, Utc::now()) {
         Ok(readings) => {
             let store = SqliteStore::open(&site.data_dir.join("jieneng.db"))?;
-            store.writer()?.write_manual(&readings, &who(None))?;
+            store
+                .writer()?
+                .write_manual(&readings, &super::operator(args.by.as_deref()))?;
             println!(
                 "{}: imported {} readings",
                 args.csv.display(),

@@ -76,6 +76,22 @@ pub enum Command {
     Bench(bench::Args),
 }
 
+/// Who runs a command that changes records, for the audit log: `--by` when given, else the
+/// operating-system account as `cli:<name>` (from the password database, so it holds under
+/// systemd and cron where `$USER` is unset).
+pub fn operator(by: Option<&str>) -> String {
+    match by.map(str::trim).filter(|b| !b.is_empty()) {
+        Some(by) => by.to_string(),
+        None => format!(
+            "cli:{}",
+            whoami::username()
+                .ok()
+                .or_else(|| std::env::var("USER").ok())
+                .unwrap_or_else(|| "unknown".into())
+        ),
+    }
+}
+
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Demo(a) => demo::run(a).await,

@@ -54,10 +54,7 @@ pub struct TokenArgs {
 }
 
 fn who() -> String {
-    format!(
-        "cli:{}",
-        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
-    )
+    super::operator(None)
 }
 
 fn open(config: &std::path::Path) -> anyhow::Result<Option<SqliteStore>> {

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod body;
 pub mod error;
 pub mod handlers;
 pub mod metrics_layer;

@@ -478,7 +478,7 @@ pub static ROUTES: &[Route] = &[
         "/api/v1/alerts/{id}/acknowledge",
         Roles(ENGINEERS),
         handler!(alerts::acknowledge),
-        ("rules", "Acknowledge an alert ({by, note})"),
+        ("rules", "Acknowledge an alert ({note?}), as the signed-in account"),
         &[("id", "path", true, "alert id")],
     ),
     route(
@@ -486,7 +486,7 @@ pub static ROUTES: &[Route] = &[
         "/api/v1/alerts/{id}/resolve",
         Roles(ENGINEERS),
         handler!(alerts::resolve),
-        ("rules", "Resolve an alert ({by, note})"),
+        ("rules", "Resolve an alert ({note?}), as the signed-in account"),
         &[("id", "path", true, "alert id")],
     ),
     route(
@@ -573,7 +573,7 @@ pub static ROUTES: &[Route] = &[
         handler!(billing::issue),
         (
             "billing",
-            "Issue the month's statements ({issued_by, tenant?})",
+            "Issue the month's statements ({tenant?}), as the signed-in account",
         ),
         &[MONTH],
     ),

@@ -2,14 +2,16 @@
 //! - `GET /api/v1/alerts` — open and acknowledged alerts, newest first; `?since=T` for every
 //!   alert seen since T, resolved ones too;
 //! - `POST /api/v1/alerts/{id}/acknowledge`, `POST /api/v1/alerts/{id}/resolve` —
-//!   `{"by": "...", "note": "..."}`.
+//!   `{"note": "..."}` (the note optional); recorded under the signed-in account.
 
-use axum::Json;
 use axum::extract::{Path, Query, State};
+use axum::{Extension, Json};
 use chrono::Utc;
 use serde::Deserialize;
+use serde_json::Value;
 
 use crate::energy::ledger::parse_time;
+use crate::http::auth::Principal;
 use crate::http::error::AppError;
 use crate::http::state::AppState;
 use crate::rules::alert::Alert;
@@ -37,7 +39,6 @@ pub async fn list(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HandleBody {
-    by: String,
     #[serde(default)]
     note: Option<String>,
 }
@@ -45,13 +46,12 @@ pub struct HandleBody {
 async fn handle(
     state: AppState,
     id: i64,
-    body: Result<Json<HandleBody>, axum::extract::rejection::JsonRejection>,
+    principal: Principal,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
     resolve: bool,
 ) -> Result<Json<Alert>, AppError> {
-    let Json(b) = body.map_err(|e| AppError::BadRequest(format!("alert: {}", e.body_text())))?;
-    if b.by.trim().is_empty() {
-        return Err(AppError::BadRequest("`by` (who) is required".into()));
-    }
+    let b: HandleBody = crate::http::body::change(body, "alert")?;
+    let by = principal.user.name;
     let store = state.store.clone();
     let result = tokio::task::spawn_blocking(move || {
         let Some(mut alert) = store.reader()?.alert(id)? else {
@@ -59,9 +59,9 @@ async fn handle(
         };
         let now = Utc::now();
         let done = if resolve {
-            alert.resolve(&b.by, b.note.as_deref(), now)
+            alert.resolve(&by, b.note.as_deref(), now)
         } else {
-            alert.acknowledge(&b.by, b.note.as_deref(), now)
+            alert.acknowledge(&by, b.note.as_deref(), now)
         };
         if let Err(e) = done {
             return Ok(Err(AppError::BadRequest(e.to_string())));
@@ -78,15 +78,17 @@ async fn handle(
 pub async fn acknowledge(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    body: Result<Json<HandleBody>, axum::extract::rejection::JsonRejection>,
+    Extension(principal): Extension<Principal>,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Alert>, AppError> {
-    handle(state, id, body, false).await
+    handle(state, id, principal, body, false).await
 }
 
 pub async fn resolve(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    body: Result<Json<HandleBody>, axum::extract::rejection::JsonRejection>,
+    Extension(principal): Extension<Principal>,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Alert>, AppError> {
-    handle(state, id, body, true).await
+    handle(state, id, principal, body, true).await
 }

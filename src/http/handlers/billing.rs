@@ -6,10 +6,10 @@
 //! - `GET /api/v1/billing/outstanding` — what each tenant owes;
 //! - `GET /api/v1/billing/recovery?year=` — billed and recovered per month (水电费回收).
 
-use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use chrono::{NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use crate::billing::Statement;
 use crate::billing::book::{self, parse_month};
 use crate::energy::ledger::Ledger;
+use crate::http::auth::Principal;
 use crate::http::error::AppError;
 use crate::http::state::AppState;
 use crate::store::billing::{BillingRefusal, NewPayment};
@@ -113,21 +114,17 @@ pub async fn statements_pdf(
 #[serde(deny_unknown_fields)]
 pub struct IssueBody {
     tenant: Option<String>,
-    issued_by: String,
 }
 
 pub async fn issue(
     State(state): State<AppState>,
     Path(month): Path<String>,
-    body: Result<Json<IssueBody>, axum::extract::rejection::JsonRejection>,
+    Extension(principal): Extension<Principal>,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     let first = parse_month(&month).map_err(AppError::BadRequest)?;
-    let Json(b) = body.map_err(|e| AppError::BadRequest(format!("issue: {}", e.body_text())))?;
-    if b.issued_by.trim().is_empty() {
-        return Err(AppError::BadRequest(
-            "issue: `issued_by` (who) is required".into(),
-        ));
-    }
+    let b: IssueBody = crate::http::body::change(body, "issue")?;
+    let issued_by = principal.user.name;
     if let Some(t) = &b.tenant
         && state.site.tenant(t).is_none()
     {
@@ -143,7 +140,7 @@ pub async fn issue(
             &mut writer,
             first,
             b.tenant.as_deref(),
-            &b.issued_by,
+            &issued_by,
             today,
         )
     })
@@ -161,19 +158,15 @@ pub struct PaymentBody {
     method: String,
     #[serde(default)]
     reference: String,
-    recorded_by: String,
 }
 
 pub async fn record_payment(
     State(state): State<AppState>,
-    body: Result<Json<PaymentBody>, axum::extract::rejection::JsonRejection>,
+    Extension(principal): Extension<Principal>,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
-    let Json(b) = body.map_err(|e| AppError::BadRequest(format!("payment: {}", e.body_text())))?;
-    if b.recorded_by.trim().is_empty() {
-        return Err(AppError::BadRequest(
-            "payment: `recorded_by` (who) is required".into(),
-        ));
-    }
+    let b: PaymentBody = crate::http::body::change(body, "payment")?;
+    let recorded_by = principal.user.name;
     if b.amount.scale() > 2 {
         return Err(AppError::BadRequest(format!(
             "payment: amount {} has more than two decimals (yuan and fen)",
@@ -192,7 +185,7 @@ pub async fn record_payment(
         store
             .writer()
             .map_err(BillingRefusal::Store)?
-            .record_payments(std::slice::from_ref(&payment), &b.recorded_by)
+            .record_payments(std::slice::from_ref(&payment), &recorded_by)
     })
     .await?;
     match outcome {

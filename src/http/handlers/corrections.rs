@@ -1,19 +1,21 @@
-//! Corrections, with who and why, kept in the audit log:
+//! Corrections, with why (the body's `note`) and who (the signed-in account), kept in the audit log:
 //! - `POST /api/v1/meters/{id}/corrections` — correct or strike out a reading, set or estimate
 //!   an interval's consumption, or annotate; answers with the audit entry and any statements
 //!   flagged for re-issue;
 //! - `GET /api/v1/meters/{id}/audit`, `GET /api/v1/audit` — the audit log, newest first;
 //! - `GET /api/v1/reissue` — statements whose billed figures a later change touched.
 
-use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::{Extension, Json};
 use chrono::{DateTime, Duration, Timelike, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::energy::intervals::Quality;
 use crate::energy::ledger::{register_quantity, registers};
+use crate::http::auth::Principal;
 use crate::http::error::AppError;
 use crate::http::state::AppState;
 use crate::quantity::Quantity;
@@ -28,14 +30,12 @@ pub enum CorrectionBody {
         value: Decimal,
         quantity: Option<String>,
         note: String,
-        recorded_by: String,
     },
     /// The stored reading at `time` is wrong and is left out of consumption.
     StrikeOut {
         time: DateTime<Utc>,
         quantity: Option<String>,
         note: String,
-        recorded_by: String,
     },
     /// The consumption of [start, end) (multiplier applied) was `consumption`; `estimated`
     /// when it is an estimate rather than a known figure.
@@ -47,7 +47,6 @@ pub enum CorrectionBody {
         estimated: bool,
         quantity: Option<String>,
         note: String,
-        recorded_by: String,
     },
     /// A note on a reading or a stretch of time; changes no figure.
     Note {
@@ -55,7 +54,6 @@ pub enum CorrectionBody {
         end: Option<DateTime<Utc>>,
         quantity: Option<String>,
         note: String,
-        recorded_by: String,
     },
 }
 
@@ -66,42 +64,23 @@ fn on_grid(t: DateTime<Utc>) -> bool {
 pub async fn create(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    body: Result<Json<CorrectionBody>, axum::extract::rejection::JsonRejection>,
+    Extension(principal): Extension<Principal>,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<ChangeOutcome>), AppError> {
-    let Json(body) =
-        body.map_err(|e| AppError::BadRequest(format!("correction: {}", e.body_text())))?;
+    let body: CorrectionBody = crate::http::body::change(body, "correction")?;
     let meter = state.meter(&id)?.clone();
-    let (quantity, note, who) = match &body {
-        CorrectionBody::Reading {
-            quantity,
-            note,
-            recorded_by,
-            ..
-        }
-        | CorrectionBody::StrikeOut {
-            quantity,
-            note,
-            recorded_by,
-            ..
-        }
-        | CorrectionBody::Interval {
-            quantity,
-            note,
-            recorded_by,
-            ..
-        }
-        | CorrectionBody::Note {
-            quantity,
-            note,
-            recorded_by,
-            ..
-        } => (quantity.clone(), note.clone(), recorded_by.clone()),
+    let (quantity, note) = match &body {
+        CorrectionBody::Reading { quantity, note, .. }
+        | CorrectionBody::StrikeOut { quantity, note, .. }
+        | CorrectionBody::Interval { quantity, note, .. }
+        | CorrectionBody::Note { quantity, note, .. } => (quantity.clone(), note.clone()),
     };
-    if note.trim().is_empty() || who.trim().is_empty() {
+    if note.trim().is_empty() {
         return Err(AppError::BadRequest(
-            "a correction needs a `note` (why) and `recorded_by` (who)".into(),
+            "a correction needs a `note` (why)".into(),
         ));
     }
+    let who = principal.user.name.clone();
     let quantity = match quantity {
         None => register_quantity(&meter),
         Some(name) => Quantity::parse(&name)

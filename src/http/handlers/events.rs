@@ -1,15 +1,18 @@
 //! `POST /api/v1/meters/{id}/events`: an engineer records a meter replacement or a register
-//! reset, so consumption across it is counted instead of excluded.
+//! reset, so consumption across it is counted instead of excluded. The event is recorded under
+//! the signed-in account.
 
-use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::energy::intervals::Event;
 use crate::energy::ledger::register_quantity;
+use crate::http::auth::Principal;
 use crate::http::error::AppError;
 use crate::http::state::AppState;
 use crate::store::ledger::{Change, ChangeOutcome};
@@ -23,14 +26,12 @@ pub enum EventBody {
         old_final: Decimal,
         new_initial: Decimal,
         note: String,
-        recorded_by: String,
     },
     /// The register was reset (or set) to `new_value`.
     Reset {
         time: DateTime<Utc>,
         new_value: Decimal,
         note: String,
-        recorded_by: String,
     },
 }
 
@@ -39,6 +40,8 @@ pub enum EventBody {
 pub struct Recorded {
     #[serde(flatten)]
     event: EventBody,
+    /// The signed-in account that recorded it.
+    recorded_by: String,
     #[serde(flatten)]
     outcome: ChangeOutcome,
 }
@@ -46,17 +49,17 @@ pub struct Recorded {
 pub async fn create(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    body: Result<Json<EventBody>, axum::extract::rejection::JsonRejection>,
+    Extension(principal): Extension<Principal>,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<Recorded>), AppError> {
-    let Json(body) = body.map_err(|e| AppError::BadRequest(format!("event: {}", e.body_text())))?;
+    let body: EventBody = crate::http::body::change(body, "event")?;
     let meter = state.meter(&id)?;
-    let (event, note, by) = match &body {
+    let (event, note) = match &body {
         EventBody::Replacement {
             time,
             old_final,
             new_initial,
             note,
-            recorded_by,
         } => {
             if *old_final < Decimal::ZERO || *new_initial < Decimal::ZERO {
                 return Err(AppError::BadRequest(
@@ -70,14 +73,12 @@ pub async fn create(
                     new_initial: *new_initial,
                 },
                 note,
-                recorded_by,
             )
         }
         EventBody::Reset {
             time,
             new_value,
             note,
-            recorded_by,
         } => {
             if *new_value < Decimal::ZERO {
                 return Err(AppError::BadRequest(
@@ -90,14 +91,11 @@ pub async fn create(
                     new_value: *new_value,
                 },
                 note,
-                recorded_by,
             )
         }
     };
-    if note.trim().is_empty() || by.trim().is_empty() {
-        return Err(AppError::BadRequest(
-            "an event needs a `note` (why) and `recorded_by` (who)".into(),
-        ));
+    if note.trim().is_empty() {
+        return Err(AppError::BadRequest("an event needs a `note` (why)".into()));
     }
     if event.time() > Utc::now() {
         return Err(AppError::BadRequest(
@@ -109,7 +107,7 @@ pub async fn create(
         state.store.clone(),
         meter.id.clone(),
         note.clone(),
-        by.clone(),
+        principal.user.name.clone(),
     );
     let outcome = tokio::task::spawn_blocking(move || {
         let change = Change {
@@ -126,6 +124,7 @@ pub async fn create(
         StatusCode::CREATED,
         Json(Recorded {
             event: body,
+            recorded_by: principal.user.name,
             outcome,
         }),
     ))

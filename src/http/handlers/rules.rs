@@ -5,15 +5,16 @@
 //!   score and weight (kept as history each time it is computed);
 //! - `POST /api/v1/ratings/{YYYY-MM}/committee` — the committee's points for a unit.
 
-use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::{Extension, Json};
 use chrono::{Datelike, Utc};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::energy::ledger::Ledger;
+use crate::http::auth::Principal;
 use crate::http::error::AppError;
 use crate::http::state::AppState;
 use crate::rules::quota::MonthStatus;
@@ -76,17 +77,17 @@ pub struct CommitteeBody {
     unit: String,
     points: Decimal,
     note: String,
-    entered_by: String,
 }
 
 pub async fn committee(
     State(state): State<AppState>,
     Path(month): Path<String>,
-    body: Result<Json<CommitteeBody>, axum::extract::rejection::JsonRejection>,
+    Extension(principal): Extension<Principal>,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     parse_month(&month).map_err(AppError::BadRequest)?;
-    let Json(b) =
-        body.map_err(|e| AppError::BadRequest(format!("committee points: {}", e.body_text())))?;
+    let b: CommitteeBody = crate::http::body::change(body, "committee points")?;
+    let entered_by = principal.user.name;
     if state.site.unit(&b.unit).is_none() {
         return Err(AppError::NotFound(format!("no unit `{}`", b.unit)));
     }
@@ -95,9 +96,9 @@ pub async fn committee(
             "points must be between 0 and 100".into(),
         ));
     }
-    if b.note.trim().is_empty() || b.entered_by.trim().is_empty() {
+    if b.note.trim().is_empty() {
         return Err(AppError::BadRequest(
-            "committee points need a `note` (why) and `entered_by` (who)".into(),
+            "committee points need a `note` (why)".into(),
         ));
     }
     let store = state.store.clone();
@@ -105,7 +106,7 @@ pub async fn committee(
     tokio::task::spawn_blocking(move || {
         store
             .writer()?
-            .set_committee_points(&b.unit, &month, b.points, &b.note, &b.entered_by)
+            .set_committee_points(&b.unit, &month, b.points, &b.note, &entered_by)
     })
     .await??;
     Ok((

@@ -41,7 +41,7 @@ async function reading(ev){
 }
 async function meterEvent(ev){
   ev.preventDefault();const f=ev.target;
-  const body={kind:f.kind.value,time:siteTime(f.time.value),note:f.note.value,recorded_by:WHO};
+  const body={kind:f.kind.value,time:siteTime(f.time.value),note:f.note.value};
   if(f.kind.value==='replacement'){body.old_final=f.old_final.value;body.new_initial=f.new_value.value;}
   else{body.new_value=f.new_value.value;}
   await api('POST','/api/v1/meters/'+encodeURIComponent(f.meter.value)+'/events',body,'e-out');
@@ -113,10 +113,9 @@ pub async fn page(page: Page, Extension(who): Extension<Principal>) -> Result<Ma
         serde_json::to_string(&list).unwrap_or_default()
     };
     let constants = format!(
-        "const TZ={};const CSRF={};const WHO={};const DONE={};const PW_PROMPT={};const TOKEN_ONCE={};const REVOKE={};",
+        "const TZ={};const CSRF={};const DONE={};const PW_PROMPT={};const TOKEN_ONCE={};const REVOKE={};",
         serde_json::to_string(tz.name()).unwrap_or_default(),
         serde_json::to_string(&who.csrf.clone().unwrap_or_default()).unwrap_or_default(),
-        serde_json::to_string(&who.user.display_name).unwrap_or_default(),
         serde_json::to_string(t("已保存，已记入审计日志", "Saved and audited")).unwrap_or_default(),
         serde_json::to_string(t(
             "新密码 (至少10个字符)",

@@ -17,12 +17,12 @@ async function post(url,body){
  if(r.ok){location.reload();return;}
  const out=document.getElementById('b-out');out.className='bad';out.textContent=(await r.json().catch(()=>({}))).error||r.status;
 }
-function issue(tenant){if(confirm(CONFIRM_ISSUE))post('/api/v1/billing/'+MONTH+'/issue',{tenant,issued_by:BY});}
+function issue(tenant){if(confirm(CONFIRM_ISSUE))post('/api/v1/billing/'+MONTH+'/issue',{tenant});}
 function pay(statement,outstanding){
  const amount=prompt(AMOUNT,outstanding);if(!amount)return;
  const paid_on=prompt(PAID_ON,TODAY);if(!paid_on)return;
  const method=prompt(METHOD,'')||'';const reference=prompt(REF,'')||'';
- post('/api/v1/billing/payments',{statement,amount,paid_on,method,reference,recorded_by:BY});
+ post('/api/v1/billing/payments',{statement,amount,paid_on,method,reference});
 }
 "#;
 
@@ -48,19 +48,14 @@ pub async fn page(page: Page, Query(q): Query<MonthQuery>) -> Result<Markup, App
         .as_ref()
         .and_then(|p| p.csrf.clone())
         .unwrap_or_default();
-    let by = page.who
-        .as_ref()
-        .map(|p| p.user.display_name.clone())
-        .unwrap_or_default();
     let drafts = statements
         .iter()
         .filter(|s| s.status == crate::billing::statement::Status::Draft)
         .count();
     let constants = format!(
-        "const MONTH={};const CSRF={};const BY={};const AMOUNT={};const PAID_ON={};const METHOD={};const REF={};const CONFIRM_ISSUE={};const TODAY={};",
+        "const MONTH={};const CSRF={};const AMOUNT={};const PAID_ON={};const METHOD={};const REF={};const CONFIRM_ISSUE={};const TODAY={};",
         serde_json::to_string(&label).unwrap_or_default(),
         serde_json::to_string(&csrf).unwrap_or_default(),
-        serde_json::to_string(&by).unwrap_or_default(),
         serde_json::to_string(t("缴费金额 (元)", "Amount paid (yuan)")).unwrap_or_default(),
         serde_json::to_string(t("缴费日期 (YYYY-MM-DD)", "Paid on (YYYY-MM-DD)"))
             .unwrap_or_default(),

@@ -14,7 +14,7 @@ use crate::report::html::number;
 const COMMITTEE_SCRIPT: &str = r#"
 async function points(unit){
  const p=prompt(POINTS);if(p===null)return;const note=prompt(WHY);if(!note)return;
- const r=await fetch('/api/v1/ratings/'+MONTH+'/committee',{method:'POST',headers:{'content-type':'application/json','x-csrf-token':CSRF},body:JSON.stringify({unit,points:p,note,entered_by:BY})});
+ const r=await fetch('/api/v1/ratings/'+MONTH+'/committee',{method:'POST',headers:{'content-type':'application/json','x-csrf-token':CSRF},body:JSON.stringify({unit,points:p,note})});
  if(r.ok)location.reload();else alert((await r.json().catch(()=>({}))).error||r.status);
 }
 "#;
@@ -48,10 +48,9 @@ pub async fn page(page: Page, Query(q): Query<MonthQuery>) -> Result<Markup, App
         .filter(|p| matches!(p.user.role, Role::Committee | Role::Admin));
     let constants = committee.map(|p| {
         format!(
-            "const MONTH={};const CSRF={};const BY={};const POINTS={};const WHY={};",
+            "const MONTH={};const CSRF={};const POINTS={};const WHY={};",
             serde_json::to_string(&label).unwrap_or_default(),
             serde_json::to_string(&p.csrf.clone().unwrap_or_default()).unwrap_or_default(),
-            serde_json::to_string(&p.user.display_name).unwrap_or_default(),
             serde_json::to_string(t("委员会评分 (0–100)", "Committee points (0–100)"))
                 .unwrap_or_default(),
             serde_json::to_string(t("评分依据", "Why")).unwrap_or_default(),
