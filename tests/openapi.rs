@@ -30,7 +30,10 @@ async fn the_document_lists_exactly_the_routes_and_methods_served() {
         .iter()
         .map(|r| r.path.to_string())
         .collect();
-    assert_eq!(documented, routed, "the document and the route table differ");
+    assert_eq!(
+        documented, routed,
+        "the document and the route table differ"
+    );
 
     let common::Started {
         dir: _dir,

@@ -12,7 +12,7 @@ use axum::extract::{MatchedPath, Query, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use maud::{DOCTYPE, Markup, html};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -85,7 +85,10 @@ pub async fn guard(
     next: Next,
 ) -> Response {
     let path = req.uri().path().to_string();
-    let template = req.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
+    let template = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str);
     let rule = access(req.method(), template);
     let headers = req.headers().clone();
     let store = state.store.clone();
@@ -182,6 +185,9 @@ pub async fn session(req: Request) -> Response {
     }
 }
 
+/// The sign-in and refusal pages' style sheet.
+const LOGIN_STYLE: &str = include_str!("assets/login.css");
+
 fn page(title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
@@ -190,7 +196,7 @@ fn page(title: &str, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · jieneng 节能" }
-                style { "body{font-family:system-ui,'Microsoft YaHei','WenQuanYi Micro Hei',sans-serif;background:#f4f6f8;margin:0}main{max-width:360px;margin:12vh auto;background:#fff;padding:2em;border-radius:8px;box-shadow:0 1px 4px #0002}label{display:block;margin:.8em 0 .2em}input{width:100%;box-sizing:border-box;padding:.5em;font-size:1em}button{margin-top:1.2em;padding:.6em 1.4em;font-size:1em;background:#1e6b52;color:#fff;border:0;border-radius:4px}.err{color:#b3261e}" }
+                style { (PreEscaped(LOGIN_STYLE)) }
             }
             body { main { (body) } }
         }

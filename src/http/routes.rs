@@ -478,7 +478,10 @@ pub static ROUTES: &[Route] = &[
         "/api/v1/alerts/{id}/acknowledge",
         Roles(ENGINEERS),
         handler!(alerts::acknowledge),
-        ("rules", "Acknowledge an alert ({note?}), as the signed-in account"),
+        (
+            "rules",
+            "Acknowledge an alert ({note?}), as the signed-in account",
+        ),
         &[("id", "path", true, "alert id")],
     ),
     route(
@@ -486,7 +489,10 @@ pub static ROUTES: &[Route] = &[
         "/api/v1/alerts/{id}/resolve",
         Roles(ENGINEERS),
         handler!(alerts::resolve),
-        ("rules", "Resolve an alert ({note?}), as the signed-in account"),
+        (
+            "rules",
+            "Resolve an alert ({note?}), as the signed-in account",
+        ),
         &[("id", "path", true, "alert id")],
     ),
     route(
@@ -721,7 +727,10 @@ mod tests {
             access(&Method::POST, Some("/api/v1/billing/payments")),
             Access::Roles(FINANCE)
         );
-        assert_eq!(access(&Method::GET, Some("/api/v1/meters")), Access::Overview);
+        assert_eq!(
+            access(&Method::GET, Some("/api/v1/meters")),
+            Access::Overview
+        );
         assert_eq!(
             access(&Method::POST, Some("/api/v1/meters/{id}/corrections")),
             Access::Roles(ENGINEERS)
@@ -735,13 +744,21 @@ mod tests {
     fn each_route_is_declared_once() {
         let mut seen = std::collections::BTreeSet::new();
         for r in ROUTES {
-            assert!(seen.insert((r.path, r.verb.lowercase())), "{} {}", r.verb.lowercase(), r.path);
+            assert!(
+                seen.insert((r.path, r.verb.lowercase())),
+                "{} {}",
+                r.verb.lowercase(),
+                r.path
+            );
         }
     }
 
     #[test]
     fn head_and_unknown_paths_follow_the_defaults() {
-        assert_eq!(access(&Method::HEAD, Some("/billing")), Access::Roles(FINANCE));
+        assert_eq!(
+            access(&Method::HEAD, Some("/billing")),
+            Access::Roles(FINANCE)
+        );
         assert_eq!(access(&Method::GET, None), Access::AnyUser);
         assert_eq!(access(&Method::PUT, None), Access::Roles(ADMIN));
     }

@@ -7,12 +7,7 @@ use crate::auth::Role;
 use crate::http::error::AppError;
 use crate::rules::alert::Status as AlertStatus;
 
-const ALERT_SCRIPT: &str = r#"
-async function act(id,what){const s=await (await fetch('/api/v1/session')).json();
- const note=prompt(what==='acknowledge'?'确认说明 / note':'处理结果 / resolution');if(note===null)return;
- const r=await fetch('/api/v1/alerts/'+id+'/'+what,{method:'POST',headers:{'content-type':'application/json','x-csrf-token':s.csrf||''},body:JSON.stringify({note})});
- if(r.ok)location.reload();else alert((await r.json()).error);}
-"#;
+const ALERT_SCRIPT: &str = include_str!("../assets/alerts.js");
 
 /// `GET /alerts`.
 pub async fn page(page: Page) -> Result<Markup, AppError> {
@@ -20,7 +15,8 @@ pub async fn page(page: Page) -> Result<Markup, AppError> {
     let t = |zh, en| lang.t(zh, en);
     let store = state.store.clone();
     let list = tokio::task::spawn_blocking(move || store.reader()?.alerts(None)).await??;
-    let can_act = page.who
+    let can_act = page
+        .who
         .as_ref()
         .is_some_and(|p| matches!(p.user.role, Role::Engineer | Role::Admin));
     let tz = state.site.timezone;
@@ -51,4 +47,3 @@ pub async fn page(page: Page) -> Result<Markup, AppError> {
     };
     Ok(page.render(t("告警", "Alerts"), body))
 }
-

@@ -11,20 +11,7 @@ use crate::energy::ledger::Ledger;
 use crate::http::error::AppError;
 use crate::report::html::money;
 
-const BILLING_SCRIPT: &str = r#"
-async function post(url,body){
- const r=await fetch(url,{method:'POST',headers:{'content-type':'application/json','x-csrf-token':CSRF},body:JSON.stringify(body)});
- if(r.ok){location.reload();return;}
- const out=document.getElementById('b-out');out.className='bad';out.textContent=(await r.json().catch(()=>({}))).error||r.status;
-}
-function issue(tenant){if(confirm(CONFIRM_ISSUE))post('/api/v1/billing/'+MONTH+'/issue',{tenant});}
-function pay(statement,outstanding){
- const amount=prompt(AMOUNT,outstanding);if(!amount)return;
- const paid_on=prompt(PAID_ON,TODAY);if(!paid_on)return;
- const method=prompt(METHOD,'')||'';const reference=prompt(REF,'')||'';
- post('/api/v1/billing/payments',{statement,amount,paid_on,method,reference});
-}
-"#;
+const BILLING_SCRIPT: &str = include_str!("../assets/billing.js");
 
 /// `GET /billing?month=YYYY-MM` (finance and admins).
 pub async fn page(page: Page, Query(q): Query<MonthQuery>) -> Result<Markup, AppError> {
@@ -44,7 +31,8 @@ pub async fn page(page: Page, Query(q): Query<MonthQuery>) -> Result<Markup, App
         })
         .await??;
     let base = format!("/api/v1/billing/{label}/statements");
-    let csrf = page.who
+    let csrf = page
+        .who
         .as_ref()
         .and_then(|p| p.csrf.clone())
         .unwrap_or_default();

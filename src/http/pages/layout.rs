@@ -53,7 +53,10 @@ pub struct Page {
 impl FromRequestParts<AppState> for Page {
     type Rejection = QueryRejection;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Page, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Page, Self::Rejection> {
         let Query(q) = Query::<LangQuery>::from_request_parts(parts, state).await?;
         Ok(Page {
             state: state.clone(),
@@ -76,7 +79,9 @@ impl Page {
 
     /// Today in the site's time zone.
     pub fn today(&self) -> NaiveDate {
-        Utc::now().with_timezone(&self.state.site.timezone).date_naive()
+        Utc::now()
+            .with_timezone(&self.state.site.timezone)
+            .date_naive()
     }
 }
 
@@ -92,7 +97,6 @@ pub fn month_of(q: &MonthQuery, today: NaiveDate) -> Result<NaiveDate, AppError>
         None => Ok(today.with_day(1).unwrap_or_default() - Months::new(1)),
     }
 }
-
 
 pub(crate) fn status_label(s: MeterStatus, lang: Lang) -> &'static str {
     match s {
@@ -112,33 +116,10 @@ pub(crate) fn status_class(s: MeterStatus) -> &'static str {
     }
 }
 
-pub(crate) const STYLE: &str = r#"
-body{font-family:"Microsoft YaHei","PingFang SC","WenQuanYi Micro Hei","Noto Sans CJK SC",sans-serif;margin:0;background:#f4f6f8;color:#1f2d3d}
-header{background:#1d4e89;color:#fff;padding:12px 24px;display:flex;justify-content:space-between;align-items:center}
-header h1{font-size:20px;margin:0} header a{color:#cfe3ff}
-main{padding:16px 24px}
-.cards{display:flex;gap:12px;margin-bottom:16px;flex-wrap:wrap}
-.card{background:#fff;border-radius:6px;padding:12px 18px;min-width:150px;box-shadow:0 1px 2px #0001}
-.card .v{font-size:24px;font-weight:600}
-table{border-collapse:collapse;width:100%;background:#fff;box-shadow:0 1px 2px #0001}
-th,td{padding:6px 10px;border-bottom:1px solid #e5e9ef;text-align:left;font-size:14px}
-th{background:#eef2f7} td.num{text-align:right;font-variant-numeric:tabular-nums}
-.ok{color:#1a7f37}.bad{color:#c62828;font-weight:600}.neutral{color:#6b778c}
-tr.group td{background:#f8fafc;font-weight:600}
-small{color:#6b778c}
-"#;
+/// The style sheet of every page.
+const STYLE: &str = include_str!("../assets/page.css");
 
-const EXTRA_STYLE: &str = r#"
-nav{background:#163e6d;padding:6px 24px;display:flex;gap:18px;flex-wrap:wrap}
-nav a{color:#e6f0ff;text-decoration:none;font-size:14px} nav a:hover{text-decoration:underline}
-section.panel{background:#fff;border-radius:6px;padding:12px 16px;margin-bottom:16px;box-shadow:0 1px 2px #0001}
-section.panel h2{font-size:16px;margin:0 0 8px}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:16px}
-svg{width:100%;height:auto}
-button{padding:4px 10px;font-size:13px;cursor:pointer}
-.muted{color:#6b778c}
-.green{color:#1e6b52}.yellow{color:#a86b00;font-weight:600}.red{color:#b3261e;font-weight:600}
-"#;
+const EXTRA_STYLE: &str = include_str!("../assets/panels.css");
 
 pub(crate) fn f(d: Decimal) -> f64 {
     d.to_f64().unwrap_or(f64::NAN)

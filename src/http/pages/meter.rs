@@ -13,12 +13,7 @@ use crate::http::error::AppError;
 use crate::quantity::Quantity;
 use crate::reading::ReadingQuality;
 
-const METER_SCRIPT: &str = r#"
-const es=new EventSource('/api/v1/live?meter='+encodeURIComponent(METER));
-es.addEventListener('reading',e=>{const r=JSON.parse(e.data);const c=document.getElementById('q-'+r.quantity);
- if(c){c.querySelector('.v').textContent=r.value.toLocaleString(undefined,{maximumFractionDigits:3});
- c.querySelector('.t').textContent=new Date(r.time).toLocaleTimeString('zh-CN',{hour12:false,timeZone:TZ});c.className='fresh';}});
-"#;
+const METER_SCRIPT: &str = include_str!("../assets/meter.js");
 
 /// `GET /meters/{id}`.
 pub async fn page(page: Page, Path(id): Path<String>) -> Result<Markup, AppError> {
@@ -124,4 +119,3 @@ pub async fn page(page: Page, Path(id): Path<String>) -> Result<Markup, AppError
     };
     Ok(page.render(&meter.name, body))
 }
-

@@ -11,13 +11,7 @@ use crate::energy::ledger::Ledger;
 use crate::http::error::AppError;
 use crate::report::html::number;
 
-const COMMITTEE_SCRIPT: &str = r#"
-async function points(unit){
- const p=prompt(POINTS);if(p===null)return;const note=prompt(WHY);if(!note)return;
- const r=await fetch('/api/v1/ratings/'+MONTH+'/committee',{method:'POST',headers:{'content-type':'application/json','x-csrf-token':CSRF},body:JSON.stringify({unit,points:p,note})});
- if(r.ok)location.reload();else alert((await r.json().catch(()=>({}))).error||r.status);
-}
-"#;
+const COMMITTEE_SCRIPT: &str = include_str!("../assets/ratings.js");
 
 /// `GET /ratings?month=YYYY-MM` (last month by default).
 pub async fn page(page: Page, Query(q): Query<MonthQuery>) -> Result<Markup, AppError> {
@@ -43,7 +37,8 @@ pub async fn page(page: Page, Query(q): Query<MonthQuery>) -> Result<Markup, App
         })
         .await??;
     let report = format!("/api/v1/reports/monthly/{label}");
-    let committee = page.who
+    let committee = page
+        .who
         .as_ref()
         .filter(|p| matches!(p.user.role, Role::Committee | Role::Admin));
     let constants = committee.map(|p| {
@@ -80,4 +75,3 @@ pub async fn page(page: Page, Query(q): Query<MonthQuery>) -> Result<Markup, App
     };
     Ok(page.render(t("定额与考核", "Quotas & ratings"), body))
 }
-

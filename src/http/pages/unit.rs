@@ -129,4 +129,3 @@ pub async fn page(page: Page, Path(id): Path<String>) -> Result<Markup, AppError
         .unwrap_or_default();
     Ok(page.render(&name, body))
 }
-
