@@ -67,11 +67,6 @@ impl FromRequestParts<AppState> for Page {
 }
 
 impl Page {
-    /// The text in the page's language.
-    pub fn t<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
-        self.lang.t(zh, en)
-    }
-
     /// `body` in the frame of every page, under `title`.
     pub fn render(&self, title: &str, body: Markup) -> Markup {
         layout(&self.state, self.who.as_ref(), self.lang, title, body)
@@ -116,9 +111,8 @@ pub(crate) fn status_class(s: MeterStatus) -> &'static str {
     }
 }
 
-/// The style sheet of every page.
+/// The style sheet of every page: the base, then navigation, panels and grid.
 const STYLE: &str = include_str!("../assets/page.css");
-
 const EXTRA_STYLE: &str = include_str!("../assets/panels.css");
 
 pub(crate) fn f(d: Decimal) -> f64 {
