@@ -10,7 +10,7 @@ use super::access::{ADMIN, Access, COMMITTEE, ENGINEERS, FINANCE, STAFF};
 use super::auth;
 use super::handlers::{
     alerts, billing, consumption, corrections, events, health, inputs, live, meters, metrics,
-    openapi, readings, reports, rules, users,
+    openapi, overview, readings, reports, rules, users,
 };
 use super::pages;
 use super::state::AppState;
@@ -314,7 +314,7 @@ pub static ROUTES: &[Route] = &[
         Get,
         "/api/v1/overview",
         Overview,
-        handler!(pages::overview::overview_json),
+        handler!(overview::figures),
         (
             "meters",
             "Electricity today against yesterday, the month against the quotas, the top units",

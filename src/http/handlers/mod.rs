@@ -9,6 +9,7 @@ pub mod live;
 pub mod meters;
 pub mod metrics;
 pub mod openapi;
+pub mod overview;
 pub mod readings;
 pub mod reports;
 pub mod rules;

@@ -1,19 +1,14 @@
 //! `GET /`: the campus at a glance (live power and meter status refreshed every 5 s, today and
-//! this month against yesterday and the quotas, the top consumers, open alerts), and
-//! `GET /api/v1/overview`, its figures.
+//! this month against yesterday and the quotas, the top consumers, open alerts).
 
-use axum::extract::State;
 use maud::{Markup, PreEscaped, html};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
 use super::layout::{Lang, Page, status_class, status_label};
-use crate::http::error::AppError;
 use crate::http::handlers::meters::{MeterView, view};
-use crate::http::state::AppState;
 use crate::ingest::MeterStatus;
 use crate::report::html::number;
-use crate::report::overview::Overview;
 use crate::rules::alert::Severity;
 
 /// The rate shown in the table (kW for electricity, m³/h for water) and the register.
@@ -49,15 +44,6 @@ fn seen(t: chrono::DateTime<chrono::Utc>, tz: chrono_tz::Tz) -> String {
 }
 
 const SCRIPT: &str = include_str!("../assets/overview.js");
-
-/// `GET /api/v1/overview`: the overview's figures (refreshed at most once a minute).
-pub async fn overview_json(
-    State(state): State<AppState>,
-) -> Result<axum::Json<Overview>, AppError> {
-    Ok(axum::Json(
-        state.overview.get(&state).await?.as_ref().clone(),
-    ))
-}
 
 /// `GET /`: the campus at a glance.
 pub async fn page(page: Page) -> Markup {
