@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use chrono::{TimeZone, Utc};
+use chrono::{DurationRound, Utc};
 use jieneng::config::Site;
 use jieneng::quantity::Quantity;
 use jieneng::runtime::Runtime;
@@ -76,7 +76,12 @@ async fn every_payload_format_yields_exactly_its_readings() {
     opts.set_keep_alive(Duration::from_secs(30));
     let (client, mut events) = AsyncClient::new(opts, 10_000);
     tokio::spawn(async move { while events.poll().await.is_ok() {} });
-    let t0 = Utc.with_ymd_and_hms(2026, 11, 28, 0, 0, 0).unwrap();
+    // An hour ago, on the hour: inside the telemetry retention window whatever the date, and on
+    // the 15-minute grid (the register thinning below counts intervals).
+    let t0 = Utc::now()
+        .duration_trunc(chrono::Duration::hours(1))
+        .unwrap()
+        - chrono::Duration::hours(1);
     for i in 0..N {
         let t = t0 + chrono::Duration::seconds(i as i64 * 60);
         let local = t

@@ -350,6 +350,23 @@ fn tls_config(broker: &Broker) -> Result<rumqttc::TlsConfiguration, String> {
     }
 }
 
+/// The options MQTT 3.1.1 and 5 set alike: keep-alive, acks after the store commits,
+/// credentials, transport (TLS or not). A macro because the two versions' `MqttOptions` have
+/// the same setters but no common trait. `Err` when the transport cannot be set up (logged).
+macro_rules! shared_options {
+    ($opts:ident, $broker:ident) => {{
+        $opts
+            .set_keep_alive($broker.keep_alive)
+            .set_manual_acks(true);
+        if let Some(user) = &$broker.username {
+            $opts.set_credentials(user, $broker.password.as_ref().map_or("", |p| p.expose()));
+        }
+        transport(&$broker).map(|t| {
+            $opts.set_transport(t);
+        })
+    }};
+}
+
 async fn run(
     broker: Broker,
     mut processor: Processor,
@@ -363,18 +380,11 @@ async fn run(
     }
     use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
     let mut opts = MqttOptions::new(&broker.client_id, &broker.host, broker.port);
-    opts.set_keep_alive(broker.keep_alive)
-        .set_clean_session(broker.clean_session)
-        .set_manual_acks(true);
-    opts.set_max_packet_size(1 << 20, 1 << 20).set_inflight(100);
-    if let Some(user) = &broker.username {
-        opts.set_credentials(user, broker.password.as_ref().map_or("", |p| p.expose()));
-    }
-    match transport(&broker) {
-        Ok(t) => {
-            opts.set_transport(t);
-        }
-        Err(()) => return,
+    opts.set_clean_session(broker.clean_session)
+        .set_max_packet_size(1 << 20, 1 << 20)
+        .set_inflight(100);
+    if shared_options!(opts, broker).is_err() {
+        return;
     }
     let (client, mut events) = AsyncClient::new(opts, 1024);
     session_loop!(
@@ -400,21 +410,13 @@ async fn run_v5(
     use rumqttc::v5::mqttbytes::v5::Packet;
     use rumqttc::v5::{AsyncClient, Event, MqttOptions};
     let mut opts = MqttOptions::new(&broker.client_id, &broker.host, broker.port);
-    opts.set_keep_alive(broker.keep_alive)
-        .set_clean_start(broker.clean_session)
-        .set_manual_acks(true);
+    opts.set_clean_start(broker.clean_session);
     if !broker.clean_session {
         // A persistent session in MQTT 5 also needs an expiry; a week covers long outages.
         opts.set_session_expiry_interval(Some(7 * 24 * 3600));
     }
-    if let Some(user) = &broker.username {
-        opts.set_credentials(user, broker.password.as_ref().map_or("", |p| p.expose()));
-    }
-    match transport(&broker) {
-        Ok(t) => {
-            opts.set_transport(t);
-        }
-        Err(()) => return,
+    if shared_options!(opts, broker).is_err() {
+        return;
     }
     let (client, mut events) = AsyncClient::new(opts, 1024);
     session_loop!(
