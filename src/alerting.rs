@@ -1,6 +1,7 @@
 //! The alert loop: every few minutes the detectors run (`rules::evaluate`), findings are
 //! reconciled with the alerts on record (new, seen again, cleared), the records are saved, and
-//! notifications go out within the rate limits.
+//! notifications go out within the rate limits. The loop works from an [`AlertContext`] the
+//! runtime builds (site, store, live state, health), not from the web server's state.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -10,12 +11,38 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
+use crate::config::Site;
 use crate::energy::ledger::Ledger;
-use crate::http::AppState;
-use crate::ingest::MeterStatus;
+use crate::health::Health;
+use crate::ingest::LiveState;
 use crate::rules::alert::{Alert, RateLimiter, apply, reconcile, should_notify};
 use crate::rules::evaluate::{Observations, findings};
 use crate::rules::notify::Notifier;
+use crate::store::SqliteStore;
+
+/// What the alert loop works from.
+#[derive(Clone)]
+pub struct AlertContext {
+    /// The site of the moment (replaced on reload).
+    pub site: Arc<Site>,
+    pub store: SqliteStore,
+    /// The meters' status.
+    pub live: Arc<LiveState>,
+    /// The inputs' bad-payload counts.
+    pub health: Arc<Health>,
+}
+
+impl AsRef<Site> for AlertContext {
+    fn as_ref(&self) -> &Site {
+        &self.site
+    }
+}
+
+impl AsRef<SqliteStore> for AlertContext {
+    fn as_ref(&self) -> &SqliteStore {
+        &self.store
+    }
+}
 
 /// How often the detectors run.
 pub const ROUND: Duration = Duration::from_secs(300);
@@ -41,18 +68,17 @@ impl BadPayloads {
 }
 
 /// What collection observes now.
-fn observe(state: &AppState, bad: &mut BadPayloads, now: DateTime<Utc>) -> Observations {
-    let meters = state
+fn observe(ctx: &AlertContext, bad: &mut BadPayloads, now: DateTime<Utc>) -> Observations {
+    let meters = ctx
         .site
         .meters
         .iter()
         .map(|m| {
-            let v = crate::http::handlers::meters::view(state, m);
-            let offline = matches!(v.status, MeterStatus::Offline | MeterStatus::Error);
-            (m.id.clone(), offline, v.status_detail)
+            let s = crate::status::current(&ctx.live, m, now);
+            (m.id.clone(), s.is_down(), s.detail)
         })
         .collect();
-    let bad_payloads = state
+    let bad_payloads = ctx
         .health
         .inputs()
         .into_iter()
@@ -64,15 +90,16 @@ fn observe(state: &AppState, bad: &mut BadPayloads, now: DateTime<Utc>) -> Obser
     }
 }
 
-/// One round: detect, reconcile, save. Returns the alerts as saved.
-pub fn round(
-    state: &AppState,
-    seen: &Observations,
-    now: DateTime<Utc>,
-) -> anyhow::Result<Vec<Alert>> {
-    let reader = state.store.reader()?;
-    let ledger = Ledger::new(&reader, &state.site);
-    let found = findings(&ledger, &state.site, &state.site.alerts, seen, now)?;
+/// One round: detect, reconcile, save. Returns the alerts as saved. It reads the site and the
+/// store of `ctx` (the loop's [`AlertContext`], or anything else that holds both).
+pub fn round<C>(ctx: &C, seen: &Observations, now: DateTime<Utc>) -> anyhow::Result<Vec<Alert>>
+where
+    C: AsRef<Site> + AsRef<SqliteStore>,
+{
+    let (site, store): (&Site, &SqliteStore) = (ctx.as_ref(), ctx.as_ref());
+    let reader = store.reader()?;
+    let ledger = Ledger::new(&reader, site);
+    let found = findings(&ledger, site, &site.alerts, seen, now)?;
     let mut alerts = reader.alerts(None)?;
     let known: Vec<i64> = alerts.iter().map(|a| a.id).collect();
     let changes = reconcile(&alerts, &found);
@@ -81,11 +108,11 @@ pub fn round(
     for a in alerts.iter_mut().filter(|a| !known.contains(&a.id)) {
         a.id = 0;
     }
-    Ok(state.store.writer()?.save_alerts(&alerts)?)
+    Ok(store.writer()?.save_alerts(&alerts)?)
 }
 
-fn notifier_of(state: &AppState) -> Option<Notifier> {
-    match Notifier::new(state.site.notify.clone(), &state.site.name) {
+fn notifier_of(site: &Site) -> Option<Notifier> {
+    match Notifier::new(site.notify.clone(), &site.name) {
         Ok(n) => Some(n),
         Err(e) => {
             tracing::error!(error = %e, "notifications are off");
@@ -95,16 +122,17 @@ fn notifier_of(state: &AppState) -> Option<Notifier> {
 }
 
 /// Runs rounds until cancelled (not while the demo is still writing history). Each round
-/// works from the latest state in `states`: a reloaded config (new meters, alert settings,
+/// works from the latest site in `sites`: a reloaded config (new meters, alert settings,
 /// notification channels) takes effect at the next round.
 pub async fn keep_alerts(
-    mut states: tokio::sync::watch::Receiver<AppState>,
+    mut ctx: AlertContext,
+    mut sites: tokio::sync::watch::Receiver<Arc<Site>>,
     history_ready: Arc<AtomicBool>,
     cancel: CancellationToken,
 ) {
-    let mut state = states.borrow_and_update().clone();
-    let mut notifier = notifier_of(&state);
-    let mut limiter = RateLimiter::from_settings(&state.site.alerts);
+    ctx.site = sites.borrow_and_update().clone();
+    let mut notifier = notifier_of(&ctx.site);
+    let mut limiter = RateLimiter::from_settings(&ctx.site.alerts);
     let mut bad = BadPayloads::default();
     // The first round after one period: collectors have connected by then.
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + ROUND, ROUND);
@@ -116,14 +144,14 @@ pub async fn keep_alerts(
         if !history_ready.load(Ordering::Relaxed) {
             continue;
         }
-        if states.has_changed().unwrap_or(false) {
-            state = states.borrow_and_update().clone();
-            notifier = notifier_of(&state);
-            limiter = RateLimiter::from_settings(&state.site.alerts);
+        if sites.has_changed().unwrap_or(false) {
+            ctx.site = sites.borrow_and_update().clone();
+            notifier = notifier_of(&ctx.site);
+            limiter = RateLimiter::from_settings(&ctx.site.alerts);
         }
         let now = Utc::now();
-        let seen = observe(&state, &mut bad, now);
-        let s = state.clone();
+        let seen = observe(&ctx, &mut bad, now);
+        let s = ctx.clone();
         let alerts = match tokio::task::spawn_blocking(move || round(&s, &seen, now)).await {
             Ok(Ok(a)) => a,
             Ok(Err(e)) => {
@@ -139,7 +167,7 @@ pub async fn keep_alerts(
         let mut notified = Vec::new();
         for a in alerts
             .iter()
-            .filter(|a| should_notify(a, now, &state.site.alerts))
+            .filter(|a| should_notify(a, now, &ctx.site.alerts))
         {
             if !limiter.admit(now) {
                 tracing::warn!("notification limit reached; the rest wait for the next round");
@@ -157,7 +185,7 @@ pub async fn keep_alerts(
             notified.push(a);
         }
         if !notified.is_empty() {
-            let store = state.store.clone();
+            let store = ctx.store.clone();
             let _ =
                 tokio::task::spawn_blocking(move || store.writer()?.save_alerts(&notified)).await;
         }

@@ -19,4 +19,5 @@ pub mod report;
 pub mod rules;
 pub mod runtime;
 pub mod sim;
+pub mod status;
 pub mod store;

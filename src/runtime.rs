@@ -66,8 +66,8 @@ pub struct Runtime {
     pub health: Arc<Health>,
     /// What the web server's handlers share.
     state: AppState,
-    /// The state the ledger and alert loops take at each round; replaced on reload.
-    states: watch::Sender<AppState>,
+    /// The site the ledger and alert loops take at each round; replaced on reload.
+    sites: watch::Sender<Arc<Site>>,
     /// The router the web server answers with; replaced on reload.
     router: Arc<RwLock<axum::Router>>,
     writer: std::thread::JoinHandle<()>,
@@ -193,15 +193,22 @@ impl Runtime {
             history_ready.clone(),
             health.clone(),
         );
-        let (states, _) = watch::channel(state.clone());
+        let (sites, _) = watch::channel(site.clone());
         tasks.push(tokio::spawn(keep_ledger_days(
-            states.subscribe(),
+            sites.subscribe(),
             store.clone(),
             history_ready.clone(),
             cancel.clone(),
         )));
+        let alerts = crate::alerting::AlertContext {
+            site: site.clone(),
+            store: store.clone(),
+            live: live.clone(),
+            health: health.clone(),
+        };
         tasks.push(tokio::spawn(crate::alerting::keep_alerts(
-            states.subscribe(),
+            alerts,
+            sites.subscribe(),
             history_ready.clone(),
             cancel.clone(),
         )));
@@ -215,7 +222,7 @@ impl Runtime {
             cancel,
             history_ready,
             health,
-            states,
+            sites,
             router,
             influx,
             influx_tags,
@@ -336,8 +343,8 @@ impl Runtime {
 
         self.ingest = ingest;
         self.site = site.clone();
-        self.state.site = site;
-        self.states.send_replace(self.state.clone());
+        self.state.site = site.clone();
+        self.sites.send_replace(site);
         *self.router.write().unwrap_or_else(|e| e.into_inner()) = http::router(self.state.clone());
         self.health.config_reload("applied");
         Ok(out)
@@ -355,7 +362,7 @@ impl Runtime {
             collectors,
             http,
             tasks,
-            states,
+            sites,
             router,
             state,
             _lock,
@@ -380,7 +387,7 @@ impl Runtime {
                 "web connections still open (live pages) were closed"
             );
         }
-        drop((ingest, states, router, state));
+        drop((ingest, sites, router, state));
         let queued = health.store_queue();
         if let Some(influx) = influx {
             let _ = influx.await;
@@ -398,9 +405,9 @@ impl Runtime {
 const LEDGER_REFRESH: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Keeps the ledger's daily consumption stored as readings settle and after corrections,
-/// for the meters of the latest site in `states`.
+/// for the meters of the latest site in `sites`.
 async fn keep_ledger_days(
-    states: watch::Receiver<AppState>,
+    sites: watch::Receiver<Arc<Site>>,
     store: SqliteStore,
     history_ready: Arc<AtomicBool>,
     cancel: CancellationToken,
@@ -414,7 +421,7 @@ async fn keep_ledger_days(
         if !history_ready.load(std::sync::atomic::Ordering::Relaxed) {
             continue; // the demo is still writing history
         }
-        let (site, store) = (states.borrow().site.clone(), store.clone());
+        let (site, store) = (sites.borrow().clone(), store.clone());
         let started = std::time::Instant::now();
         let result = tokio::task::spawn_blocking(move || {
             crate::energy::ledger::refresh_all(&mut store.writer()?, &site, chrono::Utc::now())

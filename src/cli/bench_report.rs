@@ -104,11 +104,11 @@ pub async fn bench_report(args: Args) -> anyhow::Result<()> {
     // others reuse them, as every request within that minute does.
     let render = || async {
         let t = Instant::now();
-        let page = crate::http::handlers::pages::overview(
-            axum::extract::State(state.clone()),
-            axum::extract::Query(Default::default()),
-            None,
-        )
+        let page = crate::http::pages::overview::page(crate::http::pages::layout::Page {
+            state: state.clone(),
+            who: None,
+            lang: crate::http::pages::layout::Lang::Zh,
+        })
         .await
         .into_string();
         (t.elapsed().as_secs_f64() * 1000.0, page.len())

@@ -1,70 +1,27 @@
 //! Who is asking, and may they: every request passes [`guard`], which finds the user from an
-//! API token (`Authorization: Bearer ...`) or a session cookie, checks the route's access rule
-//! in [`access`], and for cookie sessions checks the CSRF token on anything that changes
-//! data. Answers 401 without credentials and 403 to a role the rule does not admit.
+//! API token (`Authorization: Bearer ...`) or a session cookie, checks the access rule the
+//! route table gives the matched route, and for cookie sessions checks the CSRF token on
+//! anything that changes data. Answers 401 without credentials and 403 to a role the rule does not admit.
 //! `/login` and `/logout` start and end browser sessions.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::Form;
 use axum::body::Body;
-use axum::extract::{Query, Request, State};
+use axum::extract::{MatchedPath, Query, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use maud::{DOCTYPE, Markup, html};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::auth::Role;
+use crate::http::access::Access;
 use crate::http::state::AppState;
 use crate::store::users::{SESSION_DAYS, User};
 
 pub const SESSION_COOKIE: &str = "jieneng_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
-
-/// Who may use a route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Anyone, signed in or not.
-    Public,
-    /// The overview page: every signed-in user, and anyone when `[http] public_overview`.
-    Overview,
-    /// Every signed-in user.
-    AnyUser,
-    /// Only these roles.
-    Roles(&'static [Role]),
-}
-
-const ADMIN: &[Role] = &[Role::Admin];
-const FINANCE: &[Role] = &[Role::Admin, Role::Finance];
-const ENGINEERS: &[Role] = &[Role::Admin, Role::Engineer];
-const COMMITTEE: &[Role] = &[Role::Admin, Role::Committee];
-const STAFF: &[Role] = &[Role::Admin, Role::Engineer, Role::Committee, Role::Finance];
-
-/// The access rule of every route (pure; the authorization table test walks it).
-pub fn access(method: &Method, path: &str) -> Access {
-    let read = *method == Method::GET || *method == Method::HEAD;
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    match (read, segments.as_slice()) {
-        (_, ["healthz"] | ["metrics"] | ["login"] | ["logout"]) => Access::Public,
-        (true, [""]) => Access::Overview,
-        (_, ["api", "v1", "billing", ..] | ["billing", ..]) => Access::Roles(FINANCE),
-        // The overview refreshes from the meter list: as open as the overview itself.
-        (true, ["api", "v1", "meters" | "overview"]) => Access::Overview,
-        (_, ["api", "v1", "users", ..]) => Access::Roles(ADMIN),
-        (true, ["api", "v1", "session"]) => Access::AnyUser,
-        (true, ["api", "v1", "audit"] | ["api", "v1", "reissue"]) => Access::Roles(STAFF),
-        (true, ["admin"]) => Access::Roles(ENGINEERS),
-        (true, ["api", "v1", "meters", _, "audit"]) => Access::Roles(STAFF),
-        (true, _) => Access::AnyUser,
-        (false, ["api", "v1", "ratings", _, "committee"]) => Access::Roles(COMMITTEE),
-        (false, ["api", "v1", "meters", _, "corrections" | "events"]) => Access::Roles(ENGINEERS),
-        (false, ["api", "v1", "readings"]) => Access::Roles(ENGINEERS),
-        (false, ["api", "v1", "alerts", _, "acknowledge" | "resolve"]) => Access::Roles(ENGINEERS),
-        (false, _) => Access::Roles(ADMIN),
-    }
-}
 
 /// The signed-in user of a request, for handlers that record who did something.
 #[derive(Debug, Clone)]
@@ -109,10 +66,30 @@ fn refuse(status: StatusCode, path: &str, message: &str) -> Response {
     (status, page).into_response()
 }
 
-/// The middleware: resolves the user, applies [`access`], checks CSRF on cookie sessions.
-pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+/// The access rule of a request: from its method and the route template it matched (none
+/// when no route matched). The router hands the route table's lookup to the guard.
+pub type AccessRule = fn(&Method, Option<&str>) -> Access;
+
+/// What the guard works with: the handlers' state and the route table's access rule.
+#[derive(Clone)]
+pub struct Guard {
+    pub state: AppState,
+    pub access: AccessRule,
+}
+
+/// The middleware: resolves the user, applies the matched route's access rule, checks CSRF on
+/// cookie sessions.
+pub async fn guard(
+    State(Guard { state, access }): State<Guard>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let path = req.uri().path().to_string();
-    let rule = access(req.method(), &path);
+    let template = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str);
+    let rule = access(req.method(), template);
     let headers = req.headers().clone();
     let store = state.store.clone();
     let token = bearer(&headers);
@@ -208,6 +185,9 @@ pub async fn session(req: Request) -> Response {
     }
 }
 
+/// The sign-in and refusal pages' style sheet.
+const LOGIN_STYLE: &str = include_str!("assets/login.css");
+
 fn page(title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
@@ -216,7 +196,7 @@ fn page(title: &str, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · jieneng 节能" }
-                style { "body{font-family:system-ui,'Microsoft YaHei','WenQuanYi Micro Hei',sans-serif;background:#f4f6f8;margin:0}main{max-width:360px;margin:12vh auto;background:#fff;padding:2em;border-radius:8px;box-shadow:0 1px 4px #0002}label{display:block;margin:.8em 0 .2em}input{width:100%;box-sizing:border-box;padding:.5em;font-size:1em}button{margin-top:1.2em;padding:.6em 1.4em;font-size:1em;background:#1e6b52;color:#fff;border:0;border-radius:4px}.err{color:#b3261e}" }
+                style { (PreEscaped(LOGIN_STYLE)) }
             }
             body { main { (body) } }
         }
@@ -272,48 +252,6 @@ pub struct LoginForm {
     password: String,
     #[serde(default)]
     next: String,
-}
-
-/// Failed sign-ins by user name: after `ALLOWED_FAILURES` within `THROTTLE_WINDOW`, that name
-/// is refused (429) without looking at the password until the oldest failure ages out, so a
-/// password cannot be guessed at speed. A success clears the name's count.
-#[derive(Default)]
-pub struct SignInThrottle(std::sync::Mutex<std::collections::HashMap<String, Vec<Instant>>>);
-
-const ALLOWED_FAILURES: usize = 5;
-const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
-
-impl SignInThrottle {
-    fn key(name: &str) -> String {
-        name.trim().to_lowercase().chars().take(64).collect()
-    }
-
-    /// How long `name` must wait before trying again, if it must.
-    pub fn wait(&self, name: &str, now: Instant) -> Option<Duration> {
-        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let recent: Vec<&Instant> = map
-            .get(&Self::key(name))?
-            .iter()
-            .filter(|t| now.duration_since(**t) < THROTTLE_WINDOW)
-            .collect();
-        (recent.len() >= ALLOWED_FAILURES)
-            .then(|| THROTTLE_WINDOW.saturating_sub(now.duration_since(*recent[0])))
-    }
-
-    pub fn failed(&self, name: &str, now: Instant) {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        // Forget what has aged out, so random names cannot grow the map for ever.
-        map.retain(|_, times| {
-            times.retain(|t| now.duration_since(*t) < THROTTLE_WINDOW);
-            !times.is_empty()
-        });
-        map.entry(Self::key(name)).or_default().push(now);
-    }
-
-    pub fn succeeded(&self, name: &str) {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        map.remove(&Self::key(name));
-    }
 }
 
 pub async fn login(State(state): State<AppState>, Form(f): Form<LoginForm>) -> Response {
@@ -419,51 +357,5 @@ mod tests {
         assert_eq!(safe_next("//evil.example"), "/");
         assert_eq!(safe_next("https://evil.example"), "/");
         assert_eq!(safe_next("/\\evil"), "/");
-    }
-
-    #[test]
-    fn sign_ins_are_throttled_per_name_after_five_failures() {
-        let throttle = SignInThrottle::default();
-        let t0 = Instant::now();
-        for k in 0..5 {
-            assert_eq!(throttle.wait("Finance", t0), None, "after {k} failures");
-            throttle.failed("finance", t0 + Duration::from_secs(k));
-        }
-        let wait = throttle
-            .wait(" FINANCE ", t0 + Duration::from_secs(60))
-            .unwrap();
-        assert_eq!(wait, THROTTLE_WINDOW - Duration::from_secs(60));
-        assert_eq!(
-            throttle.wait("engineer", t0),
-            None,
-            "other names are not held up"
-        );
-        assert_eq!(
-            throttle.wait("finance", t0 + THROTTLE_WINDOW),
-            None,
-            "the first failure aged out"
-        );
-        throttle.succeeded("finance");
-        assert_eq!(throttle.wait("finance", t0 + Duration::from_secs(60)), None);
-    }
-
-    #[test]
-    fn billing_is_for_finance_and_admins() {
-        assert_eq!(
-            access(&Method::GET, "/api/v1/billing/2026-10/statements.pdf"),
-            Access::Roles(FINANCE)
-        );
-        assert_eq!(
-            access(&Method::POST, "/api/v1/billing/payments"),
-            Access::Roles(FINANCE)
-        );
-        assert_eq!(access(&Method::GET, "/api/v1/meters"), Access::Overview);
-        assert_eq!(
-            access(&Method::POST, "/api/v1/meters/m1/corrections"),
-            Access::Roles(ENGINEERS)
-        );
-        assert_eq!(access(&Method::GET, "/"), Access::Overview);
-        assert_eq!(access(&Method::POST, "/"), Access::Roles(ADMIN));
-        assert_eq!(access(&Method::GET, "/healthz"), Access::Public);
     }
 }

@@ -20,7 +20,7 @@ pub struct AppState {
     pub history_ready: Arc<AtomicBool>,
     pub health: Arc<Health>,
     pub overview: OverviewCache,
-    pub sign_ins: Arc<crate::http::auth::SignInThrottle>,
+    pub sign_ins: Arc<crate::http::throttle::SignInThrottle>,
 }
 
 /// The overview's figures: they read every meter's day, so they are computed at most once a
@@ -114,5 +114,18 @@ impl AppState {
         self.site
             .meter(id)
             .ok_or_else(|| crate::http::error::AppError::NotFound(format!("no meter `{id}`")))
+    }
+}
+
+/// The site and the store, for what works from either (an alert round in tests).
+impl AsRef<Site> for AppState {
+    fn as_ref(&self) -> &Site {
+        &self.site
+    }
+}
+
+impl AsRef<SqliteStore> for AppState {
+    fn as_ref(&self) -> &SqliteStore {
+        &self.store
     }
 }

@@ -5,6 +5,7 @@ pub mod html;
 pub mod monthly;
 pub mod overview;
 pub mod pdf;
+pub mod unit;
 pub mod xlsx;
 
 pub use monthly::MonthlyReport;

@@ -42,37 +42,12 @@ fn rfc3339_opt<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<
     }
 }
 
-/// A meter that publishes (MQTT) is offline when nothing came for three of its intervals
-/// (at least five minutes): it cannot say so itself.
-pub fn silent_for(
-    source: &MeterSource,
-    last_seen: Option<DateTime<Utc>>,
-    interval: std::time::Duration,
-    now: DateTime<Utc>,
-) -> Option<String> {
-    if !matches!(source, MeterSource::Mqtt { .. }) {
-        return None;
-    }
-    let limit = chrono::Duration::from_std(interval * 3)
-        .unwrap_or_default()
-        .max(chrono::Duration::minutes(5));
-    let silent = now - last_seen?;
-    (silent > limit).then(|| format!("no message for {} min", silent.num_minutes()))
-}
-
 pub fn view(state: &AppState, m: &Meter) -> MeterView {
     let live = state.live.get(&m.id);
-    let mut status = live.as_ref().map_or(MeterStatus::Waiting, |l| l.status);
-    let mut status_detail = live.as_ref().and_then(|l| l.detail.clone());
-    if let Some(silence) = silent_for(
-        &m.source,
-        live.as_ref().and_then(|l| l.last_seen),
-        m.live_interval,
-        Utc::now(),
-    ) {
-        status = MeterStatus::Offline;
-        status_detail = Some(silence);
-    }
+    let crate::status::Status {
+        status,
+        detail: status_detail,
+    } = crate::status::status(m, live.as_ref(), Utc::now());
     let (profile, connection) = match &m.source {
         MeterSource::Modbus {
             profile,
@@ -118,51 +93,4 @@ pub async fn one(
 ) -> Result<Json<MeterView>, AppError> {
     let m = state.meter(&id)?;
     Ok(Json(view(&state, m)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    #[test]
-    fn publishing_meters_go_offline_when_silent() {
-        let mqtt = MeterSource::Mqtt {
-            connection: "b".into(),
-            name: "m".into(),
-        };
-        let now = Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap();
-        let interval = std::time::Duration::from_secs(10);
-        assert_eq!(
-            silent_for(
-                &mqtt,
-                Some(now - chrono::Duration::minutes(4)),
-                interval,
-                now
-            ),
-            None
-        );
-        assert_eq!(
-            silent_for(
-                &mqtt,
-                Some(now - chrono::Duration::minutes(12)),
-                interval,
-                now
-            )
-            .as_deref(),
-            Some("no message for 12 min")
-        );
-        let manual = MeterSource::Manual {
-            quantity: crate::quantity::Quantity::named("gas_m3"),
-        };
-        assert_eq!(
-            silent_for(
-                &manual,
-                Some(now - chrono::Duration::days(30)),
-                interval,
-                now
-            ),
-            None
-        );
-    }
 }

@@ -15,8 +15,9 @@ pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse,
         .map_err(|e| anyhow::anyhow!("encoding metrics: {e}"))?;
     // Meters by communication status, from the live state.
     let mut counts = std::collections::BTreeMap::new();
+    let now = chrono::Utc::now();
     for m in &state.site.meters {
-        let status = super::meters::view(&state, m).status;
+        let status = crate::status::current(&state.live, m, now).status;
         *counts
             .entry(format!("{status:?}").to_lowercase())
             .or_insert(0u64) += 1;

@@ -1,4 +1,3 @@
-pub mod admin;
 pub mod alerts;
 pub mod billing;
 pub mod consumption;
@@ -9,11 +8,11 @@ pub mod inputs;
 pub mod live;
 pub mod meters;
 pub mod metrics;
-pub mod pages;
+pub mod openapi;
+pub mod overview;
 pub mod readings;
 pub mod reports;
 pub mod rules;
-pub mod ui;
 pub mod users;
 
 /// A file to download: its bytes, content type and suggested name.

@@ -1,66 +1,15 @@
-//! Server-rendered pages. Chinese by default, English with `?lang=en`. No external assets: the
-//! sites are often intranets without internet access.
+//! `GET /`: the campus at a glance (live power and meter status refreshed every 5 s, today and
+//! this month against yesterday and the quotas, the top consumers, open alerts).
 
-use axum::extract::{Query, State};
 use maud::{Markup, PreEscaped, html};
-use serde::Deserialize;
-
-use axum::Extension;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
-use super::meters::{MeterView, view};
-use crate::http::auth::Principal;
-use crate::http::error::AppError;
-use crate::http::state::AppState;
+use super::layout::{Lang, Page, status_class, status_label};
+use crate::http::handlers::meters::{MeterView, view};
 use crate::ingest::MeterStatus;
 use crate::report::html::number;
-use crate::report::overview::Overview;
 use crate::rules::alert::Severity;
-
-#[derive(Deserialize, Default)]
-pub struct LangQuery {
-    lang: Option<String>,
-}
-
-#[derive(Clone, Copy, PartialEq)]
-pub enum Lang {
-    Zh,
-    En,
-}
-
-impl Lang {
-    pub fn from_query(q: &LangQuery) -> Lang {
-        match q.lang.as_deref() {
-            Some("en") => Lang::En,
-            _ => Lang::Zh,
-        }
-    }
-    pub fn t<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
-        match self {
-            Lang::Zh => zh,
-            Lang::En => en,
-        }
-    }
-}
-
-pub(crate) fn status_label(s: MeterStatus, lang: Lang) -> &'static str {
-    match s {
-        MeterStatus::Waiting => lang.t("等待", "waiting"),
-        MeterStatus::Online => lang.t("在线", "online"),
-        MeterStatus::Offline => lang.t("离线", "offline"),
-        MeterStatus::Error => lang.t("故障", "error"),
-        MeterStatus::Manual => lang.t("人工抄表", "read by hand"),
-    }
-}
-
-pub(crate) fn status_class(s: MeterStatus) -> &'static str {
-    match s {
-        MeterStatus::Online => "ok",
-        MeterStatus::Offline | MeterStatus::Error => "bad",
-        MeterStatus::Waiting | MeterStatus::Manual => "neutral",
-    }
-}
 
 /// The rate shown in the table (kW for electricity, m³/h for water) and the register.
 fn key_values(v: &MeterView) -> (Option<f64>, Option<(f64, &'static str)>) {
@@ -80,22 +29,6 @@ fn key_values(v: &MeterView) -> (Option<f64>, Option<(f64, &'static str)>) {
     (rate, register)
 }
 
-pub(crate) const STYLE: &str = r#"
-body{font-family:"Microsoft YaHei","PingFang SC","WenQuanYi Micro Hei","Noto Sans CJK SC",sans-serif;margin:0;background:#f4f6f8;color:#1f2d3d}
-header{background:#1d4e89;color:#fff;padding:12px 24px;display:flex;justify-content:space-between;align-items:center}
-header h1{font-size:20px;margin:0} header a{color:#cfe3ff}
-main{padding:16px 24px}
-.cards{display:flex;gap:12px;margin-bottom:16px;flex-wrap:wrap}
-.card{background:#fff;border-radius:6px;padding:12px 18px;min-width:150px;box-shadow:0 1px 2px #0001}
-.card .v{font-size:24px;font-weight:600}
-table{border-collapse:collapse;width:100%;background:#fff;box-shadow:0 1px 2px #0001}
-th,td{padding:6px 10px;border-bottom:1px solid #e5e9ef;text-align:left;font-size:14px}
-th{background:#eef2f7} td.num{text-align:right;font-variant-numeric:tabular-nums}
-.ok{color:#1a7f37}.bad{color:#c62828;font-weight:600}.neutral{color:#6b778c}
-tr.group td{background:#f8fafc;font-weight:600}
-small{color:#6b778c}
-"#;
-
 fn category_name(code: &str, lang: Lang) -> &'static str {
     crate::energy::category::category(code).map_or("", |c| lang.t(c.name_zh, c.name_en))
 }
@@ -110,51 +43,13 @@ fn seen(t: chrono::DateTime<chrono::Utc>, tz: chrono_tz::Tz) -> String {
     }
 }
 
-const SCRIPT: &str = r#"
-const fmt=(x,d)=>x==null?"—":x.toLocaleString(undefined,{minimumFractionDigits:d,maximumFractionDigits:d});
-async function refresh(){
-  try{
-    const r=await fetch('/api/v1/meters');const ms=await r.json();
-    let online=0,total=0;
-    for(const m of ms){
-      const row=document.getElementById('m-'+m.id);if(!row)continue;
-      if(m.status==='online')online++;
-      const mult=parseFloat(m.multiplier)||1;
-      const rate=m.values.power_kw!=null?m.values.power_kw*mult:m.values.flow_m3h;
-      if(m.category==='01000'&&m.values.power_kw!=null)total+=m.values.power_kw*mult;
-      const reg=m.values.energy_import_kwh??m.values.water_m3??m.values.gas_m3;
-      row.querySelector('.rate').textContent=fmt(rate,2);
-      row.querySelector('.reg').textContent=fmt(reg,2);
-      const st=row.querySelector('.st');st.textContent=STATUS[m.status]||m.status;st.className='st '+CLS[m.status];
-      st.title=m.status_detail||'';
-      const seen=m.last_seen?new Date(m.last_seen):null;
-      row.querySelector('.seen').textContent=!seen?'—':(Date.now()-seen<86400000?seen.toLocaleTimeString('zh-CN',{timeZone:TZ,hour12:false}):seen.toLocaleString('zh-CN',{timeZone:TZ,hour12:false}));
-    }
-    document.getElementById('online').textContent=online;
-    document.getElementById('power').textContent=fmt(total,1);
-  }catch(e){}
-}
-setInterval(refresh,5000);
-"#;
-
-/// `GET /api/v1/overview`: the overview's figures (refreshed at most once a minute).
-pub async fn overview_json(
-    State(state): State<AppState>,
-) -> Result<axum::Json<Overview>, AppError> {
-    Ok(axum::Json(
-        state.overview.get(&state).await?.as_ref().clone(),
-    ))
-}
+const SCRIPT: &str = include_str!("../assets/overview.js");
 
 /// `GET /`: the campus at a glance.
-pub async fn overview(
-    State(state): State<AppState>,
-    Query(q): Query<LangQuery>,
-    who: Option<Extension<Principal>>,
-) -> Markup {
-    let lang = Lang::from_query(&q);
+pub async fn page(page: Page) -> Markup {
+    let (state, lang) = (&page.state, page.lang);
     let t = |zh, en| lang.t(zh, en);
-    let views: Vec<MeterView> = state.site.meters.iter().map(|m| view(&state, m)).collect();
+    let views: Vec<MeterView> = state.site.meters.iter().map(|m| view(state, m)).collect();
     // Open alerts by severity (critical, warning, info); none shown when they cannot be read.
     let store = state.store.clone();
     let open = tokio::task::spawn_blocking(move || store.reader().and_then(|r| r.alerts(None)))
@@ -164,7 +59,7 @@ pub async fn overview(
         .unwrap_or_default();
     let count = |s: Severity| open.iter().filter(|a| a.severity == s).count();
     let (critical, warning) = (count(Severity::Critical), count(Severity::Warning));
-    let figures = state.overview.get(&state).await;
+    let figures = state.overview.get(state).await;
     if let Err(e) = &figures {
         tracing::warn!(error = ?e, "overview figures not computed");
     }
@@ -303,11 +198,5 @@ pub async fn overview(
         p { small { (t("功率为一次侧数值（已乘倍率）；表底读数为表计显示值。每 5 秒刷新。", "Power is primary-side (multiplier applied); registers are as the meter shows them. Refreshes every 5 s.")) } }
         script { (PreEscaped(statuses)) (PreEscaped(SCRIPT)) }
     };
-    super::ui::layout(
-        &state,
-        who.as_deref(),
-        lang,
-        t("能耗监测平台", "Energy monitoring"),
-        body,
-    )
+    page.render(t("能耗监测平台", "Energy monitoring"), body)
 }

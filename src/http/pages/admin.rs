@@ -3,67 +3,18 @@
 //! changes from the audit log. The forms post to the JSON API with the session's CSRF token.
 
 use axum::Extension;
-use axum::extract::{Query, State};
 use maud::{Markup, PreEscaped, html};
 
-use super::pages::{Lang, LangQuery};
-use super::ui::layout;
+use super::layout::{Lang, Page};
 use crate::auth::Role;
 use crate::config::site::MeterSource;
 use crate::energy::ledger::registers;
 use crate::http::auth::Principal;
 use crate::http::error::AppError;
-use crate::http::state::AppState;
 
 /// Local time in the site's zone (from a `datetime-local` field) → RFC 3339; the API answers
 /// for every request, and its error text is shown as it comes.
-const SCRIPT: &str = r#"
-function siteTime(local){
-  const guess=new Date(local+':00Z');
-  const inTz=new Date(guess.toLocaleString('en-US',{timeZone:TZ}));
-  const asUtc=new Date(guess.toLocaleString('en-US',{timeZone:'UTC'}));
-  return new Date(guess.getTime()-(inTz-asUtc)).toISOString();
-}
-async function api(method,url,body,out){
-  const el=document.getElementById(out);
-  try{
-    const r=await fetch(url,{method,headers:{'content-type':'application/json','x-csrf-token':CSRF},body:body===undefined?undefined:JSON.stringify(body)});
-    const text=await r.text();let j={};try{j=JSON.parse(text)}catch(e){}
-    if(!r.ok){el.className='bad';el.textContent=(j.error||text||r.status);return null;}
-    el.className='ok';el.textContent=DONE;return j;
-  }catch(e){el.className='bad';el.textContent=String(e);return null;}
-}
-function quantities(){
-  const m=document.getElementById('r-meter');const q=document.getElementById('r-quantity');
-  q.innerHTML='';for(const x of JSON.parse(m.selectedOptions[0].dataset.q)){const o=document.createElement('option');o.value=x[0];o.textContent=x[1];q.appendChild(o);}
-}
-async function reading(ev){
-  ev.preventDefault();const f=ev.target;
-  const body=[{meter:f.meter.value,quantity:f.quantity.value,time:siteTime(f.time.value),value:parseFloat(f.value.value),note:f.note.value||null}];
-  if(await api('POST','/api/v1/readings',body,'r-out'))f.value.value='';
-}
-async function meterEvent(ev){
-  ev.preventDefault();const f=ev.target;
-  const body={kind:f.kind.value,time:siteTime(f.time.value),note:f.note.value};
-  if(f.kind.value==='replacement'){body.old_final=f.old_final.value;body.new_initial=f.new_value.value;}
-  else{body.new_value=f.new_value.value;}
-  await api('POST','/api/v1/meters/'+encodeURIComponent(f.meter.value)+'/events',body,'e-out');
-}
-async function addUser(ev){
-  ev.preventDefault();const f=ev.target;
-  const body={name:f.name.value,display_name:f.display.value||null,role:f.role.value,password:f.password.value||null};
-  if(await api('POST','/api/v1/users',body,'u-out'))location.reload();
-}
-async function changeUser(name,change){if(await api('PATCH','/api/v1/users/'+encodeURIComponent(name),change,'u-out'))location.reload();}
-async function resetPassword(name){const p=prompt(PW_PROMPT);if(p)await changeUser(name,{password:p});}
-async function newToken(ev){
-  ev.preventDefault();const f=ev.target;
-  const j=await api('POST','/api/v1/users/'+encodeURIComponent(f.user.value)+'/tokens',{label:f.label.value},'t-out');
-  if(j){const o=document.getElementById('t-out');o.textContent=TOKEN_ONCE+' '+j.token;}
-}
-async function revoke(user,id){if(confirm(REVOKE+' '+user+' '+id+'?')&&await api('DELETE','/api/v1/users/'+encodeURIComponent(user)+'/tokens/'+id,undefined,'t-out'))location.reload();}
-document.addEventListener('DOMContentLoaded',()=>{if(document.getElementById('r-meter'))quantities();});
-"#;
+const SCRIPT: &str = include_str!("../assets/admin.js");
 
 fn source(m: &crate::config::site::Meter, lang: Lang) -> String {
     match &m.source {
@@ -79,12 +30,8 @@ fn source(m: &crate::config::site::Meter, lang: Lang) -> String {
 }
 
 /// `GET /admin` (engineers and admins; the users section for admins only).
-pub async fn page(
-    State(state): State<AppState>,
-    Query(q): Query<LangQuery>,
-    Extension(who): Extension<Principal>,
-) -> Result<Markup, AppError> {
-    let lang = Lang::from_query(&q);
+pub async fn page(page: Page, Extension(who): Extension<Principal>) -> Result<Markup, AppError> {
+    let (state, lang) = (&page.state, page.lang);
     let t = |zh, en| lang.t(zh, en);
     let is_admin = who.user.role == Role::Admin;
     let store = state.store.clone();
@@ -239,11 +186,5 @@ pub async fn page(
         }
         script { (PreEscaped(constants)) (PreEscaped(SCRIPT)) }
     };
-    Ok(layout(
-        &state,
-        Some(&who),
-        lang,
-        t("管理与录入", "Administration"),
-        body,
-    ))
+    Ok(page.render(t("管理与录入", "Administration"), body))
 }

@@ -1,0 +1,12 @@
+async function post(url,body){
+ const r=await fetch(url,{method:'POST',headers:{'content-type':'application/json','x-csrf-token':CSRF},body:JSON.stringify(body)});
+ if(r.ok){location.reload();return;}
+ const out=document.getElementById('b-out');out.className='bad';out.textContent=(await r.json().catch(()=>({}))).error||r.status;
+}
+function issue(tenant){if(confirm(CONFIRM_ISSUE))post('/api/v1/billing/'+MONTH+'/issue',{tenant});}
+function pay(statement,outstanding){
+ const amount=prompt(AMOUNT,outstanding);if(!amount)return;
+ const paid_on=prompt(PAID_ON,TODAY);if(!paid_on)return;
+ const method=prompt(METHOD,'')||'';const reference=prompt(REF,'')||'';
+ post('/api/v1/billing/payments',{statement,amount,paid_on,method,reference});
+}
