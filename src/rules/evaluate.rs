@@ -5,6 +5,7 @@ use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
 
 use super::alert::{self, AlertSettings, Finding};
 use crate::energy::category::top_level;
+use crate::energy::category::{COOLING, ELECTRICITY, HEAT, WATER};
 use crate::energy::ledger::{Ledger, Step, register_quantity};
 use crate::store::StoreError;
 
@@ -53,7 +54,7 @@ pub fn findings(
         .map_or(day_ago, |(from, _)| from.min(day_ago));
     for meter in &site.meters {
         let quantity = register_quantity(meter);
-        let water = top_level(meter.category.code) == "02000";
+        let water = top_level(meter.category.code) == WATER;
         let from = if water { water_from } else { history_from };
         let hours = ledger.meter(meter, quantity, from, hour_end, Step::Hour)?;
         let last_day: Vec<_> = hours
@@ -63,16 +64,13 @@ pub fn findings(
             .collect();
         // A meter read by hand has readings weeks apart by design: its last day is never
         // bridged until the next reading, which is not a gap in collection.
-        if !matches!(
-            meter.source,
-            crate::config::site::MeterSource::Manual { .. }
-        ) {
+        if !matches!(meter.source, crate::site::MeterSource::Manual { .. }) {
             out.extend(alert::data_gaps(&meter.id, &last_day, settings, now));
         }
         let anomalies = ledger.anomalies(meter, quantity, day_ago, hour_end)?;
         out.extend(alert::register_anomalies(&meter.id, &anomalies, now));
         match top_level(meter.category.code) {
-            "02000" => out.extend(alert::water_leak(
+            WATER => out.extend(alert::water_leak(
                 &meter.id,
                 &hours,
                 tz,
@@ -80,7 +78,7 @@ pub fn findings(
                 &site.calendar,
                 now,
             )),
-            "01000" if meter.parent_meter.is_none() => {
+            ELECTRICITY if meter.parent_meter.is_none() => {
                 out.extend(alert::night_base_load(&meter.id, &hours, tz, settings, now));
                 out.extend(alert::weekend_base_load(
                     &meter.id, &hours, tz, settings, now,
@@ -97,8 +95,8 @@ pub fn findings(
         let m = ledger.quota_month(q, &site.calendar, local.year(), local.month(), now)?;
         let unit = match top_level(&q.category) {
             "kgce" => "kgce",
-            "01000" => "kWh",
-            "04000" | "05000" => "GJ",
+            ELECTRICITY => "kWh",
+            HEAT | COOLING => "GJ",
             _ => "m³",
         };
         out.extend(alert::quota(

@@ -9,10 +9,10 @@ use axum::extract::{Path, Query, State};
 use chrono::Utc;
 use serde::Deserialize;
 
-use crate::energy::ledger::parse_time;
 use crate::http::error::AppError;
 use crate::http::state::AppState;
 use crate::rules::alert::Alert;
+use crate::time::parse_time;
 
 #[derive(Deserialize)]
 pub struct ListParams {

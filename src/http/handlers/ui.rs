@@ -15,8 +15,7 @@ use serde::Deserialize;
 use super::pages::{Lang, STYLE, status_class, status_label};
 use crate::auth::Role;
 use crate::chart::{Chart, Series, Stack};
-use crate::config::site::MeterSource;
-use crate::energy::ledger::{Ledger, Step, local_midnight, register_quantity};
+use crate::energy::ledger::{Ledger, Step, register_quantity};
 use crate::http::auth::Principal;
 use crate::http::error::AppError;
 use crate::http::state::AppState;
@@ -24,6 +23,8 @@ use crate::quantity::Quantity;
 use crate::reading::ReadingQuality;
 use crate::report::html::{money, number};
 use crate::rules::alert::Status as AlertStatus;
+use crate::site::MeterSource;
+use crate::time::local_midnight;
 
 #[derive(Deserialize, Default)]
 pub struct PageQuery {
