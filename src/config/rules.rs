@@ -4,13 +4,11 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use rust_decimal::Decimal;
 use toml::Spanned;
 
 use super::error::{At, ConfigError};
 use super::site_file::QuotaFile;
-use crate::energy::category;
-use crate::rules::quota_settings::{Allocation, Quota};
+use crate::rules::quota_settings::{Allocation, Quota, QuotaField};
 
 /// A settings section: its default when absent, else as written, each problem its own
 /// validation finds reported at the section as `NAME: problem`.
@@ -45,46 +43,24 @@ pub(super) fn quotas(
             errors.push(at(q.unit.span()).error(format!("unknown unit `{}`", q.unit.get_ref())));
         }
         let cat = q.category.get_ref();
-        if cat != "kgce" && category::category(cat).is_none() {
-            errors.push(at(q.category.span()).error(format!(
-                "unknown category `{cat}`: a category code (01000, 02000 ...) or `kgce` for standard coal"
-            )));
+        if let Err(e) = Quota::check_category(cat) {
+            errors.push(at(q.category.span()).error(e));
         }
-        if *q.annual.get_ref() <= Decimal::ZERO {
-            errors.push(at(q.annual.span()).error("annual must be greater than 0"));
+        if let Err(e) = Quota::check_annual(*q.annual.get_ref()) {
+            errors.push(at(q.annual.span()).error(e));
         }
-        let allocation = match (q.allocation.get_ref().as_str(), &q.shares) {
-            ("equal", None) => Allocation::Equal,
-            ("days", None) => Allocation::Days,
-            ("last_year", None) => Allocation::LastYear,
-            ("explicit", Some(shares))
-                if shares.get_ref().len() == 12
-                    && shares.get_ref().iter().all(|s| *s >= Decimal::ZERO)
-                    && shares.get_ref().iter().any(|s| *s > Decimal::ZERO) =>
-            {
-                Allocation::Explicit(shares.get_ref().clone())
-            }
-            ("explicit", Some(shares)) => {
-                errors.push(
-                    at(shares.span()).error("shares: twelve numbers ≥ 0, January first, not all 0"),
-                );
-                Allocation::Days
-            }
-            ("explicit", None) => {
-                errors.push(at(q.allocation.span()).error(
-                    "allocation = \"explicit\" needs `shares` (twelve numbers, January first)",
-                ));
-                Allocation::Days
-            }
-            (_, Some(shares)) => {
-                errors
-                    .push(at(shares.span()).error("`shares` goes with allocation = \"explicit\""));
-                Allocation::Days
-            }
-            (other, None) => {
-                errors.push(at(q.allocation.span()).error(format!(
-                    "allocation `{other}`: use equal, days, last_year or explicit"
-                )));
+        let shares = q.shares.as_ref();
+        let allocation = match Allocation::build(
+            q.allocation.get_ref(),
+            shares.map(|s| s.get_ref().as_slice()),
+        ) {
+            Ok(a) => a,
+            Err((field, e)) => {
+                let span = match (field, shares) {
+                    (QuotaField::Shares, Some(s)) => s.span(),
+                    _ => q.allocation.span(),
+                };
+                errors.push(at(span).error(e));
                 Allocation::Days
             }
         };

@@ -5,6 +5,8 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::energy::category;
+
 /// What a quota is counted in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -43,4 +45,69 @@ pub struct Quota {
     /// The year it applies to; every year when absent.
     pub year: Option<i32>,
     pub allocation: Allocation,
+}
+
+/// The field of a quota a problem is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaField {
+    Allocation,
+    Shares,
+}
+
+impl Allocation {
+    /// The allocation named `name` (`equal`, `days`, `last_year` or `explicit`), with the
+    /// `shares` that go with `explicit`; or what is wrong, and in which field.
+    pub fn build(
+        name: &str,
+        shares: Option<&[Decimal]>,
+    ) -> Result<Allocation, (QuotaField, String)> {
+        match (name, shares) {
+            ("equal", None) => Ok(Allocation::Equal),
+            ("days", None) => Ok(Allocation::Days),
+            ("last_year", None) => Ok(Allocation::LastYear),
+            ("explicit", Some(shares))
+                if shares.len() == 12
+                    && shares.iter().all(|s| *s >= Decimal::ZERO)
+                    && shares.iter().any(|s| *s > Decimal::ZERO) =>
+            {
+                Ok(Allocation::Explicit(shares.to_vec()))
+            }
+            ("explicit", Some(_)) => Err((
+                QuotaField::Shares,
+                "shares: twelve numbers ≥ 0, January first, not all 0".into(),
+            )),
+            ("explicit", None) => Err((
+                QuotaField::Allocation,
+                "allocation = \"explicit\" needs `shares` (twelve numbers, January first)".into(),
+            )),
+            (_, Some(_)) => Err((
+                QuotaField::Shares,
+                "`shares` goes with allocation = \"explicit\"".into(),
+            )),
+            (other, None) => Err((
+                QuotaField::Allocation,
+                format!("allocation `{other}`: use equal, days, last_year or explicit"),
+            )),
+        }
+    }
+}
+
+impl Quota {
+    /// A quota counts a category code or `kgce` (standard coal over all energy).
+    pub fn check_category(category: &str) -> Result<(), String> {
+        if category != "kgce" && category::category(category).is_none() {
+            return Err(format!(
+                "unknown category `{category}`: a category code (01000, 02000 ...) or `kgce` for standard coal"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The annual allowance is above 0.
+    pub fn check_annual(annual: Decimal) -> Result<(), String> {
+        if annual <= Decimal::ZERO {
+            return Err("annual must be greater than 0".into());
+        }
+        Ok(())
+    }
 }
