@@ -111,3 +111,43 @@ impl Quota {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allocations_are_built_or_refused_with_the_field_at_fault() {
+        let twelve = vec![Decimal::ONE; 12];
+        assert_eq!(Allocation::build("days", None), Ok(Allocation::Days));
+        assert_eq!(
+            Allocation::build("explicit", Some(&twelve)),
+            Ok(Allocation::Explicit(twelve.clone()))
+        );
+        assert_eq!(
+            Allocation::build("explicit", Some(&twelve[..11]))
+                .unwrap_err()
+                .0,
+            QuotaField::Shares
+        );
+        assert_eq!(
+            Allocation::build("explicit", None).unwrap_err().0,
+            QuotaField::Allocation
+        );
+        assert_eq!(
+            Allocation::build("equal", Some(&twelve)).unwrap_err(),
+            (
+                QuotaField::Shares,
+                "`shares` goes with allocation = \"explicit\"".to_string()
+            )
+        );
+        assert_eq!(
+            Allocation::build("monthly", None).unwrap_err().1,
+            "allocation `monthly`: use equal, days, last_year or explicit"
+        );
+        assert!(Quota::check_category("kgce").is_ok());
+        assert!(Quota::check_category("01000").is_ok());
+        assert!(Quota::check_category("09000").is_err());
+        assert!(Quota::check_annual(Decimal::ZERO).is_err());
+    }
+}
