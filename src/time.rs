@@ -16,6 +16,22 @@ pub fn local_midnight(d: NaiveDate, tz: Tz) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// `hour`:00 local on `date`; an hour skipped by a daylight-saving change moves to the next.
+pub fn local_hour(date: NaiveDate, hour: u32, tz: Tz) -> Option<DateTime<Utc>> {
+    let at = |h: u32| {
+        date.and_hms_opt(h, 0, 0)
+            .and_then(|n| tz.from_local_datetime(&n).earliest())
+    };
+    at(hour)
+        .or_else(|| at(hour + 1))
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// `[start, end)` of local day `d`.
+pub fn local_day(d: NaiveDate, tz: Tz) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    Some((local_midnight(d, tz)?, local_midnight(d.succ_opt()?, tz)?))
+}
+
 /// Times the ledger answers for: years 1970 to 9999.
 fn within_years(t: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
     if (1970..=9999).contains(&t.year()) {

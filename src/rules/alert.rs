@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use chrono::{DateTime, Datelike, Days, Duration, NaiveDate, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Datelike, Days, Duration, NaiveDate, Utc, Weekday};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -22,7 +22,7 @@ pub use crate::rules::alert_settings::{
 };
 use crate::rules::alert_settings::{MAX_HISTORY_DAYS, MAX_LEAK_BASELINE_NIGHTS, MIN_HISTORY};
 use crate::rules::calendar::Calendar;
-use crate::time::local_midnight;
+use crate::time::{local_day, local_hour};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -432,17 +432,6 @@ fn in_calendar(now: DateTime<Utc>) -> bool {
     (1971..=9998).contains(&now.year())
 }
 
-/// `hour`:00 local on `date`; an hour skipped by a daylight-saving change moves to the next.
-fn local_hour(date: NaiveDate, hour: u32, tz: Tz) -> Option<DateTime<Utc>> {
-    let at = |h: u32| {
-        date.and_hms_opt(h, 0, 0)
-            .and_then(|n| tz.from_local_datetime(&n).earliest())
-    };
-    at(hour)
-        .or_else(|| at(hour + 1))
-        .map(|t| t.with_timezone(&Utc))
-}
-
 /// The night that ends on local `date`, as [start, end).
 fn night(date: NaiveDate, s: &AlertSettings, tz: Tz) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
     let (start, end) = (s.night_start_hour, s.night_end_hour);
@@ -581,10 +570,6 @@ pub fn night_base_load(
 
 fn is_weekend(d: NaiveDate) -> bool {
     matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
-}
-
-fn local_day(d: NaiveDate, tz: Tz) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-    Some((local_midnight(d, tz)?, local_midnight(d.succ_opt()?, tz)?))
 }
 
 /// Weekend base load (周末基础负荷): the mean hourly consumption of the last complete
@@ -1036,7 +1021,7 @@ pub fn quota(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::NaiveDateTime;
+    use chrono::{NaiveDateTime, TimeZone};
     use proptest::prelude::*;
 
     const TZ: Tz = chrono_tz::Asia::Shanghai;
