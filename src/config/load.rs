@@ -85,11 +85,12 @@ impl Site {
             &mut errors,
         );
 
-        if !(1..=400).contains(raw.ledger.max_gap_days.get_ref()) {
-            errors.push(
-                at(raw.ledger.max_gap_days.span()).error("max_gap_days must be between 1 and 400"),
-            );
-        }
+        let max_gap_days = &raw.ledger.max_gap_days;
+        let ledger =
+            LedgerSettings::with_max_gap_days(*max_gap_days.get_ref()).unwrap_or_else(|e| {
+                errors.push(at(max_gap_days.span()).error(e));
+                LedgerSettings::default()
+            });
         let coefficients = rules::section(
             &raw.coefficients,
             "coefficients",
@@ -148,9 +149,7 @@ impl Site {
             scorecard,
             alerts,
             notify,
-            ledger: LedgerSettings {
-                max_gap: chrono::Duration::days(i64::from(*raw.ledger.max_gap_days.get_ref())),
-            },
+            ledger,
             profiles,
         })
     }

@@ -81,3 +81,24 @@ pub struct LedgerSettings {
     /// longer ones stay missing.
     pub max_gap: chrono::Duration,
 }
+
+impl Default for LedgerSettings {
+    /// Gaps up to 62 days.
+    fn default() -> Self {
+        LedgerSettings {
+            max_gap: chrono::Duration::days(62),
+        }
+    }
+}
+
+impl LedgerSettings {
+    /// Gaps up to `days` long are bridged: 1 to 400 days.
+    pub fn with_max_gap_days(days: u32) -> Result<LedgerSettings, String> {
+        if !(1..=400).contains(&days) {
+            return Err("max_gap_days must be between 1 and 400".into());
+        }
+        Ok(LedgerSettings {
+            max_gap: chrono::Duration::days(i64::from(days)),
+        })
+    }
+}
