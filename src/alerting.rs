@@ -11,13 +11,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Site;
 use crate::energy::ledger::Ledger;
 use crate::health::Health;
 use crate::ingest::LiveState;
 use crate::rules::alert::{Alert, RateLimiter, apply, reconcile, should_notify};
 use crate::rules::evaluate::{Observations, findings};
 use crate::rules::notify::Notifier;
+use crate::site::Site;
 use crate::store::SqliteStore;
 
 /// What the alert loop works from.

@@ -10,10 +10,9 @@ use serde::Serialize;
 use thiserror::Error;
 use tokio::sync::mpsc;
 
-use crate::config::Site;
-use crate::config::site::MeterSource;
 use crate::quantity::Quantity;
 use crate::reading::Reading;
+use crate::site::{MeterSource, Site};
 use crate::store::writer::StoreMsg;
 
 /// Communication state of a meter, as the live API shows it.

@@ -151,6 +151,15 @@ impl serde::Serialize for Quantity {
     }
 }
 
+/// The 尖/峰/平/谷 (sharp, peak, flat, valley) time-of-use registers, in the order of
+/// `billing::tariff::TouPeriod`.
+pub const TOU_REGISTERS: [&str; 4] = [
+    "energy_import_kwh_sharp",
+    "energy_import_kwh_peak",
+    "energy_import_kwh_flat",
+    "energy_import_kwh_valley",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

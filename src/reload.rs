@@ -4,8 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::config::Site;
-use crate::config::site::{Meter, MeterSource};
+use crate::site::{Meter, MeterSource, Site};
 
 /// What the reloaded site changes.
 #[derive(Debug, Default, Clone, PartialEq)]

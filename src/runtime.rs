@@ -15,12 +15,12 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
 use crate::collect::modbus::poller;
-use crate::config::Site;
 use crate::config::error::ConfigErrors;
 use crate::health::Health;
 use crate::http::{self, AppState};
 use crate::ingest::{Ingest, LiveState};
 use crate::reload::{Plan, collector_fingerprints};
+use crate::site::Site;
 use crate::store::SqliteStore;
 use crate::store::influx::sink::{SharedTags, SinkHandle, retag};
 use crate::store::lock::{DataDirLock, lock_data_dir};

@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::config::site::{Meter, MeterSource};
 use crate::ingest::{LiveState, MeterLive, MeterStatus};
+use crate::site::{Meter, MeterSource};
 
 /// A meter's status now, with why it is not online when it is not.
 #[derive(Debug, Clone, PartialEq, Eq)]

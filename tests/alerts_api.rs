@@ -9,11 +9,11 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Duration, TimeZone, Timelike, Utc};
 use common::{call, get, post};
 use jieneng::alerting::round;
-use jieneng::config::Site;
 use jieneng::quantity::Quantity;
 use jieneng::reading::{Reading, ReadingQuality};
 use jieneng::rules::evaluate::Observations;
 use jieneng::runtime::Runtime;
+use jieneng::site::Site;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_offline_meter_raises_one_alert_that_can_be_acknowledged_and_clears() {

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use jieneng::config::Site;
+use jieneng::site::Site;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -55,7 +55,7 @@ async fn demo_serves_live_meters_and_history() {
     let health = get(&format!("{base}/healthz")).await;
     assert_eq!(health["status"], "ok");
     assert!(demo.config_path.exists());
-    jieneng::config::Site::load(&demo.config_path).expect("the demo config is valid");
+    jieneng::site::Site::load(&demo.config_path).expect("the demo config is valid");
 
     // History in place, then the meters online with values.
     let t = Instant::now();
@@ -164,7 +164,7 @@ async fn demo_serves_live_meters_and_history() {
     );
     // Every register series of every meter has its history, whatever the collectors wrote first.
     for meter in &demo.runtime.site.meters {
-        if let jieneng::config::site::MeterSource::Modbus { profile, .. } = &meter.source {
+        if let jieneng::site::MeterSource::Modbus { profile, .. } = &meter.source {
             for spec in profile
                 .registers
                 .iter()

@@ -8,10 +8,10 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chrono::{TimeZone, Utc};
 use common::{call, post};
-use jieneng::config::Site;
 use jieneng::quantity::Quantity;
 use jieneng::reading::{Reading, ReadingQuality};
 use jieneng::runtime::Runtime;
+use jieneng::site::Site;
 use tower::ServiceExt;
 
 async fn get_json(app: &axum::Router, uri: &str) -> serde_json::Value {

@@ -5,13 +5,14 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use jieneng::config::Site;
 use jieneng::energy::intervals::{Event, Quality};
-use jieneng::energy::ledger::{Ledger, Row, Step, parse_time, refresh_all};
+use jieneng::energy::ledger::{Ledger, Row, Step, refresh_all};
 use jieneng::quantity::Quantity;
 use jieneng::reading::{Reading, ReadingQuality};
+use jieneng::site::Site;
 use jieneng::store::SqliteStore;
 use jieneng::store::ledger::Change;
+use jieneng::time::parse_time;
 use rust_decimal::Decimal;
 
 const CONFIG: &str = r#"

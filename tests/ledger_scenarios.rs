@@ -6,11 +6,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use jieneng::config::Site;
 use jieneng::energy::intervals::{Anomaly, Quality};
 use jieneng::energy::ledger::{Ledger, Row, Step, refresh_all, registers};
 use jieneng::quantity::Quantity;
 use jieneng::reading::{Reading, ReadingQuality};
+use jieneng::site::Site;
 use jieneng::store::SqliteStore;
 use jieneng::store::ledger::{Change, IntervalCorrection};
 use rust_decimal::Decimal;

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use jieneng::config::Site;
 use jieneng::quantity::Quantity;
 use jieneng::reading::{Reading, ReadingQuality};
 use jieneng::runtime::Runtime;
+use jieneng::site::Site;
 
 /// The value of the sample `name{labels}` (labels as written, in order), if present.
 fn sample(text: &str, series: &str) -> Option<f64> {

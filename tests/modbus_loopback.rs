@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use chrono::Utc;
 use jieneng::cli::simulate::sim_unit;
-use jieneng::config::{ProfileLibrary, Site};
+use jieneng::config::ProfileLibrary;
 use jieneng::ingest::MeterStatus;
 use jieneng::quantity::Quantity;
 use jieneng::runtime::Runtime;
 use jieneng::sim::modbus_server::{Fault, serve};
+use jieneng::site::Site;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio_modbus::ExceptionCode;

@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use chrono::{DurationRound, Utc};
-use jieneng::config::Site;
 use jieneng::quantity::Quantity;
 use jieneng::runtime::Runtime;
+use jieneng::site::Site;
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 
 const N: usize = 40;

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use jieneng::config::Site;
 use jieneng::config::profile::parse_profile;
+use jieneng::site::Site;
 use proptest::prelude::*;
 
 const EXAMPLE: &str = include_str!("../deploy/examples/jieneng.toml");

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use jieneng::config::Site;
 use jieneng::quantity::Quantity;
 use jieneng::runtime::Runtime;
+use jieneng::site::Site;
 
 /// Every built-in profile: each golden file becomes one unit of the server, so every word and
 /// byte order the profiles use is exercised end to end.

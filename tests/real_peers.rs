@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DurationRound, TimeZone, Utc};
-use jieneng::config::Site;
 use jieneng::quantity::Quantity;
 use jieneng::reading::{Reading, ReadingQuality};
 use jieneng::runtime::Runtime;
+use jieneng::site::Site;
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 
 fn enabled(var: &str) -> bool {

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use jieneng::config::Site;
 use jieneng::quantity::Quantity;
 use jieneng::reading::{Reading, ReadingQuality};
 use jieneng::runtime::Runtime;
+use jieneng::site::Site;
 use jieneng::store::SqliteStore;
 use jieneng::store::influx::spool::Spool;
 use jieneng::store::sqlite::database_path;

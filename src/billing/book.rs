@@ -10,10 +10,12 @@ use serde::Serialize;
 
 use super::compute::{BillingError, BillingPeriod, draft_statement, draft_statements};
 use super::statement::{Statement, Status, late_fee};
-use crate::config::Site;
-use crate::energy::ledger::{Ledger, local_midnight};
+use crate::energy::ledger::Ledger;
+use crate::site::Site;
 use crate::store::billing::{BillingRefusal, Payment};
-use crate::store::sqlite::{StoreReader, StoreWriter};
+use crate::store::sqlite::StoreReader;
+use crate::store::sqlite::StoreWriter;
+use crate::time::{Month, local_midnight};
 
 /// The late fee rate of a tenant (its own or the site's).
 fn late_rate(site: &Site, tenant: &str) -> Decimal {
@@ -274,8 +276,7 @@ pub fn recovery(reader: &StoreReader, year: i32) -> Result<Recovery, BillingErro
     })
 }
 
-/// `YYYY-MM` → its first day, or a message naming the value (the rules' month parser).
+/// `YYYY-MM` → its first day, or a message naming the value ([`Month`]'s parser).
 pub fn parse_month(s: &str) -> Result<NaiveDate, String> {
-    let (year, month) = crate::rules::rating::parse_month(s)?;
-    NaiveDate::from_ymd_opt(year, month, 1).ok_or_else(|| format!("month `{s}`: use YYYY-MM"))
+    s.parse::<Month>().map(Month::first_day)
 }

@@ -11,15 +11,14 @@ use super::statement::{
 };
 use super::tariff::{Kind, Tariff, TierPeriod, TouPeriod};
 use super::tenant::{Cycle, FreeQuota, Tenant};
-use crate::config::Site;
-use crate::config::site::Meter;
 use crate::energy::intervals::{Event, Quality};
-use crate::energy::ledger::{
-    Ledger, Step, TOU_REGISTERS, local_midnight, register_quantity, registers,
-};
-use crate::quantity::Quantity;
+use crate::energy::ledger::{Ledger, Step, register_quantity, registers};
+use crate::quantity::{Quantity, TOU_REGISTERS};
 use crate::rules::calendar::DayType;
+use crate::site::Meter;
+use crate::site::Site;
 use crate::store::StoreError;
+use crate::time::local_midnight;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BillingError {
@@ -174,9 +173,7 @@ pub fn boundary_reading(
     Ok(Some(BoundaryReading {
         time: t,
         local_time: local_text(t, ledger.timezone()),
-        value: value
-            .round_dp_with_strategy(2, crate::energy::ledger::HALF_UP)
-            .normalize(),
+        value: crate::decimal::cents(value).normalize(),
         quality: Quality::Interpolated,
     }))
 }

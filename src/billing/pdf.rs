@@ -15,7 +15,7 @@ use rust_decimal::Decimal;
 use super::statement::{BoundaryReading, Statement, cents};
 use super::tenant::BillingSettings;
 use super::xlsx::{quality_zh, status_zh};
-use crate::energy::ledger::HALF_UP;
+use crate::decimal::round_half_up;
 
 /// WenQuanYi Micro Hei (index 0 of the collection); see assets/fonts/README.md.
 use crate::render::font::{CJK_FONT as FONT, Metrics};
@@ -504,7 +504,7 @@ fn layout(s: &Statement, settings: &BillingSettings, m: &Metrics, bottom: f32) -
 
 /// `d` half-up to `dp` places, with thousands separators: 1,234.56.
 fn fixed(d: Decimal, dp: u32) -> String {
-    let mut d = d.round_dp_with_strategy(dp, HALF_UP);
+    let mut d = round_half_up(d, dp);
     d.rescale(dp);
     let s = d.abs().to_string();
     let (int, frac) = s

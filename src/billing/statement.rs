@@ -12,12 +12,9 @@ use serde::{Deserialize, Serialize};
 use super::tariff::{Kind, TariffVersion, TouPeriod, split_tiers};
 use super::tenant::TenantKind;
 use crate::energy::intervals::Quality;
-use crate::energy::ledger::HALF_UP;
 
-/// Half-up to 0.01 (yuan, or billed units).
-pub fn cents(d: Decimal) -> Decimal {
-    d.round_dp_with_strategy(2, HALF_UP)
-}
+pub use crate::decimal::cents;
+use crate::energy::category::{COOLING, GAS, HEAT, WATER};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -71,9 +68,9 @@ pub struct Segment {
 /// The charge's name by unit: 电费, 水费 ...
 pub fn charge_name(unit: &str, category_top: &str) -> (&'static str, &'static str) {
     match (category_top, unit) {
-        ("02000", _) => ("水费", "water"),
-        ("03000", _) => ("燃气费", "gas"),
-        ("04000", _) | ("05000", _) => ("热费", "heat"),
+        (WATER, _) => ("水费", "water"),
+        (GAS, _) => ("燃气费", "gas"),
+        (HEAT, _) | (COOLING, _) => ("热费", "heat"),
         (_, _) => ("电费", "electricity"),
     }
 }

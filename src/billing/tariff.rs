@@ -46,7 +46,7 @@ impl TouPeriod {
 
     /// The meter register that counts this period.
     pub fn register(self) -> &'static str {
-        crate::energy::ledger::TOU_REGISTERS[self as usize]
+        crate::quantity::TOU_REGISTERS[self as usize]
     }
 }
 

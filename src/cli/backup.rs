@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::config::Site;
+use crate::site::Site;
 use crate::store::backup;
 use crate::store::sqlite::database_path;
 

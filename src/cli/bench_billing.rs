@@ -9,10 +9,10 @@ use std::time::Instant;
 use chrono::{Duration, NaiveDate, TimeZone};
 
 use crate::billing::book::month_statements;
-use crate::config::Site;
 use crate::energy::ledger::{Ledger, refresh_all};
 use crate::quantity::Quantity;
 use crate::reading::{Reading, ReadingQuality};
+use crate::site::Site;
 use crate::store::SqliteStore;
 
 #[derive(clap::Args)]

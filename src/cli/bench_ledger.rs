@@ -8,10 +8,11 @@ use std::time::Instant;
 
 use chrono::{Duration, TimeZone};
 
-use crate::config::Site;
+use crate::energy::category::ELECTRICITY;
 use crate::energy::ledger::{Ledger, Step, facts, quarters, refresh_all, register_quantity};
 use crate::quantity::Quantity;
 use crate::reading::{Reading, ReadingQuality};
+use crate::site::Site;
 use crate::store::SqliteStore;
 use crate::store::ledger::RegisterData;
 
@@ -199,7 +200,7 @@ pub fn bench_ledger(args: Args) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     for _ in 0..5 {
         let t = Instant::now();
-        rows = ledger_b.unit("b0", "01000", year_from, year_to, Step::Day)?;
+        rows = ledger_b.unit("b0", ELECTRICITY, year_from, year_to, Step::Day)?;
         best = best.min(t.elapsed().as_secs_f64());
     }
     let t = Instant::now();

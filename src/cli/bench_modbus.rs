@@ -17,12 +17,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::collect::modbus::poller::{PollKind, devices_of, poll_cycle};
 use crate::collect::modbus::transport::Bus;
-use crate::config::Site;
 use crate::health::Health;
 use crate::ingest::{Ingest, LiveState};
 use crate::sim::modbus_server::{
     Fault, ServerOptions, SimUnit, exchange_time, serve_measured, serve_with,
 };
+use crate::site::Site;
 use crate::store::SqliteStore;
 use crate::store::writer::spawn_writer;
 

@@ -9,10 +9,11 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 
-use crate::config::Site;
+use crate::energy::category::ELECTRICITY;
 use crate::quantity::Quantity;
 use crate::reading::{Reading, ReadingQuality};
 use crate::runtime::Runtime;
+use crate::site::Site;
 use crate::store::influx::line::{MeterTags, encode};
 use crate::store::influx::sink::gzip;
 use crate::store::influx::spool::Spool;
@@ -179,7 +180,7 @@ fn line_protocol_and_spool(dir: &std::path::Path) -> anyhow::Result<(f64, f64, f
                 MeterTags {
                     unit: "u".into(),
                     building: "b".into(),
-                    category: "01000".into(),
+                    category: ELECTRICITY.into(),
                     extra: Arc::from(Vec::new()),
                 },
             )

@@ -6,10 +6,11 @@ use std::process::ExitCode;
 
 use chrono::Utc;
 
-use crate::billing::book::{self, parse_month};
-use crate::config::Site;
+use crate::billing::book;
 use crate::energy::ledger::Ledger;
+use crate::site::Site;
 use crate::store::SqliteStore;
+use crate::time::Month;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -43,7 +44,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    let month = parse_month(&args.month).map_err(|e| anyhow::anyhow!("--month: {e}"))?;
+    let month = (args.month.parse::<Month>())
+        .map_err(|e| anyhow::anyhow!("--month: {e}"))?
+        .first_day();
     if !matches!(args.format.as_str(), "json" | "csv" | "xlsx" | "pdf") {
         anyhow::bail!("--format `{}`: use json, csv, xlsx or pdf", args.format);
     }

@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::config::Site;
+use crate::site::Site;
 
 #[derive(clap::Args)]
 pub struct Args {

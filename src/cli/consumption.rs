@@ -4,10 +4,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::config::Site;
-use crate::energy::ledger::{Ledger, Step, parse_time, register_quantity, registers};
+use crate::energy::ledger::{Ledger, Step, register_quantity, registers};
 use crate::quantity::Quantity;
+use crate::site::Site;
 use crate::store::SqliteStore;
+use crate::time::parse_time;
 
 #[derive(clap::Args)]
 pub struct Args {

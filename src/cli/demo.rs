@@ -9,11 +9,11 @@ use std::time::Instant;
 
 use tokio::net::TcpListener;
 
-use crate::config::Site;
 use crate::runtime::{Runtime, shutdown_signal};
 use crate::sim::backfill::backfill;
 use crate::sim::campus::DemoCampus;
 use crate::sim::modbus_server::{Fault, SimUnit, serve};
+use crate::site::Site;
 
 #[derive(clap::Args)]
 pub struct Args {

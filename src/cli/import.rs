@@ -10,10 +10,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use crate::config::Site;
 use crate::ingest::validate;
 use crate::quantity::Quantity;
 use crate::reading::{Reading, ReadingQuality};
+use crate::site::Site;
 use crate::store::SqliteStore;
 
 #[derive(clap::Subcommand)]

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use chrono::Utc;
 
-use crate::config::Site;
 use crate::energy::ledger::Ledger;
+use crate::site::Site;
 use crate::store::SqliteStore;
 
 #[derive(clap::Args)]

@@ -5,11 +5,11 @@ use std::process::ExitCode;
 
 use chrono::Utc;
 
-use crate::billing::book::parse_month;
-use crate::config::Site;
 use crate::energy::ledger::Ledger;
 use crate::report::html::{Lang, render};
+use crate::site::Site;
 use crate::store::SqliteStore;
+use crate::time::Month;
 
 #[derive(clap::Subcommand)]
 pub enum What {
@@ -44,7 +44,9 @@ pub fn run(what: What) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    let month = parse_month(&args.month).map_err(|e| anyhow::anyhow!("--month: {e}"))?;
+    let month = (args.month.parse::<Month>())
+        .map_err(|e| anyhow::anyhow!("--month: {e}"))?
+        .first_day();
     if !matches!(args.format.as_str(), "html" | "pdf" | "xlsx" | "json") {
         anyhow::bail!("--format `{}`: use html, pdf, xlsx or json", args.format);
     }

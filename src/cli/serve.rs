@@ -3,8 +3,8 @@ use std::process::ExitCode;
 
 use tokio::net::TcpListener;
 
-use crate::config::Site;
 use crate::runtime::{Runtime, shutdown_signal};
+use crate::site::Site;
 
 #[derive(clap::Args)]
 pub struct Args {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::auth::Role;
-use crate::config::Site;
+use crate::site::Site;
 use crate::store::SqliteStore;
 
 #[derive(clap::Subcommand)]

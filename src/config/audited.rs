@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use super::Site;
+use crate::site::Site;
 
 impl Site {
     /// (section, its content) for every audited section.
@@ -90,7 +90,7 @@ annual = 100000
         let path = dir.path().join("site.toml");
         let load = |text: &str| {
             std::fs::write(&path, text).unwrap();
-            crate::config::Site::load(&path).unwrap_or_else(|e| panic!("{e}"))
+            crate::site::Site::load(&path).unwrap_or_else(|e| panic!("{e}"))
         };
         let store = SqliteStore::open(&dir.path().join("jieneng.db")).unwrap();
         let site = load(CONFIG);

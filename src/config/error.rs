@@ -54,6 +54,25 @@ impl From<ConfigError> for ConfigErrors {
     }
 }
 
+/// Where a value came from, for error messages.
+#[derive(Debug, Clone)]
+pub struct At {
+    pub file: PathBuf,
+    pub line: usize,
+    pub col: Option<usize>,
+}
+
+impl At {
+    pub fn error(&self, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            file: self.file.clone(),
+            line: self.line,
+            col: self.col,
+            message: message.into(),
+        }
+    }
+}
+
 /// A TOML source text with its file name, turning byte spans into `FILE:LINE:COL` errors.
 pub struct Source<'a> {
     pub file: &'a Path,

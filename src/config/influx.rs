@@ -8,8 +8,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::ConfigError;
+use super::error::At;
 use super::secret::Secret;
-use super::site::At;
 
 #[derive(Debug, Clone)]
 pub struct InfluxConfig {
@@ -85,7 +85,7 @@ impl InfluxFile {
                         at(t.span())
                             .error(format!("tag `{key}`: letters, digits, `_` or `-` only")),
                     );
-                } else if crate::store::influx::line::TAGS.contains(&key.as_str()) {
+                } else if crate::store::influx::TAGS.contains(&key.as_str()) {
                     errors.push(at(t.span()).error(format!(
                         "tag `{key}` is set by jieneng for every meter; choose another name (e.g. `site`)"
                     )));
@@ -133,11 +133,11 @@ name = "学院"
 kind = "organisation"
 "#;
 
-    fn load(tags: &str) -> Result<crate::config::Site, String> {
+    fn load(tags: &str) -> Result<crate::site::Site, String> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("site.toml");
         std::fs::write(&path, SITE.replace("TAGS", tags)).unwrap();
-        crate::config::Site::load(&path).map_err(|e| e.to_string())
+        crate::site::Site::load(&path).map_err(|e| e.to_string())
     }
 
     #[test]

@@ -8,8 +8,8 @@ use std::path::Path;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::error::{ConfigError, ConfigErrors};
-use super::site::{At, MeterDraft};
+use super::error::{At, ConfigError, ConfigErrors};
+use super::meter_draft::MeterDraft;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -9,9 +9,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::ConfigError;
+use super::error::At;
 use super::payload::{PayloadFormat, PayloadKind, PayloadLibrary};
 use super::secret::Secret;
-use super::site::At;
 use crate::collect::mqtt::topic::TopicTemplate;
 
 #[derive(Debug, Clone)]

@@ -13,11 +13,13 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::category;
+use super::category::{COOLING, ELECTRICITY, GAS, HEAT, WATER};
 use super::intervals::Quality;
-use super::ledger::HALF_UP;
-use super::ledger::{Ledger, Row, Step, local_midnight, register_quantity, round};
-use crate::config::site::{Meter, Unit, VirtualMeter};
+use super::ledger::{Ledger, Row, Step, register_quantity, round};
+use crate::decimal::round_half_up;
+use crate::site::{Meter, Unit, VirtualMeter};
 use crate::store::StoreError;
+use crate::time::local_midnight;
 
 /// Whether `code` is `parent` or one of its sub-items (01A10 is within 01A00 and 01000).
 pub fn within(code: &str, parent: &str) -> bool {
@@ -169,7 +171,7 @@ impl Ledger<'_> {
     fn whole_step(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Step {
         let tz = self.site.timezone;
         let midnight = |t: DateTime<Utc>| {
-            super::ledger::local_midnight(t.with_timezone(&tz).date_naive(), tz) == Some(t)
+            crate::time::local_midnight(t.with_timezone(&tz).date_naive(), tz) == Some(t)
         };
         if midnight(from) && midnight(to) {
             Step::Day
@@ -253,7 +255,7 @@ impl Ledger<'_> {
         step: Step,
     ) -> Result<Vec<Row>, StoreError> {
         let mut total = Vec::new();
-        for top in ["01000", "03000", "04000"] {
+        for top in [ELECTRICITY, GAS, HEAT] {
             if counted_meters(&self.site.meters, &self.site.units, unit_id, top).is_empty() {
                 continue;
             }
@@ -331,7 +333,7 @@ impl Ledger<'_> {
     ) -> Result<Indicators, StoreError> {
         let coefficients = &self.site.coefficients;
         let mut categories = Vec::new();
-        for top in ["01000", "02000", "03000", "04000", "05000"] {
+        for top in [ELECTRICITY, WATER, GAS, HEAT, COOLING] {
             let meters = counted_meters(&self.site.meters, &self.site.units, &unit.id, top);
             if meters.is_empty() {
                 continue;
@@ -351,8 +353,8 @@ impl Ledger<'_> {
                 name_en: c.name_en,
                 consumption: round(consumption),
                 unit_of_measure: register_quantity(meters[0]).unit(),
-                kgce: eq.kgce.round_dp_with_strategy(3, HALF_UP).normalize(),
-                co2_kg: eq.co2_kg.round_dp_with_strategy(3, HALF_UP).normalize(),
+                kgce: round_half_up(eq.kgce, 3).normalize(),
+                co2_kg: round_half_up(eq.co2_kg, 3).normalize(),
                 quality,
                 meters: meters.iter().map(|m| m.id.clone()).collect(),
             });
@@ -361,11 +363,11 @@ impl Ledger<'_> {
         let total_co2_kg: Decimal = categories.iter().map(|c| c.co2_kg).sum();
         let water: Option<Decimal> = categories
             .iter()
-            .find(|c| c.category == "02000")
+            .find(|c| c.category == WATER)
             .map(|c| c.consumption);
         let per = |x: Decimal, d: Option<Decimal>| {
             d.filter(|d| !d.is_zero())
-                .map(|d| (x / d).round_dp_with_strategy(3, HALF_UP).normalize())
+                .map(|d| round_half_up(x / d, 3).normalize())
         };
         let people = unit.occupants.map(Decimal::from);
         let area = unit.floor_area_m2.and_then(Decimal::from_f64_retain);
@@ -428,10 +430,8 @@ impl Ledger<'_> {
                 sub_meters: subs.iter().map(|m| m.id.clone()).collect(),
                 sub_total: round(sub_total),
                 difference: round(difference),
-                difference_percent: (!consumption.is_zero()).then(|| {
-                    (difference * Decimal::ONE_HUNDRED / consumption)
-                        .round_dp_with_strategy(2, HALF_UP)
-                }),
+                difference_percent: (!consumption.is_zero())
+                    .then(|| round_half_up(difference * Decimal::ONE_HUNDRED / consumption, 2)),
                 quality,
             });
         }

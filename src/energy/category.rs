@@ -1,6 +1,13 @@
 //! Energy categories and sub-items (分类分项) from the sub-metering guideline
 //! (国家机关办公建筑和大型公共建筑能耗监测系统 分项能耗数据采集技术导则, 2008).
 
+/// The top-level codes: electricity, water, gas, heat and cooling.
+pub const ELECTRICITY: &str = "01000";
+pub const WATER: &str = "02000";
+pub const GAS: &str = "03000";
+pub const HEAT: &str = "04000";
+pub const COOLING: &str = "05000";
+
 /// A category code with its names.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Category {

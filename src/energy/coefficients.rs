@@ -19,6 +19,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::category::top_level;
+use super::category::{ELECTRICITY, GAS, HEAT};
 
 /// Standard coal and CO₂ coefficients; see the module documentation for sources.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -105,9 +106,9 @@ impl Coefficients {
     /// real consumption).
     pub fn equivalent(&self, category_code: &str, amount: Decimal) -> Equivalent {
         let (kgce_per_unit, co2_per_unit) = match top_level(category_code) {
-            "01000" => (self.electricity_kgce_per_kwh, self.co2_kg_per_kwh),
-            "03000" => (self.gas_kgce_per_m3, self.gas_co2_kg_per_m3),
-            "04000" => (
+            ELECTRICITY => (self.electricity_kgce_per_kwh, self.co2_kg_per_kwh),
+            GAS => (self.gas_kgce_per_m3, self.gas_co2_kg_per_m3),
+            HEAT => (
                 self.heat_kgce_per_mj.saturating_mul(Decimal::ONE_THOUSAND),
                 self.heat_co2_kg_per_gj,
             ),

@@ -12,8 +12,7 @@
 //! - out-of-order and duplicate readings do not matter: readings are ordered and deduplicated;
 //! - gaps are bridged linearly up to `max_gap` and flagged; longer gaps stay missing.
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -428,13 +427,6 @@ pub struct Row {
     pub consumption: Decimal,
     /// The worst quality of the 15-minute intervals inside the step.
     pub quality: Quality,
-}
-
-/// The instant a local day `d` starts in `tz` (the earlier one where midnight repeats).
-pub fn local_midnight(d: NaiveDate, tz: Tz) -> Option<DateTime<Utc>> {
-    tz.from_local_datetime(&d.and_hms_opt(0, 0, 0)?)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
 }
 
 #[cfg(test)]

@@ -7,23 +7,21 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::rc::Rc;
 
-use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 
+use super::category::{COOLING, GAS, HEAT, WATER};
+pub use super::intervals::Row;
 use super::intervals::{Anomaly, Event, Interval, Quality, RegisterFacts, grid, intervals};
-pub use super::intervals::{Row, local_midnight};
-use crate::config::Site;
 use crate::config::profile::ValueType;
-use crate::config::site::{Meter, MeterSource};
-use crate::quantity::Quantity;
+use crate::decimal::round_half_up;
+use crate::quantity::{Quantity, TOU_REGISTERS};
+use crate::site::{Meter, MeterSource, Site};
 use crate::store::StoreError;
 use crate::store::ledger::{DayRow, LedgerState, RegisterData};
 use crate::store::sqlite::{StoreReader, StoreWriter};
-
-/// Figures are rounded half-up (四舍五入), as reports and bills are.
-pub const HALF_UP: rust_decimal::RoundingStrategy =
-    rust_decimal::RoundingStrategy::MidpointAwayFromZero;
+use crate::time::local_midnight;
 
 /// The grid consumption is reported on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -53,9 +51,9 @@ pub fn register_quantity(meter: &Meter) -> Quantity {
     }
     Quantity::named(
         match crate::energy::category::top_level(meter.category.code) {
-            "02000" => "water_m3",
-            "03000" => "gas_m3",
-            "04000" | "05000" => "heat_gj",
+            WATER => "water_m3",
+            GAS => "gas_m3",
+            HEAT | COOLING => "heat_gj",
             _ => "energy_import_kwh",
         },
     )
@@ -110,13 +108,6 @@ pub fn registers(meter: &Meter) -> Vec<Quantity> {
     }
     out
 }
-
-pub const TOU_REGISTERS: [&str; 4] = [
-    "energy_import_kwh_sharp",
-    "energy_import_kwh_peak",
-    "energy_import_kwh_flat",
-    "energy_import_kwh_valley",
-];
 
 /// What is known about a meter's register, from its profile and config.
 pub fn facts(site: &Site, meter: &Meter, quantity: Quantity) -> RegisterFacts {
@@ -548,7 +539,7 @@ impl Ledger<'_> {
 
 /// Rounds a reported figure half-up to 0.0001.
 pub fn round(d: Decimal) -> Decimal {
-    d.round_dp_with_strategy(4, HALF_UP).normalize()
+    round_half_up(d, 4).normalize()
 }
 
 /// Sums fine intervals into the steps' windows.
@@ -667,33 +658,11 @@ pub fn consumption(
     Ledger::new(reader, site).meter(meter, register_quantity(meter), from, to, step)
 }
 
-/// Times the ledger answers for: years 1970 to 9999.
-fn within_years(t: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
-    if (1970..=9999).contains(&t.year()) {
-        Ok(t)
-    } else {
-        Err(format!("{} is outside the years 1970–9999", t.to_rfc3339()))
-    }
-}
-
-/// A time given on the command line or in a query: RFC 3339, or a local date (YYYY-MM-DD) or
-/// month (YYYY-MM) meaning its first midnight.
-pub fn parse_time(s: &str, tz: Tz) -> Result<DateTime<Utc>, String> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return within_years(t.with_timezone(&Utc));
-    }
-    let date = NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d"));
-    date.ok()
-        .and_then(|d| tz.from_local_datetime(&d.and_hms_opt(0, 0, 0)?).earliest())
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| format!("`{s}` is not a time: use RFC 3339 (2026-11-01T00:00:00+08:00), a date (2026-11-01) or a month (2026-11)"))
-        .and_then(within_years)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::parse_time;
+    use chrono::TimeZone;
 
     #[test]
     fn days_and_months_are_cut_in_local_time() {

@@ -3,12 +3,12 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::config::Site;
 use crate::energy::ledger::Ledger;
 use crate::health::Health;
 use crate::http::error::AppError;
 use crate::ingest::LiveState;
 use crate::report::overview::Overview;
+use crate::site::Site;
 use crate::store::SqliteStore;
 
 #[derive(Clone)]
@@ -107,10 +107,7 @@ impl AppState {
     }
 
     /// The configured meter `id`, or 404 naming it.
-    pub fn meter(
-        &self,
-        id: &str,
-    ) -> Result<&crate::config::site::Meter, crate::http::error::AppError> {
+    pub fn meter(&self, id: &str) -> Result<&crate::site::Meter, crate::http::error::AppError> {
         self.site
             .meter(id)
             .ok_or_else(|| crate::http::error::AppError::NotFound(format!("no meter `{id}`")))

@@ -6,6 +6,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use rust_decimal::Decimal;
 
 use super::monthly::MonthlyReport;
+use crate::energy::category::{ELECTRICITY, WATER};
 use crate::rules::alert::Status as AlertStatus;
 
 /// Chinese or English.
@@ -35,15 +36,12 @@ pub struct Figure {
 
 /// Thousands separators and at most `dp` decimals (trailing zeros dropped).
 pub fn number(d: Decimal, dp: u32) -> String {
-    grouped(
-        d.round_dp_with_strategy(dp, crate::energy::ledger::HALF_UP)
-            .normalize(),
-    )
+    grouped(crate::decimal::round_half_up(d, dp).normalize())
 }
 
 /// Yuan with both fen places, grouped: 5,956.10, 0.00.
 pub fn money(d: Decimal) -> String {
-    let mut d = d.round_dp_with_strategy(2, crate::energy::ledger::HALF_UP);
+    let mut d = crate::decimal::cents(d);
     d.rescale(2);
     grouped(d)
 }
@@ -157,7 +155,7 @@ pub fn render(r: &MonthlyReport, figures: &[Figure], lang: Lang) -> Markup {
                             @let of = |code: &str| u.categories.iter().find(|c| c.category == code).map(|c| c.consumption);
                             tr {
                                 td { (PreEscaped("&nbsp;&nbsp;".repeat(u.level))) (u.name) }
-                                td.n { (opt(of("01000"), 0)) } td.n { (opt(of("02000"), 1)) }
+                                td.n { (opt(of(ELECTRICITY), 0)) } td.n { (opt(of(WATER), 1)) }
                                 td.n { (number(u.kgce, 0)) } td.n { (number(u.last_year_kgce, 0)) } td.n { (percent(u.change_percent)) }
                                 td.n { (opt(u.kgce_per_person, 2)) } td.n { (opt(u.kgce_per_m2, 3)) }
                             }

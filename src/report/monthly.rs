@@ -7,15 +7,17 @@ use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::config::Site;
-use crate::config::site::Unit;
+use crate::decimal::round_half_up;
 use crate::energy::aggregate::CategoryTotal;
-use crate::energy::ledger::{HALF_UP, Ledger, Step, local_midnight};
+use crate::energy::ledger::{Ledger, Step};
 use crate::rules::alert::Alert;
 use crate::rules::quota::{MonthStatus, quota_month};
 use crate::rules::rating::UnitRating;
+use crate::site::Site;
+use crate::site::Unit;
 use crate::store::StoreError;
 use crate::store::sqlite::StoreReader;
+use crate::time::local_midnight;
 
 /// One unit's month.
 #[derive(Debug, Clone, Serialize)]
@@ -71,11 +73,8 @@ pub fn category_label(code: &str) -> (&'static str, &'static str) {
 
 /// `(x - base) / base` in per cent, two places.
 pub fn change_percent(x: Decimal, base: Decimal) -> Option<Decimal> {
-    (!base.is_zero()).then(|| {
-        ((x - base) / base * Decimal::ONE_HUNDRED)
-            .round_dp_with_strategy(2, HALF_UP)
-            .normalize()
-    })
+    (!base.is_zero())
+        .then(|| round_half_up((x - base) / base * Decimal::ONE_HUNDRED, 2).normalize())
 }
 
 /// Units in display order: each root, then its children depth first, with their depth.

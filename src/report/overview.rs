@@ -5,12 +5,14 @@ use chrono::{DateTime, Datelike, Duration, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::config::Site;
 use crate::energy::aggregate::counted_meters;
-use crate::energy::ledger::{Ledger, local_midnight, round};
+use crate::energy::category::ELECTRICITY;
+use crate::energy::ledger::{Ledger, round};
 use crate::report::monthly::change_percent;
 use crate::rules::quota::{MonthStatus, quota_month};
+use crate::site::Site;
 use crate::store::StoreError;
+use crate::time::local_midnight;
 
 /// How many units the ranking shows.
 pub const TOP_UNITS: usize = 10;
@@ -54,7 +56,7 @@ pub fn overview(
     let midnight = local_midnight(today, tz).unwrap_or(now);
     let yesterday = local_midnight(today - Duration::days(1), tz).unwrap_or(midnight);
     let first = local_midnight(today.with_day(1).unwrap_or(today), tz).unwrap_or(midnight);
-    let electricity = |unit: &str, from, to| ledger.unit_total(unit, "01000", from, to);
+    let electricity = |unit: &str, from, to| ledger.unit_total(unit, ELECTRICITY, from, to);
 
     let (mut today_kwh, mut same_time, mut yesterday_kwh, mut month_kwh) =
         (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
@@ -79,7 +81,9 @@ pub fn overview(
             .units
             .iter()
             .any(|u| u.parent.as_deref() == Some(&unit.id));
-        if has_children || counted_meters(&site.meters, &site.units, &unit.id, "01000").is_empty() {
+        if has_children
+            || counted_meters(&site.meters, &site.units, &unit.id, ELECTRICITY).is_empty()
+        {
             continue;
         }
         let kwh = round(electricity(&unit.id, first, now)?);

@@ -3,6 +3,7 @@
 
 use super::html::number;
 use super::monthly::MonthlyReport;
+use crate::energy::category::{ELECTRICITY, WATER};
 use crate::render::font::Metrics;
 use crate::render::pdf::{Flow, column};
 use crate::rules::alert::Status as AlertStatus;
@@ -116,8 +117,8 @@ pub fn document(r: &MonthlyReport, figures: Vec<PngFigure>) -> Result<Vec<u8>, S
             };
             vec![
                 format!("{}{}", "  ".repeat(u.level), u.name),
-                opt(of("01000"), 0),
-                opt(of("02000"), 1),
+                opt(of(ELECTRICITY), 0),
+                opt(of(WATER), 1),
                 number(u.kgce, 0),
                 number(u.last_year_kgce, 0),
                 percent(u.change_percent),

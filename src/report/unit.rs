@@ -7,9 +7,11 @@ use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, NaiveDateTime, Tim
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
-use crate::config::Site;
-use crate::energy::ledger::{Ledger, Step, local_midnight};
+use crate::energy::category::ELECTRICITY;
+use crate::energy::ledger::{Ledger, Step};
+use crate::site::Site;
 use crate::store::StoreError;
+use crate::time::local_midnight;
 
 /// The electricity uses (分项) shown month by month.
 pub const USES: [&str; 4] = ["01A00", "01B00", "01C00", "01D00"];
@@ -54,7 +56,7 @@ pub fn unit_figures(
     let kw = |d: NaiveDate| -> Result<Vec<(NaiveDateTime, f64)>, StoreError> {
         let end = midnight(d + Duration::days(1)).min(now);
         Ok(ledger
-            .unit(unit, "01000", midnight(d), end, Step::Quarter)?
+            .unit(unit, ELECTRICITY, midnight(d), end, Step::Quarter)?
             .into_iter()
             .map(|r| {
                 (
@@ -71,7 +73,7 @@ pub fn unit_figures(
     let days: Vec<(NaiveDate, f64)> = ledger
         .unit(
             unit,
-            "01000",
+            ELECTRICITY,
             midnight(first),
             midnight(day + Duration::days(1)),
             Step::Day,
@@ -82,7 +84,7 @@ pub fn unit_figures(
     let daily_quota = site
         .quotas
         .iter()
-        .find(|x| x.unit == unit && x.category == "01000")
+        .find(|x| x.unit == unit && x.category == ELECTRICITY)
         .map(|x| crate::rules::quota::quota_month(ledger, site, x, day.year(), day.month(), now))
         .transpose()?
         .map(|m| vec![f(m.allocation) / f64::from(first.num_days_in_month()); days.len()]);
@@ -130,7 +132,7 @@ pub fn unit_figures(
     let from = day - Duration::days(27);
     let rows = ledger.unit(
         unit,
-        "01000",
+        ELECTRICITY,
         midnight(from),
         midnight(day + Duration::days(1)).min(now),
         Step::Hour,

@@ -8,6 +8,7 @@ use rust_xlsxwriter::{Format, Image, Workbook, Worksheet, XlsxError};
 
 use super::monthly::MonthlyReport;
 use super::pdf::PngFigure;
+use crate::energy::category::{ELECTRICITY, WATER};
 use crate::rules::alert::Status as AlertStatus;
 
 fn f(d: Decimal) -> f64 {
@@ -130,8 +131,8 @@ pub fn workbook(r: &MonthlyReport, figures: &[PngFigure]) -> Result<Vec<u8>, Xls
             };
             s.text(0, &format!("{}{}", "  ".repeat(u.level), u.name))?;
             s.text(1, &u.unit)?;
-            s.num(2, of("01000"))?;
-            s.num(3, of("02000"))?;
+            s.num(2, of(ELECTRICITY))?;
+            s.num(3, of(WATER))?;
             s.num(4, Some(u.kgce))?;
             s.num(5, Some(u.last_year_kgce))?;
             s.num(6, u.change_percent)?;

@@ -8,15 +8,21 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use chrono::{DateTime, Datelike, Days, Duration, NaiveDate, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Datelike, Days, Duration, NaiveDate, Utc, Weekday};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::energy::intervals::{Anomaly, Quality, Row, local_midnight};
-use crate::energy::ledger::HALF_UP;
+use crate::decimal::round_half_up;
+use crate::energy::intervals::{Anomaly, Quality};
+use crate::energy::ledger::Row;
+pub use crate::rules::alert_settings::{
+    AlertSettings, LEAK_BASELINE_PERCENTILE, LEAK_MIN_BASELINE_NIGHTS, Severity,
+};
+use crate::rules::alert_settings::{MAX_HISTORY_DAYS, MAX_LEAK_BASELINE_NIGHTS, MIN_HISTORY};
 use crate::rules::calendar::Calendar;
+use crate::time::{local_day, local_hour};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -78,33 +84,6 @@ impl AlertKind {
             AlertKind::DataGap => "data gap",
             AlertKind::RegisterAnomaly => "register anomaly",
             AlertKind::BadPayloads => "bad payloads",
-        }
-    }
-}
-
-/// Ordered: `Info < Warning < Critical`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    Info,
-    Warning,
-    Critical,
-}
-
-impl Severity {
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            Severity::Info => "提示",
-            Severity::Warning => "警告",
-            Severity::Critical => "严重",
-        }
-    }
-
-    pub fn label_en(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Critical => "critical",
         }
     }
 }
@@ -401,119 +380,6 @@ impl RateLimiter {
     }
 }
 
-/// Alert rules' settings (the site config's `[alerts]`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AlertSettings {
-    /// Night hours are [night_start_hour, night_end_hour) local; 22 and 6 make a night that
-    /// starts the evening before.
-    pub night_start_hour: u32,
-    pub night_end_hour: u32,
-    /// How far above its own history a base load may go: 0.3 = 30% above the median.
-    pub base_load_tolerance: Decimal,
-    /// Days of history a base load is compared with.
-    pub history_days: u32,
-    /// Flow every night hour must reach to look like a leak (m³/h); also the smallest rise
-    /// above a meter's usual night minimum that counts.
-    pub leak_min_m3_per_hour: Decimal,
-    /// Nights a meter's usual night minimum is taken from (minimum night flow analysis).
-    pub leak_baseline_nights: u32,
-    /// How far above its usual night minimum a night's minimum must be to look like a leak:
-    /// 0.3 = 30% above (or `leak_min_m3_per_hour` above, whichever is more).
-    pub leak_rise_fraction: Decimal,
-    /// Missing or invalid data for this many hours in a row is a gap worth an alert.
-    pub gap_hours: u32,
-    /// Bad payloads per hour on one topic that make a burst.
-    pub bad_payloads_per_hour: u32,
-    /// Alerts below this severity are kept but not sent.
-    pub min_severity: Severity,
-    /// An open alert is re-sent at most this often (0: never).
-    pub renotify_hours: u32,
-    /// Notifications over any rolling hour, all alerts together.
-    pub max_notifications_per_hour: u32,
-}
-
-impl Default for AlertSettings {
-    fn default() -> Self {
-        AlertSettings {
-            night_start_hour: 0,
-            night_end_hour: 5,
-            base_load_tolerance: Decimal::new(3, 1),
-            history_days: 28,
-            leak_min_m3_per_hour: Decimal::new(1, 2),
-            leak_baseline_nights: 56,
-            leak_rise_fraction: Decimal::new(3, 1),
-            gap_hours: 2,
-            bad_payloads_per_hour: 20,
-            min_severity: Severity::Warning,
-            renotify_hours: 24,
-            max_notifications_per_hour: 20,
-        }
-    }
-}
-
-/// History longer than a year adds nothing but work.
-const MAX_HISTORY_DAYS: u32 = 366;
-/// Fewer comparable nights or days than this make no baseline: a new meter stays quiet.
-const MIN_HISTORY: usize = 3;
-/// Fewer baseline nights with data than this make no usual night minimum: a new water meter
-/// is judged by `leak_min_m3_per_hour` alone.
-pub const LEAK_MIN_BASELINE_NIGHTS: usize = 7;
-/// The usual night minimum is this percentile (nearest rank) of the baseline nights' minima:
-/// low, so that a few nights of a leak or of unusual use do not raise it.
-pub const LEAK_BASELINE_PERCENTILE: u32 = 25;
-/// Baselines longer than half a year add nothing but work (the look-back is twice as long).
-const MAX_LEAK_BASELINE_NIGHTS: u32 = 183;
-
-impl AlertSettings {
-    /// What is wrong with the settings, one message per problem.
-    pub fn validate(&self) -> Vec<String> {
-        let mut errors = Vec::new();
-        for (name, hour) in [
-            ("night_start_hour", self.night_start_hour),
-            ("night_end_hour", self.night_end_hour),
-        ] {
-            if hour > 23 {
-                errors.push(format!("{name} = {hour}: use an hour from 0 to 23"));
-            }
-        }
-        if self.night_start_hour == self.night_end_hour {
-            errors.push("night_start_hour equals night_end_hour: the night would be empty".into());
-        }
-        if self.base_load_tolerance < Decimal::ZERO {
-            errors.push("base_load_tolerance must not be negative (0.3 = 30% above)".into());
-        }
-        if !(1..=MAX_HISTORY_DAYS).contains(&self.history_days) {
-            errors.push(format!(
-                "history_days = {}: use 1 to {MAX_HISTORY_DAYS}",
-                self.history_days
-            ));
-        }
-        if self.leak_min_m3_per_hour <= Decimal::ZERO {
-            errors.push("leak_min_m3_per_hour must be above 0".into());
-        }
-        let nights = LEAK_MIN_BASELINE_NIGHTS as u32..=MAX_LEAK_BASELINE_NIGHTS;
-        if !nights.contains(&self.leak_baseline_nights) {
-            errors.push(format!(
-                "leak_baseline_nights = {}: use {} to {}",
-                self.leak_baseline_nights,
-                nights.start(),
-                nights.end()
-            ));
-        }
-        if self.leak_rise_fraction < Decimal::ZERO {
-            errors.push("leak_rise_fraction must not be negative (0.3 = 30% above)".into());
-        }
-        if self.gap_hours == 0 {
-            errors.push("gap_hours must be at least 1".into());
-        }
-        if self.bad_payloads_per_hour == 0 {
-            errors.push("bad_payloads_per_hour must be at least 1".into());
-        }
-        errors
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Detectors
 
@@ -566,17 +432,6 @@ fn in_calendar(now: DateTime<Utc>) -> bool {
     (1971..=9998).contains(&now.year())
 }
 
-/// `hour`:00 local on `date`; an hour skipped by a daylight-saving change moves to the next.
-fn local_hour(date: NaiveDate, hour: u32, tz: Tz) -> Option<DateTime<Utc>> {
-    let at = |h: u32| {
-        date.and_hms_opt(h, 0, 0)
-            .and_then(|n| tz.from_local_datetime(&n).earliest())
-    };
-    at(hour)
-        .or_else(|| at(hour + 1))
-        .map(|t| t.with_timezone(&Utc))
-}
-
 /// The night that ends on local `date`, as [start, end).
 fn night(date: NaiveDate, s: &AlertSettings, tz: Tz) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
     let (start, end) = (s.night_start_hour, s.night_end_hour);
@@ -610,7 +465,7 @@ fn night_label(s: &AlertSettings) -> String {
 
 /// A figure for a message: at most three decimals, no trailing zeros.
 fn figure(d: Decimal) -> String {
-    d.round_dp_with_strategy(3, HALF_UP).normalize().to_string()
+    round_half_up(d, 3).normalize().to_string()
 }
 
 /// How a current rate compares with its history.
@@ -658,10 +513,7 @@ fn above_history(
     Some(Comparison {
         median,
         threshold,
-        percent: current
-            .checked_div(median)?
-            .checked_mul(hundred)?
-            .round_dp_with_strategy(0, HALF_UP),
+        percent: round_half_up(current.checked_div(median)?.checked_mul(hundred)?, 0),
         limit_percent: factor.checked_mul(hundred)?.normalize(),
     })
 }
@@ -718,10 +570,6 @@ pub fn night_base_load(
 
 fn is_weekend(d: NaiveDate) -> bool {
     matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
-}
-
-fn local_day(d: NaiveDate, tz: Tz) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-    Some((local_midnight(d, tz)?, local_midnight(d.succ_opt()?, tz)?))
 }
 
 /// Weekend base load (周末基础负荷): the mean hourly consumption of the last complete
@@ -1114,7 +962,7 @@ pub fn quota(
     let percent = |x: Decimal| {
         x.checked_div(quota)
             .and_then(|r| r.checked_mul(Decimal::ONE_HUNDRED))
-            .map(|p| p.round_dp_with_strategy(0, HALF_UP).to_string())
+            .map(|p| round_half_up(p, 0).to_string())
             .unwrap_or_else(|| "—".into())
     };
     let (kind, severity, value, zh, en) = if used > quota {
@@ -1173,7 +1021,7 @@ pub fn quota(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::NaiveDateTime;
+    use chrono::{NaiveDateTime, TimeZone};
     use proptest::prelude::*;
 
     const TZ: Tz = chrono_tz::Asia::Shanghai;

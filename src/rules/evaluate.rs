@@ -5,9 +5,10 @@ use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
 
 use super::alert::{self, AlertSettings, Finding};
 use super::quota::quota_month;
-use crate::config::Site;
 use crate::energy::category::top_level;
+use crate::energy::category::{COOLING, ELECTRICITY, HEAT, WATER};
 use crate::energy::ledger::{Ledger, Step, register_quantity};
+use crate::site::Site;
 use crate::store::StoreError;
 
 /// What collection saw, for the detectors that do not read the ledger.
@@ -55,7 +56,7 @@ pub fn findings(
         .map_or(day_ago, |(from, _)| from.min(day_ago));
     for meter in &site.meters {
         let quantity = register_quantity(meter);
-        let water = top_level(meter.category.code) == "02000";
+        let water = top_level(meter.category.code) == WATER;
         let from = if water { water_from } else { history_from };
         let hours = ledger.meter(meter, quantity, from, hour_end, Step::Hour)?;
         let last_day: Vec<_> = hours
@@ -65,16 +66,13 @@ pub fn findings(
             .collect();
         // A meter read by hand has readings weeks apart by design: its last day is never
         // bridged until the next reading, which is not a gap in collection.
-        if !matches!(
-            meter.source,
-            crate::config::site::MeterSource::Manual { .. }
-        ) {
+        if !matches!(meter.source, crate::site::MeterSource::Manual { .. }) {
             out.extend(alert::data_gaps(&meter.id, &last_day, settings, now));
         }
         let anomalies = ledger.anomalies(meter, quantity, day_ago, hour_end)?;
         out.extend(alert::register_anomalies(&meter.id, &anomalies, now));
         match top_level(meter.category.code) {
-            "02000" => out.extend(alert::water_leak(
+            WATER => out.extend(alert::water_leak(
                 &meter.id,
                 &hours,
                 tz,
@@ -82,7 +80,7 @@ pub fn findings(
                 &site.calendar,
                 now,
             )),
-            "01000" if meter.parent_meter.is_none() => {
+            ELECTRICITY if meter.parent_meter.is_none() => {
                 out.extend(alert::night_base_load(&meter.id, &hours, tz, settings, now));
                 out.extend(alert::weekend_base_load(
                     &meter.id, &hours, tz, settings, now,
@@ -99,8 +97,8 @@ pub fn findings(
         let m = quota_month(ledger, site, q, local.year(), local.month(), now)?;
         let unit = match top_level(&q.category) {
             "kgce" => "kgce",
-            "01000" => "kWh",
-            "04000" | "05000" => "GJ",
+            ELECTRICITY => "kWh",
+            HEAT | COOLING => "GJ",
             _ => "m³",
         };
         out.extend(alert::quota(

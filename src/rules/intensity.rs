@@ -8,9 +8,11 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::config::Site;
-use crate::config::site::{ClimateZone, OfficeClass, Unit};
-use crate::energy::ledger::{HALF_UP, Ledger, Step};
+use crate::decimal::round_half_up;
+use crate::energy::category::ELECTRICITY;
+use crate::energy::ledger::{Ledger, Step};
+use crate::site::Site;
+use crate::site::{ClimateZone, OfficeClass, Unit};
 use crate::store::StoreError;
 
 /// The values, as shipped (see the file for their status).
@@ -97,7 +99,7 @@ pub fn assess(
         .map_or(Decimal::ONE, |s| {
             Decimal::new(7, 1) + Decimal::new(3, 1) * s / standard.area_per_person_base
         });
-    let round = |d: Decimal| d.round_dp_with_strategy(2, HALF_UP).normalize();
+    let round = |d: Decimal| round_half_up(d, 2).normalize();
     let corrected_constraint = v.constraint * gamma1 * gamma2;
     let corrected_guide = v.guide * gamma1 * gamma2;
     let verdict = if kwh_per_m2 > corrected_constraint {
@@ -145,14 +147,14 @@ pub fn intensity_check(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<IntensityCheck, StoreError> {
-    let rows = ledger.unit(&unit.id, "01000", from, to, Step::Month)?;
+    let rows = ledger.unit(&unit.id, ELECTRICITY, from, to, Step::Month)?;
     let kwh: Decimal = rows.iter().map(|r| r.consumption).sum();
     let area = unit
         .floor_area_m2
         .and_then(Decimal::from_f64_retain)
         .map(|a| a.round_dp(2))
         .filter(|a| *a > Decimal::ZERO);
-    let kwh_per_m2 = area.map(|a| (kwh / a).round_dp_with_strategy(2, HALF_UP).normalize());
+    let kwh_per_m2 = area.map(|a| round_half_up(kwh / a, 2).normalize());
     let mut note = None;
     let outcome = match (unit.office_class, site.climate_zone, kwh_per_m2) {
         (Some(class), Some(zone), Some(i)) => {

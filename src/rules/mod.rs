@@ -3,21 +3,26 @@
 //! delivery (`notify`).
 
 pub mod alert;
+pub mod alert_settings;
 pub mod calendar;
 pub mod evaluate;
 pub mod intensity;
 pub mod notify;
+pub mod notify_settings;
 pub mod quota;
+pub mod quota_settings;
 pub mod rating;
+pub mod rating_settings;
 
 use chrono::{DateTime, Months, NaiveDate, Utc};
 
-use crate::config::Site;
 use crate::energy::aggregate::subtree;
-use crate::energy::ledger::{Ledger, local_midnight};
+use crate::energy::ledger::Ledger;
+use crate::site::Site;
 use crate::store::StoreError;
 use crate::store::sqlite::StoreReader;
-use rating::{Records, UnitRating, parse_month};
+use crate::time::{Month, local_midnight};
+use rating::{Records, UnitRating};
 
 /// Every unit's rating for month `YYYY-MM`, with the alerts and committee points on record
 /// (read through `reader`).
@@ -28,8 +33,8 @@ pub fn month_ratings(
     month: &str,
     now: DateTime<Utc>,
 ) -> Result<Result<Vec<UnitRating>, String>, StoreError> {
-    let (year, m) = match parse_month(month) {
-        Ok(x) => x,
+    let (year, m) = match month.parse::<Month>() {
+        Ok(x) => (x.year(), x.month()),
         Err(e) => return Ok(Err(e)),
     };
     let ledger = &ledger.snapshot();

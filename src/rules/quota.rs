@@ -9,53 +9,16 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::calendar::{Calendar, DayType};
-use crate::config::Site;
-use crate::config::site::Unit;
-use crate::energy::ledger::{HALF_UP, Ledger, local_midnight};
+pub use super::quota_settings::{Allocation, Basis, Quota};
+use crate::decimal::round_half_up;
+use crate::energy::ledger::Ledger;
+use crate::site::Site;
+use crate::site::Unit;
 use crate::store::StoreError;
-
-/// What a quota is counted in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Basis {
-    /// The annual figure is the unit's allowance.
-    Absolute,
-    /// The annual figure is per person (the unit's `occupants`).
-    PerPerson,
-    /// The annual figure is per m² (the unit's `floor_area_m2`).
-    PerM2,
-}
-
-/// How the year's allowance is spread over months.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Allocation {
-    /// Twelve equal parts.
-    Equal,
-    /// By the number of days in each month.
-    Days,
-    /// In the shape of last year's consumption (by days when last year has no data).
-    LastYear,
-    /// Twelve shares as given (normalised to the year).
-    Explicit(Vec<Decimal>),
-}
-
-/// A validated quota.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Quota {
-    pub unit: String,
-    /// A category code, or `kgce` for standard coal over all energy.
-    pub category: String,
-    pub basis: Basis,
-    /// Per year, in the category's unit (kWh, m³, kgce), per the basis.
-    pub annual: Decimal,
-    /// The year it applies to; every year when absent.
-    pub year: Option<i32>,
-    pub allocation: Allocation,
-}
+use crate::time::local_midnight;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -251,7 +214,7 @@ pub fn status(allocation: Decimal, used: Decimal, projected: Decimal) -> Status 
 }
 
 fn round(d: Decimal) -> Decimal {
-    d.round_dp_with_strategy(2, HALF_UP).normalize()
+    round_half_up(d, 2).normalize()
 }
 
 /// A quota's month (`year`, `month`) as of `now`: a past month is final, the current one
@@ -345,9 +308,8 @@ pub fn quota_month(
     out.used = round(used);
     out.prorated = round(allocation * elapsed);
     out.projected = round(projected);
-    out.projected_percent = (allocation > Decimal::ZERO).then(|| {
-        (projected * Decimal::ONE_HUNDRED / allocation).round_dp_with_strategy(1, HALF_UP)
-    });
+    out.projected_percent = (allocation > Decimal::ZERO)
+        .then(|| round_half_up(projected * Decimal::ONE_HUNDRED / allocation, 1));
     out.status = status(allocation, used, projected);
     Ok(out)
 }

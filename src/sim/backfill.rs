@@ -10,11 +10,11 @@ use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, TimeZone, Utc};
 use super::campus::{DemoCampus, DemoMeter};
 use super::load::SLOT_SECS;
 use crate::collect::modbus::decode::{decode, encode};
-use crate::config::Site;
 use crate::config::profile::RegisterSpec;
 use crate::ingest::Ingest;
 use crate::quantity::Quantity;
 use crate::reading::{Reading, ReadingQuality};
+use crate::site::Site;
 use crate::store::SqliteStore;
 
 /// Start of the history: the first day of the month 13 months before `now`'s month (local),

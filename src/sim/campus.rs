@@ -11,6 +11,7 @@ use chrono_tz::Tz;
 
 use super::load::{Component, Shape, slot_of};
 use super::meter::{Medium, SimMeter};
+use crate::energy::category::{ELECTRICITY, WATER};
 
 pub struct DemoUnit {
     pub id: &'static str,
@@ -245,7 +246,7 @@ impl Builder {
             &main_id,
             &format!("{name}总表"),
             unit,
-            "01000",
+            ELECTRICITY,
             Some(main_profile),
             gateway,
             Medium::Electricity3,
@@ -258,7 +259,7 @@ impl Builder {
             &wid,
             &format!("{name}水表"),
             unit,
-            "02000",
+            WATER,
             Some("dynaflox-ultrad"),
             gateway,
             Medium::Water,
@@ -553,7 +554,7 @@ impl DemoCampus {
                 &format!("{key}-main"),
                 &format!("{name}总表"),
                 unit,
-                "01000",
+                ELECTRICITY,
                 Some("chint-dtsu666"),
                 "gw-dorms",
                 Medium::Electricity3,
@@ -566,7 +567,7 @@ impl DemoCampus {
                 &wid,
                 &format!("{name}水表"),
                 unit,
-                "02000",
+                WATER,
                 Some("dynaflox-ultrad"),
                 "gw-dorms",
                 Medium::Water,
@@ -578,7 +579,7 @@ impl DemoCampus {
             "shop-elec",
             "校园超市电表",
             "shop",
-            "01000",
+            ELECTRICITY,
             Some("chint-ddsu666"),
             "gw-shop",
             Medium::Electricity1,
@@ -589,7 +590,7 @@ impl DemoCampus {
             "shop-water",
             "校园超市水表",
             "shop",
-            "02000",
+            WATER,
             Some("dynaflox-ultrad"),
             "gw-shop",
             Medium::Water,
@@ -615,7 +616,7 @@ impl DemoCampus {
             "gym-main",
             "体育馆总表",
             "gym",
-            "01000",
+            ELECTRICITY,
             Medium::Electricity3,
             vec![comp(Teaching, 4.0, 60.0, "gym-main")],
             "shelly-pro3em",
@@ -653,7 +654,7 @@ impl DemoCampus {
                 &id,
                 &format!("图书馆{floor}层水表"),
                 "library",
-                "02000",
+                WATER,
                 Medium::Water,
                 vec![comp(Library, 0.02, 0.6, &id)],
                 "jieneng-batch",
@@ -1059,7 +1060,7 @@ mod tests {
             .map(|(i, g)| (*g, 20000 + i as u16))
             .collect();
         let text = campus.config_toml(&ports, 10, "mqtt://127.0.0.1:1", None);
-        let site = crate::config::Site::from_str(std::path::Path::new("demo.toml"), &text)
+        let site = crate::site::Site::from_str(std::path::Path::new("demo.toml"), &text)
             .unwrap_or_else(|e| panic!("{e}\n{text}"));
         assert!(site.meters.len() >= 30);
         assert_eq!(site.meters.len(), campus.meters.len());

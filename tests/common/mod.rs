@@ -97,7 +97,7 @@ pub fn start(config: &str) -> Started {
     let path = dir.path().join("jieneng.toml");
     let data = dir.path().join("data").display().to_string();
     std::fs::write(&path, config.replace("DATA", &data)).unwrap();
-    let site = jieneng::config::Site::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let site = jieneng::site::Site::load(&path).unwrap_or_else(|e| panic!("{e}"));
     let rt = jieneng::runtime::Runtime::start(site).unwrap();
     Started {
         dir,

@@ -22,10 +22,10 @@ use super::decode::decode_block;
 use super::plan::{ReadBlock, plan_reads};
 use super::transport::{Bus, ReadError};
 use crate::config::Profile;
-use crate::config::site::{Connection, MeterSource, Site};
 use crate::health::Health;
 use crate::ingest::{Ingest, MeterStatus};
 use crate::reading::{Reading, ReadingQuality};
+use crate::site::{Connection, MeterSource, Site};
 
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// How long a device that answered "busy" is left alone.

@@ -20,11 +20,11 @@ use super::payload::decode;
 use super::topic::fill;
 use crate::config::mqtt::Broker;
 use crate::config::payload::PayloadKind;
-use crate::config::site::{MeterSource, Site};
 use crate::health::Health;
 use crate::ingest::{Ingest, MeterStatus};
 use crate::quantity::Quantity;
 use crate::reading::{Reading, ReadingQuality};
+use crate::site::{MeterSource, Site};
 
 /// Turns messages into readings. Pure apart from the clock; shared by the v3.1.1 and v5 paths.
 pub struct Processor {

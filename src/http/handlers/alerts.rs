@@ -10,11 +10,11 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::energy::ledger::parse_time;
 use crate::http::auth::Principal;
 use crate::http::error::AppError;
 use crate::http::state::AppState;
 use crate::rules::alert::Alert;
+use crate::time::parse_time;
 
 #[derive(Deserialize)]
 pub struct ListParams {

@@ -11,15 +11,15 @@ use axum::extract::{Path, Query, State};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use crate::config::Site;
-use crate::config::site::Meter;
 use crate::energy::aggregate::{Balance, Indicators};
 use crate::energy::category;
 use crate::energy::intervals::Anomaly;
-use crate::energy::ledger::{Ledger, Row, Step, parse_time, register_quantity, registers};
+use crate::energy::ledger::{Ledger, Row, Step, register_quantity, registers};
 use crate::http::error::AppError;
 use crate::http::state::AppState;
 use crate::quantity::Quantity;
+use crate::site::{Meter, Site};
+use crate::time::parse_time;
 
 #[derive(Deserialize)]
 pub struct Params {

@@ -8,11 +8,11 @@ use axum::extract::{Path, State};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
-use crate::config::site::{Meter, MeterSource};
 use crate::health::DeviceHealth;
 use crate::http::error::AppError;
 use crate::http::state::AppState;
 use crate::ingest::MeterStatus;
+use crate::site::{Meter, MeterSource};
 
 #[derive(Serialize)]
 pub struct MeterView {

@@ -147,8 +147,7 @@ pub async fn intensity_check(
     let bounds = first
         .zip(next)
         .and_then(|(a, b)| {
-            crate::energy::ledger::local_midnight(a, tz)
-                .zip(crate::energy::ledger::local_midnight(b, tz))
+            crate::time::local_midnight(a, tz).zip(crate::time::local_midnight(b, tz))
         })
         .ok_or_else(|| AppError::BadRequest("no such year".into()))?;
     let standard = crate::rules::intensity::Standard::office()

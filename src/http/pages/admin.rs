@@ -7,16 +7,16 @@ use maud::{Markup, PreEscaped, html};
 
 use super::layout::{Lang, Page};
 use crate::auth::Role;
-use crate::config::site::MeterSource;
 use crate::energy::ledger::registers;
 use crate::http::auth::Principal;
 use crate::http::error::AppError;
+use crate::site::MeterSource;
 
 /// Local time in the site's zone (from a `datetime-local` field) → RFC 3339; the API answers
 /// for every request, and its error text is shown as it comes.
 const SCRIPT: &str = include_str!("../assets/admin.js");
 
-fn source(m: &crate::config::site::Meter, lang: Lang) -> String {
+fn source(m: &crate::site::Meter, lang: Lang) -> String {
     match &m.source {
         MeterSource::Modbus {
             connection,
@@ -51,9 +51,9 @@ pub async fn page(page: Page, Extension(who): Extension<Principal>) -> Result<Ma
         .format("%Y-%m-%dT%H:%M")
         .to_string();
     // Meters read by hand first: they are the ones whose readings are typed in.
-    let mut meters: Vec<&crate::config::site::Meter> = state.site.meters.iter().collect();
+    let mut meters: Vec<&crate::site::Meter> = state.site.meters.iter().collect();
     meters.sort_by_key(|m| !matches!(m.source, MeterSource::Manual { .. }));
-    let quantity_options = |m: &crate::config::site::Meter| {
+    let quantity_options = |m: &crate::site::Meter| {
         let list: Vec<(String, String)> = registers(m)
             .into_iter()
             .map(|q| {

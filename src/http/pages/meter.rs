@@ -7,11 +7,11 @@ use maud::{Markup, PreEscaped, html};
 
 use super::layout::{Page, f, status_class, status_label, svg};
 use crate::chart::{Chart, Series};
-use crate::config::site::MeterSource;
 use crate::energy::ledger::{Ledger, Step, register_quantity};
 use crate::http::error::AppError;
 use crate::quantity::Quantity;
 use crate::reading::ReadingQuality;
+use crate::site::MeterSource;
 
 const METER_SCRIPT: &str = include_str!("../assets/meter.js");
 

@@ -6,6 +6,7 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
 use super::layout::{Lang, Page, status_class, status_label};
+use crate::energy::category::ELECTRICITY;
 use crate::http::handlers::meters::{MeterView, view};
 use crate::ingest::MeterStatus;
 use crate::report::html::number;
@@ -70,7 +71,7 @@ pub async fn page(page: Page) -> Markup {
         .count();
     let total_power: f64 = views
         .iter()
-        .filter(|v| v.category == "01000")
+        .filter(|v| v.category == ELECTRICITY)
         .filter_map(|v| {
             v.values
                 .get("power_kw")

@@ -16,10 +16,9 @@ use std::sync::Arc;
 
 use influxdb2::models::{DataPoint, WriteDataPoint};
 
-use crate::config::Site;
-use crate::config::site::UnitKind;
 use crate::quantity::Quantity;
 use crate::reading::Reading;
+use crate::site::{Site, UnitKind};
 
 /// The measurement a quantity is written to.
 pub fn measurement(q: Quantity) -> &'static str {
@@ -38,7 +37,7 @@ pub fn schema() -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
-pub const TAGS: &[&str] = &["meter", "unit", "building", "category"];
+pub use super::TAGS;
 
 /// A meter's tags.
 #[derive(Debug, Clone)]

@@ -3,3 +3,7 @@
 pub mod line;
 pub mod sink;
 pub mod spool;
+
+/// The tags every line carries (the schema in `line`); the config's `[influx] tags` may not
+/// reuse these names.
+pub const TAGS: &[&str] = &["meter", "unit", "building", "category"];

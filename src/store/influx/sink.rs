@@ -14,11 +14,11 @@ use tokio::time::Instant;
 
 use super::line::{MeterTags, encode, site_tags};
 use super::spool::{Spool, SpoolError};
-use crate::config::Site;
 use crate::config::influx::InfluxConfig;
 use crate::health::Health;
 use crate::ingest::ReadingSink;
 use crate::reading::Reading;
+use crate::site::Site;
 
 /// Why a write failed, and whether trying again can help.
 #[derive(Debug)]
