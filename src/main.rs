@@ -1,3 +1,5 @@
+//! The `jieneng` binary: parses the command line and runs `cli::run`.
+
 use std::process::ExitCode;
 
 use clap::Parser;

@@ -1,3 +1,6 @@
+//! Chart tests: each kind as SVG and PNG read back (bars, colours, cells), and a chart without
+//! data that says so.
+
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 
 use super::canvas::{Axis, BLUE, LIGHT_BLUE, NO_DATA, RED, SERIES, fmt_num, value_decimals};

@@ -6,7 +6,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::site::Site;
 use crate::store::backup;
 use crate::store::sqlite::database_path;
 
@@ -41,18 +40,8 @@ fn size(bytes: u64) -> String {
     )
 }
 
-fn load(config: &std::path::Path) -> Option<Site> {
-    match Site::load(config) {
-        Ok(site) => Some(site),
-        Err(e) => {
-            eprintln!("{e}");
-            None
-        }
-    }
-}
-
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let Some(site) = load(&args.config) else {
+    let Some(site) = super::load_site(&args.config) else {
         return Ok(ExitCode::FAILURE);
     };
     let db = database_path(&site.data_dir);
@@ -74,7 +63,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 pub fn restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
-    let Some(site) = load(&args.config) else {
+    let Some(site) = super::load_site(&args.config) else {
         return Ok(ExitCode::FAILURE);
     };
     let r = backup::restore(&site.data_dir, &args.from).map_err(|e| {

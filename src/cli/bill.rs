@@ -8,8 +8,6 @@ use chrono::Utc;
 
 use crate::billing::book;
 use crate::energy::ledger::Ledger;
-use crate::site::Site;
-use crate::store::SqliteStore;
 use crate::time::Month;
 
 #[derive(clap::Args)]
@@ -37,12 +35,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let site = match Site::load(&args.config) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{e}");
-            return Ok(ExitCode::FAILURE);
-        }
+    let Some(site) = super::load_site(&args.config) else {
+        return Ok(ExitCode::FAILURE);
     };
     let month = (args.month.parse::<Month>())
         .map_err(|e| anyhow::anyhow!("--month: {e}"))?
@@ -58,7 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     {
         anyhow::bail!("--tenant: no tenant `{t}` in {}", args.config.display());
     }
-    let store = SqliteStore::open(&site.data_dir.join("jieneng.db"))?;
+    let store = super::open_store(&site)?;
     let reader = store.reader()?;
     let ledger = Ledger::new(&reader, &site);
     let today = Utc::now().with_timezone(&site.timezone).date_naive();

@@ -1,3 +1,6 @@
+//! `jieneng check --config FILE`: validate a config and its device profiles; errors as
+//! `FILE:LINE:COL: message`, exit 1.
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -6,8 +6,6 @@ use std::process::ExitCode;
 
 use crate::energy::ledger::{Ledger, Step, register_quantity, registers};
 use crate::quantity::Quantity;
-use crate::site::Site;
-use crate::store::SqliteStore;
 use crate::time::parse_time;
 
 #[derive(clap::Args)]
@@ -41,12 +39,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let site = match Site::load(&args.config) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{e}");
-            return Ok(ExitCode::FAILURE);
-        }
+    let Some(site) = super::load_site(&args.config) else {
+        return Ok(ExitCode::FAILURE);
     };
     let from = parse_time(&args.from, site.timezone).map_err(|e| anyhow::anyhow!("--from: {e}"))?;
     let to = parse_time(&args.to, site.timezone).map_err(|e| anyhow::anyhow!("--to: {e}"))?;
@@ -54,7 +48,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         anyhow::bail!("--to must be after --from");
     }
     let step = Step::parse(&args.step).map_err(|e| anyhow::anyhow!("--step: {e}"))?;
-    let store = SqliteStore::open(&site.data_dir.join("jieneng.db"))?;
+    let store = super::open_store(&site)?;
     let reader = store.reader()?;
     let ledger = Ledger::new(&reader, &site);
     let rows = match (&args.meter, &args.unit) {

@@ -14,7 +14,6 @@ use crate::ingest::validate;
 use crate::quantity::Quantity;
 use crate::reading::{Reading, ReadingQuality};
 use crate::site::Site;
-use crate::store::SqliteStore;
 
 #[derive(clap::Subcommand)]
 pub enum What {
@@ -37,16 +36,12 @@ pub struct PaymentArgs {
 }
 
 fn payments(args: PaymentArgs) -> anyhow::Result<ExitCode> {
-    let site = match Site::load(&args.config) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{e}");
-            return Ok(ExitCode::FAILURE);
-        }
+    let Some(site) = super::load_site(&args.config) else {
+        return Ok(ExitCode::FAILURE);
     };
     let text = std::fs::read_to_string(&args.csv)
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.csv.display()))?;
-    let store = SqliteStore::open(&site.data_dir.join("jieneng.db"))?;
+    let store = super::open_store(&site)?;
     let known = store
         .reader()?
         .issued_statements(None, None)?
@@ -187,16 +182,12 @@ pub fn run(what: What) -> anyhow::Result<ExitCode> {
         What::Readings(args) => args,
         What::Payments(args) => return payments(args),
     };
-    let site = match Site::load(&args.config) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{e}");
-            return Ok(ExitCode::FAILURE);
-        }
+    let Some(site) = super::load_site(&args.config) else {
+        return Ok(ExitCode::FAILURE);
     };
     match parse_readings(&args.csv, &site, Utc::now()) {
         Ok(readings) => {
-            let store = SqliteStore::open(&site.data_dir.join("jieneng.db"))?;
+            let store = super::open_store(&site)?;
             store
                 .writer()?
                 .write_manual(&readings, &super::operator(args.by.as_deref()))?;

@@ -76,6 +76,21 @@ pub enum Command {
     Bench(bench::Args),
 }
 
+/// The site config at `config`, or `None` after printing every problem as `FILE:LINE:COL:
+/// message` (the command then exits 1).
+pub fn load_site(config: &std::path::Path) -> Option<crate::site::Site> {
+    crate::site::Site::load(config)
+        .map_err(|e| eprintln!("{e}"))
+        .ok()
+}
+
+/// The site's database, opened (and migrated) for a command that reads or changes records.
+pub fn open_store(site: &crate::site::Site) -> anyhow::Result<crate::store::SqliteStore> {
+    let path = crate::store::sqlite::database_path(&site.data_dir);
+    crate::store::SqliteStore::open(&path)
+        .map_err(|e| anyhow::anyhow!("cannot open the database {}: {e}", path.display()))
+}
+
 /// Who runs a command that changes records, for the audit log: `--by` when given, else the
 /// operating-system account as `cli:<name>` (from the password database, so it holds under
 /// systemd and cron where `$USER` is unset).

@@ -7,8 +7,6 @@ use std::process::ExitCode;
 use chrono::Utc;
 
 use crate::energy::ledger::Ledger;
-use crate::site::Site;
-use crate::store::SqliteStore;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -23,17 +21,13 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let site = match Site::load(&args.config) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{e}");
-            return Ok(ExitCode::FAILURE);
-        }
+    let Some(site) = super::load_site(&args.config) else {
+        return Ok(ExitCode::FAILURE);
     };
     if !matches!(args.format.as_str(), "json" | "csv") {
         anyhow::bail!("--format `{}`: use json or csv", args.format);
     }
-    let store = SqliteStore::open(&site.data_dir.join("jieneng.db"))?;
+    let store = super::open_store(&site)?;
     let reader = store.reader()?;
     let ledger = Ledger::new(&reader, &site);
     let ratings = crate::rules::month_ratings(&ledger, &reader, &site, &args.month, Utc::now())?

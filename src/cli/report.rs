@@ -7,8 +7,6 @@ use chrono::Utc;
 
 use crate::energy::ledger::Ledger;
 use crate::report::html::{Lang, render};
-use crate::site::Site;
-use crate::store::SqliteStore;
 use crate::time::Month;
 
 #[derive(clap::Subcommand)]
@@ -37,12 +35,8 @@ pub struct Args {
 
 pub fn run(what: What) -> anyhow::Result<ExitCode> {
     let What::Monthly(args) = what;
-    let site = match Site::load(&args.config) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{e}");
-            return Ok(ExitCode::FAILURE);
-        }
+    let Some(site) = super::load_site(&args.config) else {
+        return Ok(ExitCode::FAILURE);
     };
     let month = (args.month.parse::<Month>())
         .map_err(|e| anyhow::anyhow!("--month: {e}"))?
@@ -53,7 +47,7 @@ pub fn run(what: What) -> anyhow::Result<ExitCode> {
     if matches!(args.format.as_str(), "pdf" | "xlsx") && args.out.is_none() {
         anyhow::bail!("--format {} needs --out PATH", args.format);
     }
-    let store = SqliteStore::open(&site.data_dir.join("jieneng.db"))?;
+    let store = super::open_store(&site)?;
     let reader = store.reader()?;
     let ledger = Ledger::new(&reader, &site);
     let report =

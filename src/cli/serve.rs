@@ -1,10 +1,12 @@
+//! `jieneng serve --config FILE`: production — collectors, store, rules and the web server from
+//! one config; SIGHUP reloads the config, SIGTERM shuts down after flushing everything.
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use tokio::net::TcpListener;
 
 use crate::runtime::{Runtime, shutdown_signal};
-use crate::site::Site;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -21,12 +23,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     #[cfg(unix)]
     let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .map_err(|e| anyhow::anyhow!("cannot install the SIGHUP handler: {e}"))?;
-    let site = match Site::load(&args.config) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{e}");
-            return Ok(ExitCode::FAILURE);
-        }
+    let Some(site) = super::load_site(&args.config) else {
+        return Ok(ExitCode::FAILURE);
     };
     let listen = args.listen.unwrap_or_else(|| site.http_listen.clone());
     let listener = TcpListener::bind(&listen)

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::auth::Role;
-use crate::site::Site;
 use crate::store::SqliteStore;
 
 #[derive(clap::Subcommand)]
@@ -58,13 +57,9 @@ fn who() -> String {
 }
 
 fn open(config: &std::path::Path) -> anyhow::Result<Option<SqliteStore>> {
-    match Site::load(config) {
-        Ok(site) => Ok(Some(SqliteStore::open(&site.data_dir.join("jieneng.db"))?)),
-        Err(e) => {
-            eprintln!("{e}");
-            Ok(None)
-        }
-    }
+    super::load_site(config)
+        .map(|site| super::open_store(&site))
+        .transpose()
 }
 
 pub fn run(what: What) -> anyhow::Result<ExitCode> {

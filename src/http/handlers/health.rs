@@ -1,3 +1,5 @@
+//! `GET /healthz`: liveness for load balancers and the demo (is the history in place yet).
+
 use std::sync::atomic::Ordering;
 
 use axum::Json;

@@ -1,3 +1,5 @@
+//! The JSON API handlers, one file per resource; pages live in `http::pages`.
+
 pub mod alerts;
 pub mod billing;
 pub mod consumption;
