@@ -44,9 +44,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    let month = (args.month.parse::<Month>())
-        .map_err(|e| anyhow::anyhow!("--month: {e}"))?
-        .first_day();
+    let month = (args.month.parse::<Month>()).map_err(|e| anyhow::anyhow!("--month: {e}"))?;
     if !matches!(args.format.as_str(), "json" | "csv" | "xlsx" | "pdf") {
         anyhow::bail!("--format `{}`: use json, csv, xlsx or pdf", args.format);
     }

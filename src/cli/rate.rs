@@ -9,6 +9,7 @@ use chrono::Utc;
 use crate::energy::ledger::Ledger;
 use crate::site::Site;
 use crate::store::SqliteStore;
+use crate::time::Month;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -36,8 +37,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = SqliteStore::open(&site.data_dir.join("jieneng.db"))?;
     let reader = store.reader()?;
     let ledger = Ledger::new(&reader, &site);
-    let ratings = crate::rules::month_ratings(&ledger, &reader, &site, &args.month, Utc::now())?
-        .map_err(|e| anyhow::anyhow!("--month: {e}"))?;
+    let month = (args.month.parse::<Month>()).map_err(|e| anyhow::anyhow!("--month: {e}"))?;
+    let ratings = crate::rules::month_ratings(&ledger, &reader, &site, month, Utc::now())?;
     store.writer()?.save_ratings(&ratings)?;
     if args.format == "json" {
         println!("{}", serde_json::to_string_pretty(&ratings)?);

@@ -44,9 +44,7 @@ pub fn run(what: What) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    let month = (args.month.parse::<Month>())
-        .map_err(|e| anyhow::anyhow!("--month: {e}"))?
-        .first_day();
+    let month = (args.month.parse::<Month>()).map_err(|e| anyhow::anyhow!("--month: {e}"))?;
     if !matches!(args.format.as_str(), "html" | "pdf" | "xlsx" | "json") {
         anyhow::bail!("--format `{}`: use html, pdf, xlsx or json", args.format);
     }

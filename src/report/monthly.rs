@@ -17,7 +17,7 @@ use crate::site::Site;
 use crate::site::Unit;
 use crate::store::StoreError;
 use crate::store::sqlite::StoreReader;
-use crate::time::local_midnight;
+use crate::time::{Month, local_midnight};
 
 /// One unit's month.
 #[derive(Debug, Clone, Serialize)]
@@ -95,37 +95,34 @@ fn ordered(units: &[Unit]) -> Vec<(&Unit, usize)> {
     out
 }
 
-/// The report for `month` (its first day), as of `now` (a month not yet over is marked so
+/// The report for `month`, as of `now` (a month not yet over is marked so
 /// by the quotas' projections). Consumption from `ledger`; the alerts, committee points and
 /// ratings' records through `reader`.
 pub fn monthly_report(
     ledger: &Ledger<'_>,
     reader: &StoreReader,
     site: &Site,
-    month: NaiveDate,
+    month: Month,
     now: DateTime<Utc>,
 ) -> Result<Result<MonthlyReport, String>, StoreError> {
     let tz = ledger.timezone();
-    let next = month + Months::new(1);
-    let year_ago = month - Months::new(12);
+    let first = month.first_day();
+    let next = month.next().first_day();
+    let year_ago = first - Months::new(12);
     let (Some(a), Some(b), Some(la), Some(lb)) = (
-        local_midnight(month, tz),
+        local_midnight(first, tz),
         local_midnight(next, tz),
         local_midnight(year_ago, tz),
         local_midnight(year_ago + Months::new(1), tz),
     ) else {
-        return Ok(Err(format!(
-            "month {} has no local midnight",
-            month.format("%Y-%m")
-        )));
+        return Ok(Err(format!("month {month} has no local midnight")));
     };
-    let label = month.format("%Y-%m").to_string();
 
     // The ratings (the larger half of the work) on a second thread with its own reader.
     let other = reader.another()?;
     let ratings_job = move || {
         let ledger = Ledger::new(&other, site);
-        crate::rules::month_ratings(&ledger, &other, site, &label, now)
+        crate::rules::month_ratings(&ledger, &other, site, month, now)
     };
     std::thread::scope(|scope| {
         let ratings = scope.spawn(ratings_job);
@@ -145,10 +142,7 @@ pub fn monthly_report(
             Ok(r) => r,
             Err(e) => return Ok(Err(e)),
         };
-        match ratings {
-            Ok(r) => report.ratings = r,
-            Err(e) => return Ok(Err(e)),
-        }
+        report.ratings = ratings;
         Ok(Ok(report))
     })
 }
@@ -158,12 +152,11 @@ fn report_without_ratings(
     ledger: &Ledger<'_>,
     reader: &StoreReader,
     site: &Site,
-    month: NaiveDate,
+    month: Month,
     now: DateTime<Utc>,
     (a, b): (DateTime<Utc>, DateTime<Utc>),
     (la, lb): (DateTime<Utc>, DateTime<Utc>),
 ) -> Result<Result<MonthlyReport, String>, StoreError> {
-    let label = month.format("%Y-%m").to_string();
     let tz = ledger.timezone();
     let mut units = Vec::new();
     for (u, level) in ordered(&site.units) {
@@ -233,7 +226,7 @@ fn report_without_ratings(
         .quotas
         .iter()
         .filter(|q| q.year.is_none_or(|y| y == month.year()))
-        .map(|q| quota_month(ledger, site, q, month.year(), month.month(), now))
+        .map(|q| quota_month(ledger, site, q, month, now))
         .collect::<Result<Vec<_>, _>>()?;
 
     let alerts = reader
@@ -243,7 +236,7 @@ fn report_without_ratings(
         .collect();
     Ok(Ok(MonthlyReport {
         site: site.name.clone(),
-        month: label.to_string(),
+        month: month.to_string(),
         generated_at: now,
         generated_local: now
             .with_timezone(&tz)
