@@ -58,8 +58,7 @@ pub async fn bench_report(args: Args) -> anyhow::Result<()> {
         ratings.len()
     );
     let t = Instant::now();
-    let report = crate::report::monthly::monthly_report(&ledger, &reader, &site, month, now)?
-        .map_err(anyhow::Error::msg)?;
+    let report = crate::report::monthly::monthly_report(&ledger, &reader, &site, month, now)?;
     let contents_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let html = crate::report::html::render(

@@ -7,6 +7,7 @@ use chrono::Utc;
 
 use crate::energy::ledger::Ledger;
 use crate::report::html::{Lang, render};
+use crate::report::monthly::ReportError;
 use crate::site::Site;
 use crate::store::SqliteStore;
 use crate::time::Month;
@@ -54,9 +55,11 @@ pub fn run(what: What) -> anyhow::Result<ExitCode> {
     let store = SqliteStore::open(&site.data_dir.join("jieneng.db"))?;
     let reader = store.reader()?;
     let ledger = Ledger::new(&reader, &site);
-    let report =
-        crate::report::monthly::monthly_report(&ledger, &reader, &site, month, Utc::now())?
-            .map_err(|e| anyhow::anyhow!("--month: {e}"))?;
+    let report = crate::report::monthly::monthly_report(&ledger, &reader, &site, month, Utc::now())
+        .map_err(|e| match e {
+            ReportError::Store(e) => anyhow::Error::from(e),
+            e @ ReportError::NoLocalMidnight(_) => anyhow::anyhow!("--month: {e}"),
+        })?;
     let bytes = match args.format.as_str() {
         "json" => serde_json::to_vec_pretty(&report)?,
         "pdf" => crate::report::pdf::document(&report, crate::report::png_figures(&report))

@@ -95,8 +95,18 @@ fn ordered(units: &[Unit]) -> Vec<(&Unit, usize)> {
     out
 }
 
-/// The report for `month`, as of `now` (a month not yet over is marked so
-/// by the quotas' projections). Consumption from `ledger`; the alerts, committee points and
+/// Why a monthly report could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The month (or the same month a year earlier) has no local midnight to start from.
+    #[error("month {0} has no local midnight")]
+    NoLocalMidnight(Month),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The report for `month`, as of `now` (a month not yet over is marked so by the quotas'
+/// projections). Consumption from `ledger`; the alerts, committee points and
 /// ratings' records through `reader`.
 pub fn monthly_report(
     ledger: &Ledger<'_>,
@@ -104,7 +114,7 @@ pub fn monthly_report(
     site: &Site,
     month: Month,
     now: DateTime<Utc>,
-) -> Result<Result<MonthlyReport, String>, StoreError> {
+) -> Result<MonthlyReport, ReportError> {
     let tz = ledger.timezone();
     let first = month.first_day();
     let next = month.next().first_day();
@@ -115,7 +125,7 @@ pub fn monthly_report(
         local_midnight(year_ago, tz),
         local_midnight(year_ago + Months::new(1), tz),
     ) else {
-        return Ok(Err(format!("month {month} has no local midnight")));
+        return Err(ReportError::NoLocalMidnight(month));
     };
 
     // The ratings (the larger half of the work) on a second thread with its own reader.
@@ -138,12 +148,9 @@ pub fn monthly_report(
         let ratings = ratings
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
-        let mut report = match rest? {
-            Ok(r) => r,
-            Err(e) => return Ok(Err(e)),
-        };
+        let mut report = rest?;
         report.ratings = ratings;
-        Ok(Ok(report))
+        Ok(report)
     })
 }
 
@@ -156,7 +163,7 @@ fn report_without_ratings(
     now: DateTime<Utc>,
     (a, b): (DateTime<Utc>, DateTime<Utc>),
     (la, lb): (DateTime<Utc>, DateTime<Utc>),
-) -> Result<Result<MonthlyReport, String>, StoreError> {
+) -> Result<MonthlyReport, StoreError> {
     let tz = ledger.timezone();
     let mut units = Vec::new();
     for (u, level) in ordered(&site.units) {
@@ -234,7 +241,7 @@ fn report_without_ratings(
         .into_iter()
         .filter(|al| al.first_seen < b)
         .collect();
-    Ok(Ok(MonthlyReport {
+    Ok(MonthlyReport {
         site: site.name.clone(),
         month: month.to_string(),
         generated_at: now,
@@ -250,7 +257,7 @@ fn report_without_ratings(
         daily_kgce,
         monthly_kgce,
         last_year_monthly_kgce,
-    }))
+    })
 }
 
 #[cfg(test)]
