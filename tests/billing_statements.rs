@@ -18,6 +18,7 @@ use jieneng::site::Site;
 use jieneng::store::SqliteStore;
 use jieneng::store::billing::NewPayment;
 use jieneng::store::ledger::{Change, IntervalCorrection};
+use jieneng::time::Month;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
@@ -208,8 +209,8 @@ struct Fixture {
     store: SqliteStore,
 }
 
-fn october() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 10, 1).unwrap()
+fn october() -> Month {
+    Month::new(2026, 10).unwrap()
 }
 
 fn fixture() -> Fixture {

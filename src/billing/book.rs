@@ -76,7 +76,7 @@ pub fn month_statements(
     ledger: &Ledger,
     reader: &StoreReader,
     site: &Site,
-    month: NaiveDate,
+    month: Month,
     tenant: Option<&str>,
     today: NaiveDate,
 ) -> Result<Vec<Statement>, BillingError> {
@@ -90,7 +90,7 @@ pub fn month_statements(
         .iter()
         .filter(|t| tenant.is_none_or(|id| t.id == id))
     {
-        let Some(period) = BillingPeriod::ending_with(month, t.cycle) else {
+        let Some(period) = BillingPeriod::ending_with(month.first_day(), t.cycle) else {
             continue;
         };
         let current = issued.iter().find(|i| {
@@ -132,7 +132,7 @@ pub fn issue(
     ledger: &Ledger,
     site: &Site,
     writer: &mut StoreWriter,
-    month: NaiveDate,
+    month: Month,
     tenant: Option<&str>,
     who: &str,
     today: NaiveDate,
@@ -274,9 +274,4 @@ pub fn recovery(reader: &StoreReader, year: i32) -> Result<Recovery, BillingErro
         recovered: months.iter().map(|m| m.recovered).sum(),
         months,
     })
-}
-
-/// `YYYY-MM` → its first day, or a message naming the value ([`Month`]'s parser).
-pub fn parse_month(s: &str) -> Result<NaiveDate, String> {
-    s.parse::<Month>().map(Month::first_day)
 }

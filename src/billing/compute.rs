@@ -18,7 +18,7 @@ use crate::rules::calendar::DayType;
 use crate::site::Meter;
 use crate::site::Site;
 use crate::store::StoreError;
-use crate::time::local_midnight;
+use crate::time::{Month, local_midnight};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BillingError {
@@ -451,7 +451,7 @@ pub fn draft_statement(
 pub fn draft_statements(
     ledger: &Ledger<'_>,
     site: &Site,
-    month: NaiveDate,
+    month: Month,
     tenant: Option<&str>,
     issue_date: NaiveDate,
 ) -> Result<Vec<Statement>, BillingError> {
@@ -461,7 +461,7 @@ pub fn draft_statements(
         .iter()
         .filter(|t| tenant.is_none_or(|id| t.id == id))
     {
-        if let Some(period) = BillingPeriod::ending_with(month, t.cycle) {
+        if let Some(period) = BillingPeriod::ending_with(month.first_day(), t.cycle) {
             out.push(draft_statement(ledger, site, t, &period, issue_date)?);
         }
     }

@@ -14,6 +14,7 @@ use crate::quantity::Quantity;
 use crate::reading::{Reading, ReadingQuality};
 use crate::site::Site;
 use crate::store::SqliteStore;
+use crate::time::Month;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -84,8 +85,7 @@ pub fn bench_billing(args: Args) -> anyhow::Result<()> {
     );
     let reader = store.reader()?;
     let ledger = Ledger::new(&reader, &site);
-    let october =
-        NaiveDate::from_ymd_opt(2026, 10, 1).ok_or_else(|| anyhow::anyhow!("bad date"))?;
+    let october = Month::new(2026, 10).ok_or_else(|| anyhow::anyhow!("bad month"))?;
     let today = NaiveDate::from_ymd_opt(2026, 11, 3).ok_or_else(|| anyhow::anyhow!("bad date"))?;
     let t = Instant::now();
     let statements = month_statements(&ledger, &reader, &site, october, None, today)?;

@@ -6,11 +6,12 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use chrono::{Duration, NaiveDate, TimeZone};
+use chrono::{Duration, TimeZone};
 
 use super::bench_ledger::{site, write_history};
 use crate::energy::ledger::{Ledger, refresh_all};
 use crate::store::SqliteStore;
+use crate::time::Month;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -40,11 +41,10 @@ pub async fn bench_report(args: Args) -> anyhow::Result<()> {
     );
     let reader = store.reader()?;
     let ledger = Ledger::new(&reader, &site);
-    let month = NaiveDate::from_ymd_opt(2026, 10, 1).ok_or_else(|| anyhow::anyhow!("bad date"))?;
+    let month = Month::new(2026, 10).ok_or_else(|| anyhow::anyhow!("bad month"))?;
     let now = from + Duration::days(35);
     let t = Instant::now();
-    let ratings = crate::rules::month_ratings(&ledger, &reader, &site, "2026-10", now)?
-        .map_err(anyhow::Error::msg)?;
+    let ratings = crate::rules::month_ratings(&ledger, &reader, &site, month, now)?;
     let ratings_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let root = site
@@ -58,8 +58,7 @@ pub async fn bench_report(args: Args) -> anyhow::Result<()> {
         ratings.len()
     );
     let t = Instant::now();
-    let report = crate::report::monthly::monthly_report(&ledger, &reader, &site, month, now)?
-        .map_err(anyhow::Error::msg)?;
+    let report = crate::report::monthly::monthly_report(&ledger, &reader, &site, month, now)?;
     let contents_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let html = crate::report::html::render(

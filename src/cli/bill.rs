@@ -38,9 +38,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let Some(site) = super::load_site(&args.config) else {
         return Ok(ExitCode::FAILURE);
     };
-    let month = (args.month.parse::<Month>())
-        .map_err(|e| anyhow::anyhow!("--month: {e}"))?
-        .first_day();
+    let month = (args.month.parse::<Month>()).map_err(|e| anyhow::anyhow!("--month: {e}"))?;
     if !matches!(args.format.as_str(), "json" | "csv" | "xlsx" | "pdf") {
         anyhow::bail!("--format `{}`: use json, csv, xlsx or pdf", args.format);
     }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use chrono::Utc;
 
 use crate::energy::ledger::Ledger;
+use crate::time::Month;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -30,8 +31,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = super::open_store(&site)?;
     let reader = store.reader()?;
     let ledger = Ledger::new(&reader, &site);
-    let ratings = crate::rules::month_ratings(&ledger, &reader, &site, &args.month, Utc::now())?
-        .map_err(|e| anyhow::anyhow!("--month: {e}"))?;
+    let month = (args.month.parse::<Month>()).map_err(|e| anyhow::anyhow!("--month: {e}"))?;
+    let ratings = crate::rules::month_ratings(&ledger, &reader, &site, month, Utc::now())?;
     store.writer()?.save_ratings(&ratings)?;
     if args.format == "json" {
         println!("{}", serde_json::to_string_pretty(&ratings)?);

@@ -7,6 +7,7 @@ use chrono::Utc;
 
 use crate::energy::ledger::Ledger;
 use crate::report::html::{Lang, render};
+use crate::report::monthly::ReportError;
 use crate::time::Month;
 
 #[derive(clap::Subcommand)]
@@ -38,9 +39,7 @@ pub fn run(what: What) -> anyhow::Result<ExitCode> {
     let Some(site) = super::load_site(&args.config) else {
         return Ok(ExitCode::FAILURE);
     };
-    let month = (args.month.parse::<Month>())
-        .map_err(|e| anyhow::anyhow!("--month: {e}"))?
-        .first_day();
+    let month = (args.month.parse::<Month>()).map_err(|e| anyhow::anyhow!("--month: {e}"))?;
     if !matches!(args.format.as_str(), "html" | "pdf" | "xlsx" | "json") {
         anyhow::bail!("--format `{}`: use html, pdf, xlsx or json", args.format);
     }
@@ -50,9 +49,11 @@ pub fn run(what: What) -> anyhow::Result<ExitCode> {
     let store = super::open_store(&site)?;
     let reader = store.reader()?;
     let ledger = Ledger::new(&reader, &site);
-    let report =
-        crate::report::monthly::monthly_report(&ledger, &reader, &site, month, Utc::now())?
-            .map_err(|e| anyhow::anyhow!("--month: {e}"))?;
+    let report = crate::report::monthly::monthly_report(&ledger, &reader, &site, month, Utc::now())
+        .map_err(|e| match e {
+            ReportError::Store(e) => anyhow::Error::from(e),
+            e @ ReportError::NoLocalMidnight(_) => anyhow::anyhow!("--month: {e}"),
+        })?;
     let bytes = match args.format.as_str() {
         "json" => serde_json::to_vec_pretty(&report)?,
         "pdf" => crate::report::pdf::document(&report, crate::report::png_figures(&report))

@@ -17,7 +17,7 @@ use crate::site::Site;
 use crate::site::Unit;
 use crate::store::StoreError;
 use crate::store::sqlite::StoreReader;
-use crate::time::local_midnight;
+use crate::time::{Month, local_midnight};
 
 /// One unit's month.
 #[derive(Debug, Clone, Serialize)]
@@ -95,37 +95,44 @@ fn ordered(units: &[Unit]) -> Vec<(&Unit, usize)> {
     out
 }
 
-/// The report for `month` (its first day), as of `now` (a month not yet over is marked so
-/// by the quotas' projections). Consumption from `ledger`; the alerts, committee points and
+/// Why a monthly report could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The month (or the same month a year earlier) has no local midnight to start from.
+    #[error("month {0} has no local midnight")]
+    NoLocalMidnight(Month),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The report for `month`, as of `now` (a month not yet over is marked so by the quotas'
+/// projections). Consumption from `ledger`; the alerts, committee points and
 /// ratings' records through `reader`.
 pub fn monthly_report(
     ledger: &Ledger<'_>,
     reader: &StoreReader,
     site: &Site,
-    month: NaiveDate,
+    month: Month,
     now: DateTime<Utc>,
-) -> Result<Result<MonthlyReport, String>, StoreError> {
+) -> Result<MonthlyReport, ReportError> {
     let tz = ledger.timezone();
-    let next = month + Months::new(1);
-    let year_ago = month - Months::new(12);
+    let first = month.first_day();
+    let next = month.next().first_day();
+    let year_ago = first - Months::new(12);
     let (Some(a), Some(b), Some(la), Some(lb)) = (
-        local_midnight(month, tz),
+        local_midnight(first, tz),
         local_midnight(next, tz),
         local_midnight(year_ago, tz),
         local_midnight(year_ago + Months::new(1), tz),
     ) else {
-        return Ok(Err(format!(
-            "month {} has no local midnight",
-            month.format("%Y-%m")
-        )));
+        return Err(ReportError::NoLocalMidnight(month));
     };
-    let label = month.format("%Y-%m").to_string();
 
     // The ratings (the larger half of the work) on a second thread with its own reader.
     let other = reader.another()?;
     let ratings_job = move || {
         let ledger = Ledger::new(&other, site);
-        crate::rules::month_ratings(&ledger, &other, site, &label, now)
+        crate::rules::month_ratings(&ledger, &other, site, month, now)
     };
     std::thread::scope(|scope| {
         let ratings = scope.spawn(ratings_job);
@@ -141,15 +148,9 @@ pub fn monthly_report(
         let ratings = ratings
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
-        let mut report = match rest? {
-            Ok(r) => r,
-            Err(e) => return Ok(Err(e)),
-        };
-        match ratings {
-            Ok(r) => report.ratings = r,
-            Err(e) => return Ok(Err(e)),
-        }
-        Ok(Ok(report))
+        let mut report = rest?;
+        report.ratings = ratings;
+        Ok(report)
     })
 }
 
@@ -158,12 +159,11 @@ fn report_without_ratings(
     ledger: &Ledger<'_>,
     reader: &StoreReader,
     site: &Site,
-    month: NaiveDate,
+    month: Month,
     now: DateTime<Utc>,
     (a, b): (DateTime<Utc>, DateTime<Utc>),
     (la, lb): (DateTime<Utc>, DateTime<Utc>),
-) -> Result<Result<MonthlyReport, String>, StoreError> {
-    let label = month.format("%Y-%m").to_string();
+) -> Result<MonthlyReport, StoreError> {
     let tz = ledger.timezone();
     let mut units = Vec::new();
     for (u, level) in ordered(&site.units) {
@@ -233,7 +233,7 @@ fn report_without_ratings(
         .quotas
         .iter()
         .filter(|q| q.year.is_none_or(|y| y == month.year()))
-        .map(|q| quota_month(ledger, site, q, month.year(), month.month(), now))
+        .map(|q| quota_month(ledger, site, q, month, now))
         .collect::<Result<Vec<_>, _>>()?;
 
     let alerts = reader
@@ -241,9 +241,9 @@ fn report_without_ratings(
         .into_iter()
         .filter(|al| al.first_seen < b)
         .collect();
-    Ok(Ok(MonthlyReport {
+    Ok(MonthlyReport {
         site: site.name.clone(),
-        month: label.to_string(),
+        month: month.to_string(),
         generated_at: now,
         generated_local: now
             .with_timezone(&tz)
@@ -257,7 +257,7 @@ fn report_without_ratings(
         daily_kgce,
         monthly_kgce,
         last_year_monthly_kgce,
-    }))
+    })
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use crate::report::monthly::change_percent;
 use crate::rules::quota::{MonthStatus, quota_month};
 use crate::site::Site;
 use crate::store::StoreError;
-use crate::time::local_midnight;
+use crate::time::{Month, local_midnight};
 
 /// How many units the ranking shows.
 pub const TOP_UNITS: usize = 10;
@@ -71,7 +71,7 @@ pub fn overview(
         .quotas
         .iter()
         .filter(|q| q.year.is_none_or(|y| y == today.year()))
-        .map(|q| quota_month(ledger, site, q, today.year(), today.month(), now))
+        .map(|q| quota_month(ledger, site, q, Month::of(today), now))
         .collect::<Result<Vec<_>, _>>()?;
     quotas.sort_by_key(|q| std::cmp::Reverse(q.projected_percent));
 

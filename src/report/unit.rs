@@ -11,7 +11,7 @@ use crate::energy::category::ELECTRICITY;
 use crate::energy::ledger::{Ledger, Step};
 use crate::site::Site;
 use crate::store::StoreError;
-use crate::time::local_midnight;
+use crate::time::{Month, local_midnight};
 
 /// The electricity uses (分项) shown month by month.
 pub const USES: [&str; 4] = ["01A00", "01B00", "01C00", "01D00"];
@@ -85,7 +85,7 @@ pub fn unit_figures(
         .quotas
         .iter()
         .find(|x| x.unit == unit && x.category == ELECTRICITY)
-        .map(|x| crate::rules::quota::quota_month(ledger, site, x, day.year(), day.month(), now))
+        .map(|x| crate::rules::quota::quota_month(ledger, site, x, Month::of(day), now))
         .transpose()?
         .map(|m| vec![f(m.allocation) / f64::from(first.num_days_in_month()); days.len()]);
     // Use by category over the last twelve months.

@@ -10,6 +10,7 @@ use crate::energy::category::{COOLING, ELECTRICITY, HEAT, WATER};
 use crate::energy::ledger::{Ledger, Step, register_quantity};
 use crate::site::Site;
 use crate::store::StoreError;
+use crate::time::Month;
 
 /// What collection saw, for the detectors that do not read the ledger.
 #[derive(Debug, Clone, Default)]
@@ -94,7 +95,7 @@ pub fn findings(
         .iter()
         .filter(|q| q.year.is_none_or(|y| y == local.year()))
     {
-        let m = quota_month(ledger, site, q, local.year(), local.month(), now)?;
+        let m = quota_month(ledger, site, q, Month::of(local.date_naive()), now)?;
         let unit = match top_level(&q.category) {
             "kgce" => "kgce",
             ELECTRICITY => "kWh",

@@ -14,7 +14,7 @@ pub mod quota_settings;
 pub mod rating;
 pub mod rating_settings;
 
-use chrono::{DateTime, Months, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::energy::aggregate::subtree;
 use crate::energy::ledger::Ledger;
@@ -24,30 +24,27 @@ use crate::store::sqlite::StoreReader;
 use crate::time::{Month, local_midnight};
 use rating::{Records, UnitRating};
 
-/// Every unit's rating for month `YYYY-MM`, with the alerts and committee points on record
-/// (read through `reader`).
+/// Every unit's rating for `month`, with the alerts and committee points on record (read
+/// through `reader`).
 pub fn month_ratings(
     ledger: &Ledger<'_>,
     reader: &StoreReader,
     site: &Site,
-    month: &str,
+    month: Month,
     now: DateTime<Utc>,
-) -> Result<Result<Vec<UnitRating>, String>, StoreError> {
-    let (year, m) = match month.parse::<Month>() {
-        Ok(x) => (x.year(), x.month()),
-        Err(e) => return Ok(Err(e)),
-    };
+) -> Result<Vec<UnitRating>, StoreError> {
     let ledger = &ledger.snapshot();
     let tz = ledger.timezone();
-    let first = NaiveDate::from_ymd_opt(year, m, 1).unwrap_or_default();
-    let bounds = local_midnight(first, tz).zip(local_midnight(first + Months::new(1), tz));
+    let bounds =
+        local_midnight(month.first_day(), tz).zip(local_midnight(month.next().first_day(), tz));
     let alerts = match bounds {
         Some((a, b)) => reader.alerts_between(a, b)?,
         None => vec![],
     };
+    let label = month.to_string();
     let mut committee = std::collections::HashMap::new();
     for u in &site.units {
-        if let Some((points, note, who)) = reader.committee_points(&u.id, month)? {
+        if let Some((points, note, who)) = reader.committee_points(&u.id, &label)? {
             committee.insert(u.id.clone(), (points, format!("{note}（{who}）")));
         }
     }
@@ -73,5 +70,5 @@ pub fn month_ratings(
             committee: committee.get(unit).cloned(),
         }
     };
-    Ok(Ok(rating::ratings(ledger, site, year, m, now, &records)?))
+    rating::ratings(ledger, site, month, now, &records)
 }

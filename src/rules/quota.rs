@@ -18,7 +18,7 @@ use crate::energy::ledger::Ledger;
 use crate::site::Site;
 use crate::site::Unit;
 use crate::store::StoreError;
-use crate::time::local_midnight;
+use crate::time::{Month, local_midnight};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -217,24 +217,22 @@ fn round(d: Decimal) -> Decimal {
     round_half_up(d, 2).normalize()
 }
 
-/// A quota's month (`year`, `month`) as of `now`: a past month is final, the current one
-/// projected (by the site's calendar), a future one all allowance.
+/// A quota's `month` as of `now`: a past month is final, the current one projected (by the
+/// site's calendar), a future one all allowance.
 pub fn quota_month(
     ledger: &Ledger<'_>,
     site: &Site,
     quota: &Quota,
-    year: i32,
-    month: u32,
+    month: Month,
     now: DateTime<Utc>,
 ) -> Result<MonthStatus, StoreError> {
     let tz = ledger.timezone();
     let calendar = &site.calendar;
-    let first = NaiveDate::from_ymd_opt(year, month, 1).unwrap_or_default();
-    let next = first + Months::new(1);
+    let (year, first, next) = (month.year(), month.first_day(), month.next().first_day());
     let mut out = MonthStatus {
         unit: quota.unit.clone(),
         category: quota.category.clone(),
-        month: format!("{year:04}-{month:02}"),
+        month: month.to_string(),
         annual: Decimal::ZERO,
         allocation: Decimal::ZERO,
         used: Decimal::ZERO,
@@ -267,7 +265,7 @@ pub fn quota_month(
     } else {
         vec![]
     };
-    let allocation = annual * month_share(&quota.allocation, year, month, &last_year);
+    let allocation = annual * month_share(&quota.allocation, year, month.month(), &last_year);
     let today = now.with_timezone(&tz).date_naive();
     let (Some(start), Some(end)) = (local_midnight(first, tz), local_midnight(next, tz)) else {
         return Ok(out);

@@ -130,11 +130,6 @@ pub fn rate(card: &Scorecard, inputs: &Inputs) -> (Decimal, Vec<ItemScore>) {
     (total.min(Decimal::ONE_HUNDRED).normalize(), items)
 }
 
-/// Month `YYYY-MM` as (year, month).
-pub fn parse_month(s: &str) -> Result<(i32, u32), String> {
-    s.parse::<Month>().map(|m| (m.year(), m.month()))
-}
-
 /// What the ledger and the records say about a unit's month, besides the consumption.
 #[derive(Debug, Clone, Default)]
 pub struct Records {
@@ -149,8 +144,7 @@ pub struct Records {
 pub fn ratings(
     ledger: &Ledger<'_>,
     site: &Site,
-    year: i32,
-    month: u32,
+    month: Month,
     now: DateTime<Utc>,
     records: &dyn Fn(&str) -> Records,
 ) -> Result<Vec<UnitRating>, StoreError> {
@@ -161,12 +155,12 @@ pub fn ratings(
         .iter()
         .filter(|u| u.kind != UnitKind::Organisation)
     {
-        let inputs = rating_inputs(ledger, site, &unit.id, year, month, now, &records(&unit.id))?;
+        let inputs = rating_inputs(ledger, site, &unit.id, month, now, &records(&unit.id))?;
         let (score, items) = rate(card, &inputs);
         out.push(UnitRating {
             unit: unit.id.clone(),
             unit_name: unit.name.clone(),
-            month: format!("{year:04}-{month:02}"),
+            month: month.to_string(),
             grade: grade(card, score),
             score,
             rank: 0,
@@ -184,15 +178,13 @@ fn rating_inputs(
     ledger: &Ledger<'_>,
     site: &Site,
     unit_id: &str,
-    year: i32,
-    month: u32,
+    month: Month,
     now: DateTime<Utc>,
     records: &Records,
 ) -> Result<Inputs, StoreError> {
     let (card, quotas) = (&site.scorecard, &site.quotas);
     let tz = ledger.timezone();
-    let first = NaiveDate::from_ymd_opt(year, month, 1).unwrap_or_default();
-    let next = first + Months::new(1);
+    let (year, first, next) = (month.year(), month.first_day(), month.next().first_day());
     let bounds = |a: NaiveDate, b: NaiveDate| local_midnight(a, tz).zip(local_midnight(b, tz));
     let Some((start, end)) = bounds(first, next) else {
         return Ok(vec![]);
@@ -207,7 +199,7 @@ fn rating_inputs(
         .iter()
         .filter(|q| q.unit == unit_id && q.year.is_none_or(|y| y == year))
     {
-        let m = quota_month(ledger, site, q, year, month, now)?;
+        let m = quota_month(ledger, site, q, month, now)?;
         if m.allocation > Decimal::ZERO {
             let ratio = m.used / m.allocation;
             if worst.as_ref().is_none_or(|(w, _)| ratio > *w) {

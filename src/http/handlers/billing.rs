@@ -16,12 +16,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::billing::Statement;
-use crate::billing::book::{self, parse_month};
+use crate::billing::book;
 use crate::energy::ledger::Ledger;
 use crate::http::auth::Principal;
 use crate::http::error::AppError;
 use crate::http::state::AppState;
 use crate::store::billing::{BillingRefusal, NewPayment};
+use crate::time::Month;
 
 #[derive(Deserialize)]
 pub struct StatementParams {
@@ -37,7 +38,7 @@ async fn load(
     month: &str,
     tenant: Option<String>,
 ) -> Result<Vec<Statement>, AppError> {
-    let first = parse_month(month).map_err(AppError::BadRequest)?;
+    let month = month.parse::<Month>().map_err(AppError::BadRequest)?;
     if let Some(t) = &tenant
         && state.site.tenant(t).is_none()
     {
@@ -47,7 +48,7 @@ async fn load(
     let statements = tokio::task::spawn_blocking(move || {
         let reader = store.reader()?;
         let ledger = Ledger::new(&reader, &site);
-        book::month_statements(&ledger, &reader, &site, first, tenant.as_deref(), today)
+        book::month_statements(&ledger, &reader, &site, month, tenant.as_deref(), today)
     })
     .await??;
     Ok(statements)
@@ -122,7 +123,7 @@ pub async fn issue(
     Extension(principal): Extension<Principal>,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
-    let first = parse_month(&month).map_err(AppError::BadRequest)?;
+    let month = month.parse::<Month>().map_err(AppError::BadRequest)?;
     let b: IssueBody = crate::http::body::change(body, "issue")?;
     let issued_by = principal.user.name;
     if let Some(t) = &b.tenant
@@ -139,7 +140,7 @@ pub async fn issue(
             &ledger,
             &site,
             &mut writer,
-            first,
+            month,
             b.tenant.as_deref(),
             &issued_by,
             today,

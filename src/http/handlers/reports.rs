@@ -7,12 +7,13 @@ use axum::response::{Html, IntoResponse, Response};
 use chrono::Utc;
 use serde::Deserialize;
 
-use crate::billing::book::parse_month;
 use crate::energy::ledger::Ledger;
 use crate::http::error::AppError;
 use crate::http::state::AppState;
 use crate::report::MonthlyReport;
 use crate::report::html::{Lang, render};
+use crate::report::monthly::{ReportError, monthly_report};
+use crate::time::Month;
 
 #[derive(Deserialize)]
 pub struct ReportParams {
@@ -20,15 +21,18 @@ pub struct ReportParams {
 }
 
 async fn build(state: &AppState, month: &str) -> Result<MonthlyReport, AppError> {
-    let first = parse_month(month).map_err(AppError::BadRequest)?;
+    let month = month.parse::<Month>().map_err(AppError::BadRequest)?;
     let (site, store) = (state.site.clone(), state.store.clone());
-    let report = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         let reader = store.reader()?;
         let ledger = Ledger::new(&reader, &site);
-        crate::report::monthly::monthly_report(&ledger, &reader, &site, first, Utc::now())
+        monthly_report(&ledger, &reader, &site, month, Utc::now())
     })
-    .await??;
-    report.map_err(AppError::BadRequest)
+    .await?
+    .map_err(|e| match e {
+        ReportError::Store(e) => AppError::from(e),
+        e @ ReportError::NoLocalMidnight(_) => AppError::BadRequest(e.to_string()),
+    })
 }
 
 /// `{month}` is `YYYY-MM` (JSON), or with `.html`, `.pdf` or `.xlsx`.

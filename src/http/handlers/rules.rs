@@ -18,7 +18,8 @@ use crate::http::auth::Principal;
 use crate::http::error::AppError;
 use crate::http::state::AppState;
 use crate::rules::quota::MonthStatus;
-use crate::rules::rating::{UnitRating, parse_month};
+use crate::rules::rating::UnitRating;
+use crate::time::Month;
 
 #[derive(Deserialize)]
 pub struct QuotaParams {
@@ -30,12 +31,9 @@ pub async fn quotas(
     Query(p): Query<QuotaParams>,
 ) -> Result<Json<Vec<MonthStatus>>, AppError> {
     let now = Utc::now();
-    let (year, month) = match &p.month {
-        Some(m) => parse_month(m).map_err(AppError::BadRequest)?,
-        None => {
-            let local = now.with_timezone(&state.site.timezone);
-            (local.year(), local.month())
-        }
+    let month = match &p.month {
+        Some(m) => m.parse::<Month>().map_err(AppError::BadRequest)?,
+        None => Month::of(now.with_timezone(&state.site.timezone).date_naive()),
     };
     let (site, store) = (state.site.clone(), state.store.clone());
     Ok(Json(
@@ -44,8 +42,8 @@ pub async fn quotas(
             let ledger = Ledger::new(&reader, &site);
             site.quotas
                 .iter()
-                .filter(|q| q.year.is_none_or(|y| y == year))
-                .map(|q| crate::rules::quota::quota_month(&ledger, &site, q, year, month, now))
+                .filter(|q| q.year.is_none_or(|y| y == month.year()))
+                .map(|q| crate::rules::quota::quota_month(&ledger, &site, q, month, now))
                 .collect::<Result<Vec<_>, _>>()
         })
         .await??,
@@ -56,19 +54,17 @@ pub async fn ratings(
     State(state): State<AppState>,
     Path(month): Path<String>,
 ) -> Result<Json<Vec<UnitRating>>, AppError> {
-    parse_month(&month).map_err(AppError::BadRequest)?;
+    let month = month.parse::<Month>().map_err(AppError::BadRequest)?;
     let (site, store) = (state.site.clone(), state.store.clone());
     let rated = tokio::task::spawn_blocking(move || {
         let reader = store.reader()?;
         let ledger = Ledger::new(&reader, &site);
-        let rated = crate::rules::month_ratings(&ledger, &reader, &site, &month, Utc::now())?;
-        if let Ok(r) = &rated {
-            store.writer()?.save_ratings(r)?;
-        }
+        let rated = crate::rules::month_ratings(&ledger, &reader, &site, month, Utc::now())?;
+        store.writer()?.save_ratings(&rated)?;
         Ok::<_, crate::store::StoreError>(rated)
     })
     .await??;
-    Ok(Json(rated.map_err(AppError::BadRequest)?))
+    Ok(Json(rated))
 }
 
 #[derive(Deserialize)]
@@ -85,7 +81,7 @@ pub async fn committee(
     Extension(principal): Extension<Principal>,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
-    parse_month(&month).map_err(AppError::BadRequest)?;
+    let month = month.parse::<Month>().map_err(AppError::BadRequest)?;
     let b: CommitteeBody = crate::http::body::change(body, "committee points")?;
     let entered_by = principal.user.name;
     if state.site.unit(&b.unit).is_none() {
@@ -104,9 +100,13 @@ pub async fn committee(
     let store = state.store.clone();
     let (unit, points) = (b.unit.clone(), b.points);
     tokio::task::spawn_blocking(move || {
-        store
-            .writer()?
-            .set_committee_points(&b.unit, &month, b.points, &b.note, &entered_by)
+        store.writer()?.set_committee_points(
+            &b.unit,
+            &month.to_string(),
+            b.points,
+            &b.note,
+            &entered_by,
+        )
     })
     .await??;
     Ok((

@@ -2,7 +2,6 @@
 //! payment, and what is outstanding.
 
 use axum::extract::Query;
-use chrono::Months;
 use maud::{Markup, PreEscaped, html};
 use rust_decimal::Decimal;
 
@@ -18,7 +17,7 @@ pub async fn page(page: Page, Query(q): Query<MonthQuery>) -> Result<Markup, App
     let (state, lang) = (&page.state, page.lang);
     let t = |zh, en| lang.t(zh, en);
     let month = month_of(&q, page.today())?;
-    let label = month.format("%Y-%m").to_string();
+    let label = month.to_string();
     let (site, store, day) = (state.site.clone(), state.store.clone(), page.today());
     let (statements, balances) =
         tokio::task::spawn_blocking(move || -> Result<_, crate::billing::BillingError> {
@@ -64,7 +63,7 @@ pub async fn page(page: Page, Query(q): Query<MonthQuery>) -> Result<Markup, App
         section.panel {
             h2 { (label) " " (t("水电费结算单", "Utility-charge statements")) }
             p { (t("下载", "Download")) ": " a href=(format!("{base}.xlsx")) { "Excel" } " · " a href=(format!("{base}.pdf")) { "PDF" } " · " a href=(format!("{base}.csv")) { "CSV" }
-                " · " a href=(format!("?month={}", (month - Months::new(1)).format("%Y-%m"))) { (t("上月", "previous month")) }
+                " · " a href=(format!("?month={}", month.prev())) { (t("上月", "previous month")) }
                 @if drafts > 0 { " · " button #issue-all onclick="issue(null)" { (t("开具本月全部草稿", "Issue every draft")) " (" (drafts) ")" } }
                 " " span #b-out {} }
             table {

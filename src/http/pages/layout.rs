@@ -4,7 +4,7 @@
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
-use chrono::{Datelike, Months, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -15,6 +15,7 @@ use crate::http::auth::Principal;
 use crate::http::error::AppError;
 use crate::http::state::AppState;
 use crate::ingest::MeterStatus;
+use crate::time::Month;
 
 #[derive(Deserialize, Default)]
 pub struct LangQuery {
@@ -86,10 +87,10 @@ pub struct MonthQuery {
 }
 
 /// The month asked for, last month by default.
-pub fn month_of(q: &MonthQuery, today: NaiveDate) -> Result<NaiveDate, AppError> {
+pub fn month_of(q: &MonthQuery, today: NaiveDate) -> Result<Month, AppError> {
     match &q.month {
-        Some(m) => crate::billing::book::parse_month(m).map_err(AppError::BadRequest),
-        None => Ok(today.with_day(1).unwrap_or_default() - Months::new(1)),
+        Some(m) => m.parse::<Month>().map_err(AppError::BadRequest),
+        None => Ok(Month::of(today).prev()),
     }
 }
 

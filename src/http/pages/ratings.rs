@@ -2,7 +2,7 @@
 //! committee) and quotas, with the monthly report.
 
 use axum::extract::Query;
-use chrono::{Datelike, Months, Utc};
+use chrono::Utc;
 use maud::{Markup, PreEscaped, html};
 
 use super::layout::{MonthQuery, Page, month_of};
@@ -18,28 +18,18 @@ pub async fn page(page: Page, Query(q): Query<MonthQuery>) -> Result<Markup, App
     let (state, lang) = (&page.state, page.lang);
     let t = |zh, en| lang.t(zh, en);
     let month = month_of(&q, page.today())?;
-    let label = month.format("%Y-%m").to_string();
-    let (site, store, l2) = (state.site.clone(), state.store.clone(), label.clone());
+    let label = month.to_string();
+    let (site, store) = (state.site.clone(), state.store.clone());
     let (rated, quotas) =
         tokio::task::spawn_blocking(move || -> Result<_, crate::store::StoreError> {
             let reader = store.reader()?;
             let ledger = Ledger::new(&reader, &site);
-            let rated = crate::rules::month_ratings(&ledger, &reader, &site, &l2, Utc::now())?
-                .unwrap_or_default();
+            let rated = crate::rules::month_ratings(&ledger, &reader, &site, month, Utc::now())?;
             let quotas = site
                 .quotas
                 .iter()
                 .filter(|x| x.year.is_none_or(|y| y == month.year()))
-                .map(|x| {
-                    crate::rules::quota::quota_month(
-                        &ledger,
-                        &site,
-                        x,
-                        month.year(),
-                        month.month(),
-                        Utc::now(),
-                    )
-                })
+                .map(|x| crate::rules::quota::quota_month(&ledger, &site, x, month, Utc::now()))
                 .collect::<Result<Vec<_>, _>>()?;
             Ok((rated, quotas))
         })
@@ -63,7 +53,7 @@ pub async fn page(page: Page, Query(q): Query<MonthQuery>) -> Result<Markup, App
         section.panel {
             h2 { (label) " " (t("考核评价", "Ratings")) }
             p { (t("月报", "Monthly report")) ": " a href=(format!("{report}.html")) { "HTML" } " · " a href=(format!("{report}.pdf")) { "PDF" } " · " a href=(format!("{report}.xlsx")) { "Excel" }
-                " · " a href=(format!("?month={}", (month - Months::new(1)).format("%Y-%m"))) { (t("上月", "previous month")) } }
+                " · " a href=(format!("?month={}", month.prev())) { (t("上月", "previous month")) } }
             table {
                 tr { th.num { (t("排名", "Rank")) } th { (t("单位", "Unit")) } th.num { (t("得分", "Score")) } th { (t("等级", "Grade")) } th { (t("各项 (得分 × 权重: 依据)", "Items (score × weight: why)")) } }
                 @for u in &rated {
