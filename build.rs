@@ -2,8 +2,12 @@
 //! binary, so `probe --profile NAME` and configs work wherever the binary is installed.
 use std::{env, fs, path::Path};
 
-fn embed(dir: &Path, table: &str, doc: &str) -> String {
-    let mut entries: Vec<std::path::PathBuf> = fs::read_dir(dir)
+/// The table of `dir`'s TOML files. Paths are written relative to the crate
+/// (`concat!(env!("CARGO_MANIFEST_DIR"), ...)`), so a checkout that moves, or a second
+/// checkout sharing the target directory, never includes another checkout's files.
+fn embed(root: &Path, sub: &str, table: &str, doc: &str) -> String {
+    let dir = root.join(sub);
+    let mut entries: Vec<std::path::PathBuf> = fs::read_dir(&dir)
         .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
     entries.retain(|p| p.extension().is_some_and(|x| x == "toml"));
@@ -12,9 +16,10 @@ fn embed(dir: &Path, table: &str, doc: &str) -> String {
         format!("/// {doc}: (name, TOML text).\npub static {table}: &[(&str, &str)] = &[\n");
     for p in entries {
         let stem = p.file_stem().unwrap().to_string_lossy();
+        let file = p.file_name().unwrap().to_string_lossy();
+        let relative = format!("/{sub}/{file}");
         out.push_str(&format!(
-            "    ({stem:?}, include_str!({:?})),\n",
-            p.display().to_string()
+            "    ({stem:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), {relative:?}))),\n"
         ));
     }
     out.push_str("];\n");
@@ -24,12 +29,13 @@ fn embed(dir: &Path, table: &str, doc: &str) -> String {
 fn main() {
     println!("cargo:rerun-if-changed=devices");
     println!("cargo:rerun-if-changed=devices/mqtt");
-    let root = Path::new(&env::var("CARGO_MANIFEST_DIR").unwrap()).join("devices");
+    let root = Path::new(&env::var("CARGO_MANIFEST_DIR").unwrap()).to_path_buf();
     let out = Path::new(&env::var("OUT_DIR").unwrap()).to_path_buf();
     fs::write(
         out.join("builtin_profiles.rs"),
         embed(
             &root,
+            "devices",
             "BUILTIN_PROFILES",
             "Profiles compiled in from `devices/`",
         ),
@@ -38,7 +44,8 @@ fn main() {
     fs::write(
         out.join("builtin_payloads.rs"),
         embed(
-            &root.join("mqtt"),
+            &root,
+            "devices/mqtt",
             "BUILTIN_PAYLOADS",
             "MQTT payload formats compiled in from `devices/mqtt/`",
         ),
