@@ -156,6 +156,14 @@ fn jump_limit(per_ms: Option<Decimal>, span_ms: i64, resolution: Decimal) -> Opt
     per_ms.map(|p| p * Decimal::from(span_ms) + resolution)
 }
 
+/// Whether a drop can be the register passing its modulus: only from near the top to near
+/// zero, so what the wrap implies is under a tenth of the register's range. A drop from 1500 to
+/// 1490 on a 100000 register would imply 99,990 units in one step, whatever the meter's rate
+/// (often unknown): an unexplained drop, never a bill.
+fn plausible_wrap(modulus: Decimal, implied: Decimal) -> bool {
+    implied >= Decimal::ZERO && implied * Decimal::TEN < modulus
+}
+
 fn unwrap(readings: &[RegisterReading], events: &[Event], facts: &RegisterFacts) -> Unwrapped {
     let mut sorted: Vec<RegisterReading> = readings.to_vec();
     sorted.sort_by_key(|r| (r.time, r.value, r.quality));
@@ -216,9 +224,10 @@ fn unwrap(readings: &[RegisterReading], events: &[Event], facts: &RegisterFacts)
         };
         let limit = jump_limit(per_ms, r_ms - prev_ms, facts.resolution);
         if delta < Decimal::ZERO {
-            let wrapped = facts
-                .rollover
-                .and_then(|m| m.checked_sub(prev.value)?.checked_add(r.value));
+            let wrapped = facts.rollover.and_then(|m| {
+                let w = m.checked_sub(prev.value)?.checked_add(r.value)?;
+                plausible_wrap(m, w).then_some(w)
+            });
             match wrapped.filter(|w| {
                 *w >= Decimal::ZERO
                     && limit.is_none_or(|l| *w <= l)
@@ -503,6 +512,40 @@ mod tests {
     }
 
     #[test]
+    fn a_small_drop_is_never_a_wrap_even_without_a_rate() {
+        // 1500 → 1490 on a register that wraps at 100000, rate unknown: taken as a wrap it
+        // would be 99,990 units (billed as 101,000 kWh at a multiplier of ~1.01).
+        let mut f = facts();
+        f.max_rate_per_hour = None;
+        let (iv, an) = intervals(
+            &[r(0, "1400"), r(15, "1500"), r(30, "1490"), r(45, "1495")],
+            &[],
+            &f,
+            &grid(t(0), t(45), Duration::minutes(15)),
+        );
+        let q: Vec<Quality> = iv.iter().map(|i| i.quality).collect();
+        assert_eq!(
+            q,
+            vec![Quality::Measured, Quality::Invalid, Quality::Measured]
+        );
+        assert_eq!(iv[1].consumption, Decimal::ZERO);
+        assert_eq!(iv[2].consumption, d("5"));
+        assert!(
+            matches!(an[..], [Anomaly::UnexplainedDrop { from, to, .. }] if from == d("1500") && to == d("1490")),
+            "{an:?}"
+        );
+        // A real wrap, from the top of the range to near zero, still counts.
+        let (iv, an) = intervals(
+            &[r(0, "99990"), r(15, "99999"), r(30, "12")],
+            &[],
+            &f,
+            &grid(t(0), t(30), Duration::minutes(15)),
+        );
+        assert_eq!(iv[1].consumption, d("13"));
+        assert!(matches!(an[..], [Anomaly::Rollover { .. }]), "{an:?}");
+    }
+
+    #[test]
     fn replacement_joins_old_and_new_meter() {
         let e = Event::Replacement {
             time: t(20),
@@ -631,6 +674,24 @@ mod tests {
             shuffled.reverse();
             prop_assert_eq!(intervals(&shuffled, &[], &f, &fine).0, a.clone());
             prop_assert_eq!(intervals(&readings, &[], &f, &fine).0, a);
+        }
+
+        #[test]
+        fn a_drop_within_the_range_never_becomes_consumption(top in 0u32..100_000, drop in 1u32..90_000, rate in proptest::option::of(1u32..100_000)) {
+            // With no event recorded, a register that falls by less than nine tenths of its
+            // range has not wrapped, whatever the meter's rate: nothing of the drop is counted.
+            prop_assume!(drop <= top);
+            let mut f = facts();
+            f.max_rate_per_hour = rate.map(Decimal::from);
+            let (iv, an) = intervals(
+                &[r(0, &top.to_string()), r(15, &(top - drop).to_string())],
+                &[],
+                &f,
+                &grid(t(0), t(15), Duration::minutes(15)),
+            );
+            prop_assert_eq!(iv[0].consumption, Decimal::ZERO);
+            prop_assert_eq!(iv[0].quality, Quality::Invalid);
+            prop_assert!(matches!(an[..], [Anomaly::UnexplainedDrop { .. }]), "{:?}", an);
         }
     }
 }
