@@ -88,6 +88,7 @@ pub fn price_meter(
     let mut free_used = Decimal::ZERO;
     let several = segments.len() > 1;
     let mut tier_position = Decimal::ZERO;
+    let mut fees: Vec<Fee> = Vec::new();
     for seg in segments {
         if let Some(before) = seg.tier_before {
             tier_position = before;
@@ -182,31 +183,72 @@ pub fn price_meter(
                 }
             }
         }
-        for (kind, fee, zh, en) in [
-            (
-                LineKind::Sewage,
-                seg.version.sewage_fee,
-                "污水处理费",
-                "sewage fee",
-            ),
-            (
-                LineKind::Management,
-                seg.version.management_fee,
-                "管理费",
-                "management fee",
-            ),
+        for (kind, fee) in [
+            (LineKind::Sewage, seg.version.sewage_fee),
+            (LineKind::Management, seg.version.management_fee),
         ] {
             if let Some(price) = fee.filter(|f| !f.is_zero()) {
-                lines.push(Line {
-                    quantity: billed_total,
-                    price,
-                    amount: cents(billed_total * price),
-                    ..line(kind, format!("{zh}{dates}"), format!("{en}{dates_en}"))
-                });
+                match fees.iter_mut().rev().find(|f| f.kind == kind) {
+                    // The same fee goes on across a change of the energy price.
+                    Some(f) if f.price == price => {
+                        f.quantity += billed_total;
+                        f.to = last_day;
+                    }
+                    _ => fees.push(Fee {
+                        kind,
+                        price,
+                        quantity: billed_total,
+                        from: seg.from,
+                        to: last_day,
+                    }),
+                }
             }
         }
     }
+    // Fees per unit of billed quantity: one line per fee and price over the days it applied,
+    // rounded once.
+    for (kind, zh, en) in [
+        (LineKind::Sewage, "污水处理费", "sewage fee"),
+        (LineKind::Management, "管理费", "management fee"),
+    ] {
+        let of_kind: Vec<&Fee> = fees.iter().filter(|f| f.kind == kind).collect();
+        let dated = of_kind.len() > 1;
+        for f in of_kind {
+            let (dates, dates_en) = if dated {
+                (
+                    format!(" ({}至{})", f.from.format("%m-%d"), f.to.format("%m-%d")),
+                    format!(" ({} to {})", f.from.format("%m-%d"), f.to.format("%m-%d")),
+                )
+            } else {
+                (String::new(), String::new())
+            };
+            lines.push(Line {
+                meter: meter.to_string(),
+                kind,
+                description: format!("{zh}{dates}"),
+                description_en: format!("{en}{dates_en}"),
+                period: None,
+                tier: None,
+                from: f.from,
+                to: f.to,
+                metered: None,
+                quantity: f.quantity,
+                unit: unit.to_string(),
+                price: f.price,
+                amount: cents(f.quantity * f.price),
+            });
+        }
+    }
     (lines, free_used)
+}
+
+/// A fee per unit of billed quantity over consecutive segments at one price.
+struct Fee {
+    kind: LineKind,
+    price: Decimal,
+    quantity: Decimal,
+    from: NaiveDate,
+    to: NaiveDate,
 }
 
 /// A register value at a statement's boundary.
@@ -381,6 +423,65 @@ mod tests {
             ]
         );
         assert_eq!(total(&lines), dec!(611.10));
+    }
+
+    #[test]
+    fn a_fee_is_one_line_rounded_once_across_an_energy_price_change() {
+        // 100.05 kWh at each of two energy prices, the management fee 0.10 throughout:
+        // 200.10 × 0.10 = 20.01 (two lines rounded apart would be 10.01 + 10.01 = 20.02).
+        let mut v1 = flat(dec!(0.60));
+        v1.management_fee = Some(dec!(0.10));
+        let mut v2 = flat(dec!(0.65));
+        v2.from = day("2026-10-16");
+        v2.management_fee = Some(dec!(0.10));
+        let seg = |from: &str, to: &str, version: &TariffVersion| Segment {
+            from: day(from),
+            to: day(to),
+            version: version.clone(),
+            metered: vec![(None, dec!(100.05))],
+            free: dec!(0),
+            tier_before: None,
+        };
+        let segs = [
+            seg("2026-10-01", "2026-10-16", &v1),
+            seg("2026-10-16", "2026-11-01", &v2),
+        ];
+        let (lines, _) = price_meter("m", "kWh", ("电费", "electricity"), dec!(0), &segs);
+        let fees: Vec<_> = lines
+            .iter()
+            .filter(|l| l.kind == LineKind::Management)
+            .map(|l| (l.description.as_str(), l.quantity, l.amount, l.from, l.to))
+            .collect();
+        assert_eq!(
+            fees,
+            vec![(
+                "管理费",
+                dec!(200.10),
+                dec!(20.01),
+                day("2026-10-01"),
+                day("2026-10-31")
+            )]
+        );
+        // A fee whose own price changes is a line per price, each with its days.
+        let mut v3 = v2.clone();
+        v3.management_fee = Some(dec!(0.12));
+        let segs = [
+            seg("2026-10-01", "2026-10-16", &v1),
+            seg("2026-10-16", "2026-11-01", &v3),
+        ];
+        let (lines, _) = price_meter("m", "kWh", ("电费", "electricity"), dec!(0), &segs);
+        let fees: Vec<_> = lines
+            .iter()
+            .filter(|l| l.kind == LineKind::Management)
+            .map(|l| (l.description.as_str(), l.amount))
+            .collect();
+        assert_eq!(
+            fees,
+            vec![
+                ("管理费 (10-01至10-15)", dec!(10.01)),
+                ("管理费 (10-16至10-31)", dec!(12.01))
+            ]
+        );
     }
 
     #[test]
