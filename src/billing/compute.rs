@@ -7,10 +7,10 @@ use rust_decimal::Decimal;
 
 use super::statement::{
     BoundaryReading, FreeQuotaUse, Line, MeterBlock, Segment, Statement, Status, cents,
-    charge_name, price_meter, total,
+    charge_name, price_meter, split_shares, total,
 };
 use super::tariff::{Kind, Tariff, TierPeriod, TouPeriod};
-use super::tenant::{Cycle, FreeQuota, Tenant};
+use super::tenant::{Cycle, FreeQuota, ShareRemainder, Tenant};
 use crate::energy::intervals::{Event, Quality};
 use crate::energy::ledger::{Ledger, Step, register_quantity, registers};
 use crate::quantity::{Quantity, TOU_REGISTERS};
@@ -411,10 +411,17 @@ pub fn draft_statement(
     }
     let total = total(&lines);
     let due_days = tenant.due_days.unwrap_or(settings.due_days);
-    let per_occupant = tenant
+    let shares = tenant
         .occupants
         .filter(|n| *n > 0 && tenant.free_quota.is_some())
-        .map(|n| cents(total / Decimal::from(n)));
+        .map(|n| split_shares(total, n, settings.share_remainder))
+        .unwrap_or_default();
+    // The share most occupants pay: the one without the odd fen.
+    let per_occupant = match settings.share_remainder {
+        ShareRemainder::Last => shares.first(),
+        ShareRemainder::First | ShareRemainder::Spread => shares.last(),
+    }
+    .copied();
     Ok(Statement {
         number: format!(
             "{}-{}-{}",
@@ -437,6 +444,7 @@ pub fn draft_statement(
         free_quota: quota_use,
         total,
         per_occupant,
+        shares,
         replaces: None,
         previous_total: None,
         difference: None,

@@ -442,6 +442,14 @@ impl Layout<'_> {
                 yuan(share),
                 occupants.unwrap_or_default()
             ));
+            // The odd fen, so that the shares add up to the total.
+            let odd: Vec<String> = (s.shares.iter().enumerate())
+                .filter(|(_, x)| **x != share)
+                .map(|(i, x)| format!("第{}人 {}", i + 1, yuan(*x)))
+                .collect();
+            if !odd.is_empty() {
+                lines.push(format!("其中 {}（各人合计等于总额）", odd.join("，")));
+            }
         }
         if lines.is_empty() {
             return;

@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::tariff::{Kind, TariffVersion, TouPeriod, split_tiers};
-use super::tenant::TenantKind;
+use super::tenant::{ShareRemainder, TenantKind};
 use crate::energy::intervals::Quality;
 
 pub use crate::decimal::cents;
@@ -251,6 +251,38 @@ struct Fee {
     to: NaiveDate,
 }
 
+/// `total` split among `n` occupants to the fen, adding up to `total` exactly: each pays the
+/// total divided and cut to the fen, and `rule` says who pays the fen left over.
+pub fn split_shares(total: Decimal, n: u32, rule: ShareRemainder) -> Vec<Decimal> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let count = Decimal::from(n);
+    let base = (total / count).round_dp_with_strategy(2, rust_decimal::RoundingStrategy::ToZero);
+    let mut shares = vec![base; n as usize];
+    let left = total - base * count;
+    match rule {
+        ShareRemainder::First => shares[0] += left,
+        ShareRemainder::Last => shares[n as usize - 1] += left,
+        ShareRemainder::Spread => {
+            let fen = if left < Decimal::ZERO {
+                Decimal::new(-1, 2)
+            } else {
+                Decimal::new(1, 2)
+            };
+            let mut rest = left;
+            for share in shares.iter_mut() {
+                if rest.is_zero() {
+                    break;
+                }
+                *share += fen;
+                rest -= fen;
+            }
+        }
+    }
+    shares
+}
+
 /// A register value at a statement's boundary.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BoundaryReading {
@@ -346,8 +378,12 @@ pub struct Statement {
     pub free_quota: Option<FreeQuotaUse>,
     /// Sum of the lines' amounts.
     pub total: Decimal,
-    /// Dormitory rooms: each occupant's share of the total, half-up to 0.01.
+    /// Dormitory rooms: the share most occupants pay (the total divided, down to the fen).
     pub per_occupant: Option<Decimal>,
+    /// Dormitory rooms: every occupant's share, in order; they add up to the total exactly
+    /// (`[billing] share_remainder` says who pays the odd fen).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shares: Vec<Decimal>,
     /// The statement this one re-issues, its total and the difference.
     pub replaces: Option<String>,
     pub previous_total: Option<Decimal>,
@@ -423,6 +459,29 @@ mod tests {
             ]
         );
         assert_eq!(total(&lines), dec!(611.10));
+    }
+
+    #[test]
+    fn shares_add_up_to_the_total_with_the_odd_fen_where_the_rule_says() {
+        let split = |rule| split_shares(dec!(2.54), 3, rule);
+        // Each share rounded half-up would be 0.85 × 3 = 2.55, a fen more than the bill.
+        assert_eq!(
+            split(ShareRemainder::First),
+            vec![dec!(0.86), dec!(0.84), dec!(0.84)]
+        );
+        assert_eq!(
+            split(ShareRemainder::Last),
+            vec![dec!(0.84), dec!(0.84), dec!(0.86)]
+        );
+        assert_eq!(
+            split(ShareRemainder::Spread),
+            vec![dec!(0.85), dec!(0.85), dec!(0.84)]
+        );
+        assert_eq!(
+            split_shares(dec!(7.64), 4, ShareRemainder::First),
+            vec![dec!(1.91); 4]
+        );
+        assert!(split_shares(dec!(1), 0, ShareRemainder::First).is_empty());
     }
 
     #[test]
@@ -561,6 +620,22 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn shares_always_sum_to_the_total(fen in -1_000_000i64..100_000_000, n in 1u32..13, rule in 0u8..3) {
+            let total = Decimal::new(fen, 2);
+            let rule = [ShareRemainder::First, ShareRemainder::Last, ShareRemainder::Spread][rule as usize];
+            let shares = split_shares(total, n, rule);
+            prop_assert_eq!(shares.len(), n as usize);
+            prop_assert_eq!(shares.iter().copied().sum::<Decimal>(), total);
+            prop_assert!(shares.iter().all(|s| s.scale() <= 2));
+            let (lo, hi) = (shares.iter().min().unwrap(), shares.iter().max().unwrap());
+            // Nobody pays more than a fen per occupant above another.
+            prop_assert!(hi - lo < Decimal::new(i64::from(n), 2));
+            if rule == ShareRemainder::Spread {
+                prop_assert!(hi - lo <= Decimal::new(1, 2));
+            }
+        }
+
         #[test]
         fn the_total_is_the_sum_of_the_rounded_lines(
             periods in proptest::collection::vec((0u8..4, 0i64..10_000_000), 1..6),

@@ -128,6 +128,19 @@ impl Tenant {
     }
 }
 
+/// Who pays the odd fen when a room's total does not divide evenly among its occupants.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShareRemainder {
+    /// The first occupant (the usual rule).
+    #[default]
+    First,
+    /// The last occupant.
+    Last,
+    /// One fen each to the first occupants until it is used up.
+    Spread,
+}
+
 /// `[billing]` in the site config.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -140,6 +153,8 @@ pub struct BillingSettings {
     pub late_fee_per_day: Decimal,
     /// Printed at the foot of each statement: where and how to pay.
     pub payment_note: String,
+    /// Rooms' shares: who pays the remainder so that the shares add up to the total.
+    pub share_remainder: ShareRemainder,
 }
 
 impl Default for BillingSettings {
@@ -150,6 +165,7 @@ impl Default for BillingSettings {
             due_days: 15,
             late_fee_per_day: Decimal::ZERO,
             payment_note: String::new(),
+            share_remainder: ShareRemainder::First,
         }
     }
 }

@@ -411,6 +411,14 @@ fn statement_sheet(
         ws.write_string(row, 0, "每人分摊(元)")?;
         ws.write_number_with_format(row, 1, num(share), &f.money)?;
         row += 1;
+        if s.shares.iter().any(|x| *x != share) {
+            // Every share, so that they add up to the total.
+            ws.write_string(row, 0, "各人分摊(元)")?;
+            for (i, x) in s.shares.iter().enumerate() {
+                ws.write_number_with_format(row, 1 + i as u16, num(*x), &f.money)?;
+            }
+            row += 1;
+        }
     }
 
     if let Some(replaces) = &s.replaces {
@@ -531,6 +539,7 @@ pub(crate) mod tests {
                 carried_out: dec!(10),
             }),
             per_occupant: Some(dec!(308.64)),
+            shares: vec![dec!(308.64); 4],
             replaces: Some("JN-202610-dorm-301-A".into()),
             previous_total: Some(dec!(1300.00)),
             difference: Some(dec!(-65.44)),
