@@ -70,11 +70,13 @@ impl BillingPeriod {
 }
 
 /// Free quota per month, from each month's metered use (pure): what was granted, carried
-/// in, used and carried out. `months` start at the first month to consider (carry starts at 0).
+/// in, used and carried out. `months` start at the first month to consider (carry starts at 0);
+/// a month without data (`None`: the meter read nothing in it) earns nothing, since missing
+/// is not the same as unused, and is counted in `months_without_data`.
 pub fn free_quota_run(
     q: &FreeQuota,
     occupants: u32,
-    months: &[(u32, Decimal)],
+    months: &[(u32, Option<Decimal>)],
 ) -> Vec<FreeQuotaUse> {
     let mut carried = Decimal::ZERO;
     let mut out = Vec::new();
@@ -82,13 +84,13 @@ pub fn free_quota_run(
         if q.reset_months.contains(month) {
             carried = Decimal::ZERO;
         }
-        let granted = if q.applies_in(*month) {
+        let granted = if q.applies_in(*month) && metered.is_some() {
             q.per_person * Decimal::from(occupants)
         } else {
             Decimal::ZERO
         };
         let available = granted + carried;
-        let used = available.min((*metered).max(Decimal::ZERO));
+        let used = available.min(metered.unwrap_or_default().max(Decimal::ZERO));
         let carried_out = if q.carry_over {
             available - used
         } else {
@@ -101,6 +103,7 @@ pub fn free_quota_run(
             carried_in: carried,
             used,
             carried_out,
+            months_without_data: u32::from(metered.is_none()),
         });
         carried = carried_out;
     }
@@ -257,13 +260,20 @@ pub fn draft_statement(
             } else {
                 period.start
             };
-            let months: Vec<(u32, Decimal)> =
+            let months: Vec<(u32, Option<Decimal>)> =
                 match (local_midnight(first, tz), local_midnight(period.end, tz)) {
                     (Some(a), Some(b)) => ledger
                         .meter_exact(meter, quantity, a, b, Step::Month)?
                         .into_iter()
                         .filter(|r| r.end <= b)
-                        .map(|r| (r.start.with_timezone(&tz).month(), r.consumption))
+                        .map(|r| {
+                            // Nothing read in the month at all: no data, not zero use.
+                            let data = !(r.quality == Quality::Missing && r.consumption.is_zero());
+                            (
+                                r.start.with_timezone(&tz).month(),
+                                data.then_some(r.consumption),
+                            )
+                        })
                         .collect(),
                     _ => Vec::new(),
                 };
@@ -282,6 +292,7 @@ pub fn draft_statement(
                 sum.granted += u.granted;
                 sum.used += u.used;
                 sum.carried_out = u.carried_out;
+                sum.months_without_data += u.months_without_data;
             }
             quota_use = Some(sum);
         }
@@ -524,11 +535,11 @@ mod tests {
             &q,
             4,
             &[
-                (6, dec!(20)),
-                (7, dec!(5)),
-                (8, dec!(30)),
-                (9, dec!(10)),
-                (10, dec!(50)),
+                (6, Some(dec!(20))),
+                (7, Some(dec!(5))),
+                (8, Some(dec!(30))),
+                (9, Some(dec!(10))),
+                (10, Some(dec!(50))),
             ],
         );
         let got: Vec<_> = run
@@ -549,7 +560,33 @@ mod tests {
             carry_over: false,
             ..q
         };
-        let run = free_quota_run(&no_carry, 4, &[(9, dec!(10)), (10, dec!(50))]);
+        let run = free_quota_run(&no_carry, 4, &[(9, Some(dec!(10))), (10, Some(dec!(50)))]);
         assert_eq!((run[1].carried_in, run[1].used), (dec!(0), dec!(32)));
+    }
+
+    #[test]
+    fn a_month_without_data_earns_no_free_quota() {
+        // Readings start in October: the twelve months before read nothing and grant nothing
+        // (counted as zero use they would have carried 12 × 32 = 384 kWh into October).
+        let q = FreeQuota {
+            per_person: dec!(8),
+            months: None,
+            carry_over: true,
+            reset_months: vec![],
+        };
+        let mut months: Vec<(u32, Option<Decimal>)> = (1..=12).map(|m| (m, None)).collect();
+        months.push((10, Some(dec!(50))));
+        let run = free_quota_run(&q, 4, &months);
+        let october = run.last().unwrap();
+        assert_eq!(
+            (october.granted, october.carried_in, october.used),
+            (dec!(32), dec!(0), dec!(32))
+        );
+        assert!(
+            run[..12]
+                .iter()
+                .all(|u| u.granted.is_zero() && u.months_without_data == 1)
+        );
+        assert_eq!(october.months_without_data, 0);
     }
 }

@@ -431,6 +431,12 @@ impl Layout<'_> {
                 fixed(q.used, 2),
                 fixed(q.carried_out, 2)
             ));
+            if q.months_without_data > 0 {
+                lines.push(format!(
+                    "本期有 {} 个月无抄表数据，不计免费额度",
+                    q.months_without_data
+                ));
+            }
         }
         if let Some(share) = s.per_occupant {
             let occupants = s

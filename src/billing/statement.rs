@@ -330,6 +330,9 @@ pub struct FreeQuotaUse {
     pub used: Decimal,
     /// Left to carry into the next month (0 without carry-over).
     pub carried_out: Decimal,
+    /// Months of the period the meter read nothing in: they earned no quota.
+    #[serde(default)]
+    pub months_without_data: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

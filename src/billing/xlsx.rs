@@ -406,6 +406,11 @@ fn statement_sheet(
             ws.write_string(row, 2, unit)?;
             row += 1;
         }
+        if q.months_without_data > 0 {
+            ws.write_string(row, 0, "无抄表数据月数(不计额度)")?;
+            ws.write_number(row, 1, q.months_without_data)?;
+            row += 1;
+        }
     }
     if let Some(share) = s.per_occupant {
         ws.write_string(row, 0, "每人分摊(元)")?;
@@ -537,6 +542,7 @@ pub(crate) mod tests {
                 carried_in: dec!(10),
                 used: dec!(100),
                 carried_out: dec!(10),
+                months_without_data: 0,
             }),
             per_occupant: Some(dec!(308.64)),
             shares: vec![dec!(308.64); 4],
