@@ -220,6 +220,26 @@ async fn finance_bills_issues_and_records_payments() {
     let (_, body) = call(&app, post("/api/v1/billing/2026-10/issue", json!({}))).await;
     assert_eq!(body["issued"][0]["outcome"], "unchanged");
 
+    // A month nothing was read in is no statement: not issued (never a 0.00 settled as paid),
+    // with the meters concerned named, over the API and from the command line.
+    let (status, body) = call(&app, post("/api/v1/billing/2026-08/issue", json!({}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["issued"][0]["outcome"], "no_data", "{body}");
+    assert_eq!(body["issued"][0]["no_data"], json!(["shop-e", "shop-w"]));
+    let (_, body) = call(&app, get("/api/v1/billing/2026-08/statements")).await;
+    assert_eq!(body["statements"][0]["status"], "draft", "{body}");
+    let out = Command::new(env!("CARGO_BIN_EXE_jieneng"))
+        .args(["bill", "--month", "2026-08", "--issue", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("not issued, no readings in the period from shop-e, shop-w"),
+        "{err}"
+    );
+
     // Payments: refusals, then one over the API and one from a CSV file through the CLI.
     let pay = |statement: &str, amount: &str| json!({"statement": statement, "amount": amount, "paid_on": "2026-11-10", "method": "转账"});
     let (status, body) = call(

@@ -120,10 +120,13 @@ pub fn month_statements(
 pub struct Issued {
     pub tenant: String,
     pub number: String,
-    /// issued, reissued, or unchanged (already issued and nothing changed since).
+    /// issued, reissued, unchanged (already issued and nothing changed since), or no_data
+    /// (not issued: `no_data` lists the meters that read nothing in the period).
     pub outcome: &'static str,
     pub total: Decimal,
     pub difference: Option<Decimal>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub no_data: Vec<String>,
 }
 
 /// Issues the month's statements (one tenant or all): new periods are issued, flagged ones
@@ -146,6 +149,19 @@ pub fn issue(
         ) else {
             continue;
         };
+        let no_data = draft.meters_without_data();
+        if !no_data.is_empty() {
+            // Nothing read is not nothing used: no 0.00 statement, settled as paid.
+            out.push(Issued {
+                tenant: draft.tenant.clone(),
+                number: draft.number.clone(),
+                outcome: "no_data",
+                total: draft.total,
+                difference: None,
+                no_data,
+            });
+            continue;
+        }
         let billed: Vec<_> = draft
             .meters
             .iter()
@@ -162,6 +178,7 @@ pub fn issue(
                 number: s.number,
                 total: s.total,
                 difference: s.difference,
+                no_data: Vec::new(),
             }),
             Err(BillingRefusal::AlreadyIssued(number)) => out.push(Issued {
                 tenant: draft.tenant.clone(),
@@ -169,6 +186,7 @@ pub fn issue(
                 outcome: "unchanged",
                 total: draft.total,
                 difference: None,
+                no_data: Vec::new(),
             }),
             Err(BillingRefusal::Store(e)) => return Err(e.into()),
             Err(other) => return Err(BillingError::Config(other.to_string())),

@@ -251,6 +251,18 @@ struct Fee {
     to: NaiveDate,
 }
 
+impl Statement {
+    /// The meters that read nothing at all in the period: a statement resting on them has no
+    /// figure to charge, and is not issued.
+    pub fn meters_without_data(&self) -> Vec<String> {
+        self.meters
+            .iter()
+            .filter(|m| m.quality == Quality::Missing && m.metered.is_zero())
+            .map(|m| m.meter.clone())
+            .collect()
+    }
+}
+
 /// `total` split among `n` occupants to the fen, adding up to `total` exactly: each pays the
 /// total divided and cut to the fen, and `rule` says who pays the fen left over.
 pub fn split_shares(total: Decimal, n: u32, rule: ShareRemainder) -> Vec<Decimal> {

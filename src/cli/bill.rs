@@ -54,6 +54,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let reader = store.reader()?;
     let ledger = Ledger::new(&reader, &site);
     let today = Utc::now().with_timezone(&site.timezone).date_naive();
+    let mut held = 0;
     if args.issue {
         let who = super::operator(args.by.as_deref());
         let mut writer = store.writer()?;
@@ -70,10 +71,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .difference
                 .map(|d| format!(" (difference {d})"))
                 .unwrap_or_default();
-            eprintln!(
-                "{} {}: {} yuan, {}{diff}",
-                i.number, i.tenant, i.total, i.outcome
-            );
+            if i.no_data.is_empty() {
+                eprintln!(
+                    "{} {}: {} yuan, {}{diff}",
+                    i.number, i.tenant, i.total, i.outcome
+                );
+            } else {
+                held += 1;
+                eprintln!(
+                    "{} {}: not issued, no readings in the period from {}",
+                    i.number,
+                    i.tenant,
+                    i.no_data.join(", ")
+                );
+            }
         }
     }
     let statements = book::month_statements(
@@ -114,5 +125,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             std::io::stdout().write_all(&bytes)?;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    // Statements held back make the command fail, so a script notices.
+    Ok(if held > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -1,6 +1,12 @@
 async function post(url,body){
  const r=await fetch(url,{method:'POST',headers:{'content-type':'application/json','x-csrf-token':CSRF},body:JSON.stringify(body)});
- if(r.ok){location.reload();return;}
+ if(r.ok){
+  // Statements resting on a meter that read nothing are not issued: say which, and why.
+  const held=((await r.json().catch(()=>({}))).issued||[]).filter(i=>i.outcome==='no_data');
+  if(!held.length){location.reload();return;}
+  const out=document.getElementById('b-out');out.className='bad';
+  out.textContent=held.map(i=>i.number+' '+NO_DATA+' '+i.no_data.join(', ')).join('; ');return;
+ }
  const out=document.getElementById('b-out');out.className='bad';out.textContent=(await r.json().catch(()=>({}))).error||r.status;
 }
 function issue(tenant){if(confirm(CONFIRM_ISSUE))post('/api/v1/billing/'+MONTH+'/issue',{tenant});}

@@ -40,7 +40,7 @@ pub async fn page(page: Page, Query(q): Query<MonthQuery>) -> Result<Markup, App
         .filter(|s| s.status == crate::billing::statement::Status::Draft)
         .count();
     let constants = format!(
-        "const MONTH={};const CSRF={};const AMOUNT={};const PAID_ON={};const METHOD={};const REF={};const CONFIRM_ISSUE={};const TODAY={};",
+        "const MONTH={};const CSRF={};const AMOUNT={};const PAID_ON={};const METHOD={};const REF={};const CONFIRM_ISSUE={};const TODAY={};const NO_DATA={};",
         serde_json::to_string(&label).unwrap_or_default(),
         serde_json::to_string(&csrf).unwrap_or_default(),
         serde_json::to_string(t("缴费金额 (元)", "Amount paid (yuan)")).unwrap_or_default(),
@@ -58,6 +58,11 @@ pub async fn page(page: Page, Query(q): Query<MonthQuery>) -> Result<Markup, App
         ))
         .unwrap_or_default(),
         serde_json::to_string(&day.to_string()).unwrap_or_default(),
+        serde_json::to_string(t(
+            "未开具：本期无抄表数据的表计",
+            "not issued: no readings in the period from",
+        ))
+        .unwrap_or_default(),
     );
     let body = html! {
         section.panel {
