@@ -246,7 +246,10 @@ impl Layout<'_> {
         let status = status_zh(s);
         let half = (RIGHT - LEFT) / 2.0;
         let rows = [
-            [("商户", name.as_str()), ("类型", s.kind.name_zh())],
+            [
+                (s.kind.payer_zh(), name.as_str()),
+                ("类型", s.kind.name_zh()),
+            ],
             [("合同号", contract), ("状态", status.as_str())],
         ];
         for row in rows {
@@ -771,6 +774,7 @@ mod tests {
                 "壹仟贰佰叁拾肆元伍角陆分",
                 "插值",
                 "每人分摊 ¥308.64",
+                "宿舍:学生公寓3号楼301室",
                 "JN-202610-dorm-301-A",
                 "-¥65.44",
                 "第 1 页 / 共 1 页",
@@ -781,6 +785,21 @@ mod tests {
                     "`{expected}` missing from:\n{text}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn a_room_statement_names_the_room_and_every_odd_share() {
+        let mut s = sample();
+        s.shares = vec![dec!(308.66), dec!(308.64), dec!(308.64), dec!(308.62)];
+        let pdf = document(&[s], &settings()).unwrap();
+        if let Some(text) = pdftotext(&pdf) {
+            let text = squash(&text);
+            assert!(!text.contains("商户"), "{text}");
+            assert!(
+                text.contains(&squash("其中 第1人 ¥308.66，第4人 ¥308.62")),
+                "{text}"
+            );
         }
     }
 

@@ -24,6 +24,16 @@ impl TenantKind {
             TenantKind::Other => "其他",
         }
     }
+
+    /// What a statement calls the one who pays: a room is a 宿舍, not a 商户.
+    pub fn payer_zh(self) -> &'static str {
+        match self {
+            TenantKind::Canteen => "食堂",
+            TenantKind::Shop => "商户",
+            TenantKind::DormitoryRoom => "宿舍",
+            TenantKind::Other => "缴费单位",
+        }
+    }
 }
 
 /// How often a tenant is settled: every month, or every quarter (statements for the quarter

@@ -275,7 +275,7 @@ fn statement_sheet(
     let status = status_zh(s);
     for (label, value) in [
         ("编号", s.number.as_str()),
-        ("商户", &tenant),
+        (s.kind.payer_zh(), &tenant),
         ("类型", s.kind.name_zh()),
         ("合同号", &s.contract),
         ("结算期", &s.period),
