@@ -227,7 +227,7 @@ async fn finance_bills_issues_and_records_payments() {
     assert_eq!(body["issued"][0]["outcome"], "no_data", "{body}");
     assert_eq!(body["issued"][0]["no_data"], json!(["shop-e", "shop-w"]));
     let (_, body) = call(&app, get("/api/v1/billing/2026-08/statements")).await;
-    assert_eq!(body["statements"][0]["status"], "draft", "{body}");
+    assert_eq!(body["statements"][0]["status"], "needs_review", "{body}");
     let out = Command::new(env!("CARGO_BIN_EXE_jieneng"))
         .args(["bill", "--month", "2026-08", "--issue", "--config"])
         .arg(&config)

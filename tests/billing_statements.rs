@@ -494,6 +494,7 @@ fn issue_pay_correct_and_reissue() {
     let mut w = f.store.writer().unwrap();
     let issued = book::issue(
         &ledger,
+        &reader,
         &f.site,
         &mut w,
         october(),
@@ -509,6 +510,7 @@ fn issue_pay_correct_and_reissue() {
     // Issuing again changes nothing.
     let again = book::issue(
         &ledger,
+        &reader,
         &f.site,
         &mut w,
         october(),
@@ -570,6 +572,7 @@ fn issue_pay_correct_and_reissue() {
 
     let re = book::issue(
         &ledger,
+        &reader,
         &f.site,
         &mut w,
         october(),
@@ -605,7 +608,7 @@ fn issue_pay_correct_and_reissue() {
         shop_balance.open_statements,
         vec!["CS-202610-shop-R1".to_string()]
     );
-    let r = recovery(&reader, 2026).unwrap();
+    let r = recovery(&reader, &f.site, 2026).unwrap();
     assert_eq!(
         (r.months[9].billed, r.months[10].recovered),
         (dec!(6005.58), dec!(3000))

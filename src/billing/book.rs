@@ -8,11 +8,13 @@ use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::compute::{BillingError, BillingPeriod, draft_statement, draft_statements};
+use super::compute::{BillingError, BillingPeriod, draft_statement};
+use super::review::{Acceptance, Hold, holds_key};
 use super::statement::{Statement, Status, late_fee};
 use crate::energy::ledger::Ledger;
 use crate::site::Site;
 use crate::store::billing::{BillingRefusal, Payment};
+use crate::store::reviews::StoredAcceptance;
 use crate::store::sqlite::StoreReader;
 use crate::store::sqlite::StoreWriter;
 use crate::time::{Month, local_midnight};
@@ -69,6 +71,91 @@ fn paid_by_period(
     out
 }
 
+/// The opening balances in force, per tenant: (first month, quota carried into it).
+fn openings(reader: &StoreReader) -> Result<HashMap<String, (Month, Decimal)>, BillingError> {
+    Ok(reader
+        .opening_balances()?
+        .into_iter()
+        .filter_map(|o| Some((o.tenant, (o.month.parse::<Month>().ok()?, o.carried_in))))
+        .collect())
+}
+
+/// A held draft that a finance user accepted as it stands (same total, same holds) is
+/// issuable: it carries the acceptance and is a plain draft again.
+fn apply_acceptance(draft: &mut Statement, accepted: &HashMap<(String, String), StoredAcceptance>) {
+    if draft.holds.is_empty() {
+        return;
+    }
+    let key = (draft.tenant.clone(), draft.period.clone());
+    if let Some(a) = accepted.get(&key)
+        && a.total == draft.total
+        && a.holds == holds_key(&draft.holds)
+    {
+        draft.accepted = Some(a.acceptance.clone());
+        draft.status = Status::Draft;
+    }
+}
+
+/// What drafts need from the store besides the ledger: opening balances and acceptances.
+struct DraftContext {
+    openings: HashMap<String, (Month, Decimal)>,
+    accepted: HashMap<(String, String), StoredAcceptance>,
+}
+
+impl DraftContext {
+    fn load(reader: &StoreReader) -> Result<DraftContext, BillingError> {
+        Ok(DraftContext {
+            openings: openings(reader)?,
+            accepted: reader
+                .acceptances(None)?
+                .into_iter()
+                .map(|a| ((a.tenant.clone(), a.period.clone()), a))
+                .collect(),
+        })
+    }
+
+    /// A tenant's draft for `period`, with its opening balance and any acceptance.
+    fn draft(
+        &self,
+        ledger: &Ledger,
+        site: &Site,
+        tenant: &crate::billing::tenant::Tenant,
+        period: &BillingPeriod,
+        today: NaiveDate,
+    ) -> Result<Statement, BillingError> {
+        let opening = self.openings.get(&tenant.id).copied();
+        let mut d = draft_statement(ledger, site, tenant, period, opening, today)?;
+        apply_acceptance(&mut d, &self.accepted);
+        Ok(d)
+    }
+}
+
+/// What a tenant still owes on `today` for the periods before `before` (上期欠费).
+fn arrears(
+    site: &Site,
+    issued: &[crate::store::billing::IssuedStatement],
+    paid: &HashMap<(String, String), Decimal>,
+    tenant: &str,
+    before: NaiveDate,
+    today: NaiveDate,
+) -> Decimal {
+    issued
+        .iter()
+        .filter(|i| {
+            i.superseded_by.is_none() && i.statement.tenant == tenant && i.statement.end < before
+        })
+        .map(|i| {
+            let mut s = i.statement.clone();
+            let p = paid
+                .get(&(s.tenant.clone(), s.period.clone()))
+                .copied()
+                .unwrap_or_default();
+            settle(&mut s, p, false, late_rate(site, tenant), today);
+            s.outstanding
+        })
+        .sum()
+}
+
 /// Every tenant's statement for the period ending with `month`: the current issued one
 /// (with payments, late fee and status on `today`, flagged when a later change touched it),
 /// or a draft computed now.
@@ -84,6 +171,7 @@ pub fn month_statements(
     let payments = reader.payments(None)?;
     let paid = paid_by_period(&issued, &payments);
     let flagged = reader.flagged_statements()?;
+    let context = DraftContext::load(reader)?;
     let mut out = Vec::new();
     for t in site
         .tenants
@@ -98,7 +186,7 @@ pub fn month_statements(
                 && i.statement.tenant == t.id
                 && i.statement.period == period.label
         });
-        match current {
+        let mut s = match current {
             Some(i) => {
                 let mut s = i.statement.clone();
                 let p = paid
@@ -107,10 +195,12 @@ pub fn month_statements(
                     .unwrap_or_default();
                 settle(&mut s, p, false, late_rate(site, &t.id), today);
                 s.reissue_needed = flagged.contains(&s.number);
-                out.push(s);
+                s
             }
-            None => out.push(draft_statement(ledger, site, t, &period, today)?),
-        }
+            None => context.draft(ledger, site, t, &period, today)?,
+        };
+        s.arrears = arrears(site, &issued, &paid, &t.id, period.start, today);
+        out.push(s);
     }
     Ok(out)
 }
@@ -127,12 +217,32 @@ pub struct Issued {
     pub difference: Option<Decimal>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub no_data: Vec<String>,
+    /// needs_review: what holds it (accept it with a reason, or correct the data).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub holds: Vec<Hold>,
+}
+
+impl Issued {
+    fn held(draft: &Statement, outcome: &'static str) -> Issued {
+        Issued {
+            tenant: draft.tenant.clone(),
+            number: draft.number.clone(),
+            outcome,
+            total: draft.total,
+            difference: None,
+            no_data: Vec::new(),
+            holds: Vec::new(),
+        }
+    }
 }
 
 /// Issues the month's statements (one tenant or all): new periods are issued, flagged ones
-/// re-issued, the rest left as they are.
+/// re-issued, the rest left as they are. A statement without data, or held for review and
+/// not accepted, is not issued: its outcome says why.
+#[allow(clippy::too_many_arguments)]
 pub fn issue(
     ledger: &Ledger,
+    reader: &StoreReader,
     site: &Site,
     writer: &mut StoreWriter,
     month: Month,
@@ -141,8 +251,17 @@ pub fn issue(
     today: NaiveDate,
 ) -> Result<Vec<Issued>, BillingError> {
     let tz = ledger.timezone();
+    let context = DraftContext::load(reader)?;
     let mut out = Vec::new();
-    for draft in draft_statements(ledger, site, month, tenant, today)? {
+    for t in site
+        .tenants
+        .iter()
+        .filter(|t| tenant.is_none_or(|id| t.id == id))
+    {
+        let Some(period) = BillingPeriod::ending_with(month.first_day(), t.cycle) else {
+            continue;
+        };
+        let draft = context.draft(ledger, site, t, &period, today)?;
         let (Some(a), Some(b)) = (
             local_midnight(draft.start, tz),
             draft.end.succ_opt().and_then(|d| local_midnight(d, tz)),
@@ -153,12 +272,15 @@ pub fn issue(
         if !no_data.is_empty() {
             // Nothing read is not nothing used: no 0.00 statement, settled as paid.
             out.push(Issued {
-                tenant: draft.tenant.clone(),
-                number: draft.number.clone(),
-                outcome: "no_data",
-                total: draft.total,
-                difference: None,
                 no_data,
+                ..Issued::held(&draft, "no_data")
+            });
+            continue;
+        }
+        if draft.status == Status::NeedsReview {
+            out.push(Issued {
+                holds: draft.holds.clone(),
+                ..Issued::held(&draft, "needs_review")
             });
             continue;
         }
@@ -179,18 +301,93 @@ pub fn issue(
                 total: s.total,
                 difference: s.difference,
                 no_data: Vec::new(),
+                holds: Vec::new(),
             }),
             Err(BillingRefusal::AlreadyIssued(number)) => out.push(Issued {
-                tenant: draft.tenant.clone(),
                 number,
-                outcome: "unchanged",
-                total: draft.total,
-                difference: None,
-                no_data: Vec::new(),
+                ..Issued::held(&draft, "unchanged")
             }),
             Err(BillingRefusal::Store(e)) => return Err(e.into()),
             Err(other) => return Err(BillingError::Config(other.to_string())),
         }
+    }
+    Ok(out)
+}
+
+/// A statement accepted for issue.
+#[derive(Debug, Clone, Serialize)]
+pub struct Accepted {
+    pub tenant: String,
+    pub number: String,
+    pub total: Decimal,
+    pub holds: Vec<Hold>,
+    pub acceptance: Acceptance,
+}
+
+/// Why an acceptance was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AcceptRefusal {
+    #[error(
+        "a reason is needed to accept a held statement (what was checked, and why the figure stands)"
+    )]
+    NoReason,
+    #[error("reason: at most 500 characters (got {0})")]
+    TooLong(usize),
+    #[error("statement {0} is not held for review: nothing to accept")]
+    NotHeld(String),
+    #[error(
+        "statement {0}: no readings in the period from {1}; it cannot be accepted without data"
+    )]
+    NoData(String, String),
+    #[error(transparent)]
+    Billing(#[from] BillingError),
+}
+
+/// Accepts the month's held drafts (one tenant's, or every held one) as they stand, with
+/// `reason`, under `who`: each can then be issued. A tenant's statement that is not held, or
+/// has no data at all, is refused.
+#[allow(clippy::too_many_arguments)]
+pub fn accept(
+    ledger: &Ledger,
+    reader: &StoreReader,
+    site: &Site,
+    writer: &mut StoreWriter,
+    month: Month,
+    tenant: Option<&str>,
+    reason: &str,
+    who: &str,
+    today: NaiveDate,
+) -> Result<Vec<Accepted>, AcceptRefusal> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(AcceptRefusal::NoReason);
+    }
+    if reason.chars().count() > 500 {
+        return Err(AcceptRefusal::TooLong(reason.chars().count()));
+    }
+    let mut out = Vec::new();
+    for s in month_statements(ledger, reader, site, month, tenant, today)? {
+        let no_data = s.meters_without_data();
+        if s.status != Status::NeedsReview || !no_data.is_empty() {
+            if tenant.is_some() {
+                return Err(if no_data.is_empty() {
+                    AcceptRefusal::NotHeld(s.number)
+                } else {
+                    AcceptRefusal::NoData(s.number, no_data.join(", "))
+                });
+            }
+            continue;
+        }
+        let acceptance = writer
+            .accept_statement(&s, &holds_key(&s.holds), reason, who)
+            .map_err(BillingError::from)?;
+        out.push(Accepted {
+            tenant: s.tenant.clone(),
+            number: s.number.clone(),
+            total: s.total,
+            holds: s.holds.clone(),
+            acceptance,
+        });
     }
     Ok(out)
 }
@@ -258,18 +455,33 @@ pub struct MonthRecovery {
     pub recovered: Decimal,
 }
 
+/// One tenant's year: billed for periods ending in it, recovered in it, still owed.
+#[derive(Debug, Clone, Serialize)]
+pub struct TenantRecovery {
+    pub tenant: String,
+    pub tenant_name: String,
+    pub billed: Decimal,
+    pub recovered: Decimal,
+    /// What the year's statements still lack (before late fees).
+    pub outstanding: Decimal,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Recovery {
     pub year: i32,
     pub months: Vec<MonthRecovery>,
+    pub tenants: Vec<TenantRecovery>,
     pub billed: Decimal,
     pub recovered: Decimal,
+    pub outstanding: Decimal,
 }
 
-/// Billed and recovered per month of `year` (水电费回收).
-pub fn recovery(reader: &StoreReader, year: i32) -> Result<Recovery, BillingError> {
+/// Billed and recovered per month and per tenant of `year` (水电费回收): the figure a campus
+/// reports as "recovered N yuan this year".
+pub fn recovery(reader: &StoreReader, site: &Site, year: i32) -> Result<Recovery, BillingError> {
     let issued = reader.issued_statements(None, None)?;
     let payments = reader.payments(None)?;
+    let paid = paid_by_period(&issued, &payments);
     let mut months: Vec<MonthRecovery> = (1..=12)
         .map(|m| MonthRecovery {
             month: format!("{year}-{m:02}"),
@@ -277,19 +489,52 @@ pub fn recovery(reader: &StoreReader, year: i32) -> Result<Recovery, BillingErro
             recovered: Decimal::ZERO,
         })
         .collect();
+    let mut tenants: Vec<TenantRecovery> = site
+        .tenants
+        .iter()
+        .map(|t| TenantRecovery {
+            tenant: t.id.clone(),
+            tenant_name: t.name.clone(),
+            billed: Decimal::ZERO,
+            recovered: Decimal::ZERO,
+            outstanding: Decimal::ZERO,
+        })
+        .collect();
+    let tenant_of: HashMap<&str, &str> = issued
+        .iter()
+        .map(|i| (i.statement.number.as_str(), i.statement.tenant.as_str()))
+        .collect();
     for i in issued.iter().filter(|i| i.superseded_by.is_none()) {
-        let end = i.statement.end;
-        if end.year() == year {
-            months[end.month0() as usize].billed += i.statement.total;
+        let s = &i.statement;
+        if s.end.year() != year {
+            continue;
+        }
+        months[s.end.month0() as usize].billed += s.total;
+        if let Some(t) = tenants.iter_mut().find(|t| t.tenant == s.tenant) {
+            let p = paid
+                .get(&(s.tenant.clone(), s.period.clone()))
+                .copied()
+                .unwrap_or_default();
+            t.billed += s.total;
+            t.outstanding += (s.total - p).max(Decimal::ZERO);
         }
     }
     for p in payments.iter().filter(|p| p.paid_on.year() == year) {
         months[p.paid_on.month0() as usize].recovered += p.amount;
+        let tenant = tenant_of
+            .get(p.statement.as_str())
+            .copied()
+            .unwrap_or_default();
+        if let Some(t) = tenants.iter_mut().find(|t| t.tenant == tenant) {
+            t.recovered += p.amount;
+        }
     }
     Ok(Recovery {
         year,
         billed: months.iter().map(|m| m.billed).sum(),
         recovered: months.iter().map(|m| m.recovered).sum(),
+        outstanding: tenants.iter().map(|t| t.outstanding).sum(),
         months,
+        tenants,
     })
 }

@@ -5,13 +5,14 @@
 use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, Timelike, Utc};
 use rust_decimal::Decimal;
 
+use super::review::{DataQuality, Drop, Hold, meter_holds, not_over};
 use super::statement::{
     BoundaryReading, FreeQuotaUse, Line, MeterBlock, Segment, Statement, Status, cents,
     charge_name, price_meter, split_shares, total,
 };
 use super::tariff::{Kind, Tariff, TierPeriod, TouPeriod};
 use super::tenant::{Cycle, FreeQuota, ShareRemainder, Tenant};
-use crate::energy::intervals::{Event, Quality};
+use crate::energy::intervals::{Anomaly, Event, Quality};
 use crate::energy::ledger::{Ledger, Step, register_quantity, registers};
 use crate::quantity::{Quantity, TOU_REGISTERS};
 use crate::rules::calendar::DayType;
@@ -73,16 +74,23 @@ impl BillingPeriod {
 /// in, used and carried out. `months` start at the first month to consider (carry starts at 0);
 /// a month without data (`None`: the meter read nothing in it) earns nothing, since missing
 /// is not the same as unused, and is counted in `months_without_data`.
+///
+/// `opening` (index into `months`, quota) is an opening balance carried in from the system
+/// used before: what was carried into that month, in place of jieneng's own figure.
 pub fn free_quota_run(
     q: &FreeQuota,
     occupants: u32,
     months: &[(u32, Option<Decimal>)],
+    opening: Option<(usize, Decimal)>,
 ) -> Vec<FreeQuotaUse> {
     let mut carried = Decimal::ZERO;
     let mut out = Vec::new();
-    for (month, metered) in months {
+    for (k, (month, metered)) in months.iter().enumerate() {
         if q.reset_months.contains(month) {
             carried = Decimal::ZERO;
+        }
+        if let Some((_, balance)) = opening.filter(|(at, _)| *at == k) {
+            carried = balance;
         }
         let granted = if q.applies_in(*month) && metered.is_some() {
             q.per_person * Decimal::from(occupants)
@@ -133,6 +141,59 @@ fn days_total(
         quality = Quality::Missing;
     }
     Ok((sum, quality))
+}
+
+/// Where a meter's quantity over [a, b) comes from, and the register drops nobody explained
+/// in it. Stretches from `today` on have not happened yet and are not counted missing. Days
+/// read throughout are taken whole; any other day is looked at per 15 minutes.
+fn data_quality(
+    ledger: &Ledger<'_>,
+    meter: &Meter,
+    quantity: Quantity,
+    a: DateTime<Utc>,
+    b: DateTime<Utc>,
+    today: DateTime<Utc>,
+) -> Result<DataQuality, StoreError> {
+    let mut q = DataQuality::default();
+    let hours = |from: DateTime<Utc>, to: DateTime<Utc>| {
+        Decimal::from((to - from).num_minutes()) / Decimal::from(60)
+    };
+    let days = ledger.meter_exact(meter, quantity, a, b, Step::Day)?;
+    let mut doubtful_days = false;
+    for d in days.iter().filter(|d| d.end <= b && d.start < today) {
+        if d.quality == Quality::Measured {
+            q.add(d.consumption, d.quality, hours(d.start, d.end));
+        } else {
+            doubtful_days = true;
+        }
+    }
+    if doubtful_days {
+        q = DataQuality::default();
+        for r in ledger
+            .meter_exact(meter, quantity, a, b, Step::Quarter)?
+            .iter()
+            .filter(|r| r.end <= b && r.start < today)
+        {
+            q.add(r.consumption, r.quality, hours(r.start, r.end));
+        }
+    }
+    if q.invalid_hours > Decimal::ZERO {
+        let tz = ledger.timezone();
+        q.drops = ledger
+            .anomalies(meter, quantity, a, b)?
+            .into_iter()
+            .filter_map(|x| match x {
+                Anomaly::UnexplainedDrop { time, from, to } => Some(Drop {
+                    time,
+                    local_time: local_text(time, tz),
+                    from: from.normalize(),
+                    to: to.normalize(),
+                }),
+                _ => None,
+            })
+            .collect();
+    }
+    Ok(q)
 }
 
 /// The register's value at `t`: a reading within 15 minutes of it as read, otherwise
@@ -227,6 +288,7 @@ pub fn draft_statement(
     site: &Site,
     tenant: &Tenant,
     period: &BillingPeriod,
+    opening: Option<(Month, Decimal)>,
     issue_date: NaiveDate,
 ) -> Result<Statement, BillingError> {
     let settings = &site.billing;
@@ -234,6 +296,7 @@ pub fn draft_statement(
     let mut blocks = Vec::new();
     let mut lines: Vec<Line> = Vec::new();
     let mut quota_use: Option<FreeQuotaUse> = None;
+    let mut holds: Vec<Hold> = Vec::new();
     for tm in &tenant.meters {
         let meter = site.meter(&tm.meter).ok_or_else(|| {
             BillingError::Config(format!(
@@ -255,11 +318,20 @@ pub fn draft_statement(
         // Free quota per month of the period (with carry-over from up to a year back).
         let mut free_by_month: Vec<Decimal> = vec![Decimal::ZERO; period.months().len()];
         if let (Some(q), Some(occupants)) = (&tenant.free_quota, tenant.occupants) {
-            let first = if q.carry_over {
-                period.start - Months::new(12)
-            } else {
-                period.start
+            // An opening balance from before the period starts the run; one inside it
+            // takes over in its month.
+            let opening = opening.filter(|(m, _)| m.first_day() < period.end);
+            let first = match opening {
+                Some((m, _)) if m.first_day() <= period.start => m.first_day(),
+                _ if q.carry_over => period.start - Months::new(12),
+                _ => period.start,
             };
+            let opening_at = opening.map(|(m, balance)| {
+                let (from, to) = (first, m.first_day());
+                let months =
+                    (to.year() - from.year()) * 12 + to.month() as i32 - from.month() as i32;
+                (months.max(0) as usize, balance)
+            });
             let months: Vec<(u32, Option<Decimal>)> =
                 match (local_midnight(first, tz), local_midnight(period.end, tz)) {
                     (Some(a), Some(b)) => ledger
@@ -277,7 +349,7 @@ pub fn draft_statement(
                         .collect(),
                     _ => Vec::new(),
                 };
-            let run = free_quota_run(q, occupants, &months);
+            let run = free_quota_run(q, occupants, &months, opening_at);
             let in_period = &run[run.len().saturating_sub(free_by_month.len())..];
             for (slot, u) in free_by_month.iter_mut().zip(in_period) {
                 *slot = u.used;
@@ -370,6 +442,9 @@ pub fn draft_statement(
             )));
         };
         let (metered, quality) = days_total(ledger, meter, quantity, period.start, period.end)?;
+        let today = local_midnight(issue_date, tz).unwrap_or(b);
+        let data = data_quality(ledger, meter, quantity, a, b, today)?;
+        holds.extend(meter_holds(&meter.id, &data, settings.review_threshold));
         let mut notes: Vec<String> = ledger
             .events(meter, quantity, a, b)?
             .iter()
@@ -418,7 +493,11 @@ pub fn draft_statement(
                 && lines
                     .iter()
                     .any(|l| l.meter == meter.id && l.period.is_some()),
+            data: data.rounded(),
         });
+    }
+    if period.end > issue_date {
+        holds.insert(0, not_over(period.end.pred_opt().unwrap_or(period.end)));
     }
     let total = total(&lines);
     let due_days = tenant.due_days.unwrap_or(settings.due_days);
@@ -449,7 +528,11 @@ pub fn draft_statement(
         end: period.end.pred_opt().unwrap_or(period.end),
         issue_date,
         due_date: issue_date + Duration::days(i64::from(due_days)),
-        status: Status::Draft,
+        status: if holds.is_empty() {
+            Status::Draft
+        } else {
+            Status::NeedsReview
+        },
         meters: blocks,
         lines,
         free_quota: quota_use,
@@ -463,28 +546,10 @@ pub fn draft_statement(
         late_fee: Decimal::ZERO,
         outstanding: total,
         reissue_needed: false,
+        arrears: Decimal::ZERO,
+        holds,
+        accepted: None,
     })
-}
-
-/// Drafts for every tenant (or one) with a period ending in `month`.
-pub fn draft_statements(
-    ledger: &Ledger<'_>,
-    site: &Site,
-    month: Month,
-    tenant: Option<&str>,
-    issue_date: NaiveDate,
-) -> Result<Vec<Statement>, BillingError> {
-    let mut out = Vec::new();
-    for t in site
-        .tenants
-        .iter()
-        .filter(|t| tenant.is_none_or(|id| t.id == id))
-    {
-        if let Some(period) = BillingPeriod::ending_with(month.first_day(), t.cycle) {
-            out.push(draft_statement(ledger, site, t, &period, issue_date)?);
-        }
-    }
-    Ok(out)
 }
 
 fn local_text(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
@@ -541,6 +606,7 @@ mod tests {
                 (9, Some(dec!(10))),
                 (10, Some(dec!(50))),
             ],
+            None,
         );
         let got: Vec<_> = run
             .iter()
@@ -560,7 +626,12 @@ mod tests {
             carry_over: false,
             ..q
         };
-        let run = free_quota_run(&no_carry, 4, &[(9, Some(dec!(10))), (10, Some(dec!(50)))]);
+        let run = free_quota_run(
+            &no_carry,
+            4,
+            &[(9, Some(dec!(10))), (10, Some(dec!(50)))],
+            None,
+        );
         assert_eq!((run[1].carried_in, run[1].used), (dec!(0), dec!(32)));
     }
 
@@ -576,7 +647,7 @@ mod tests {
         };
         let mut months: Vec<(u32, Option<Decimal>)> = (1..=12).map(|m| (m, None)).collect();
         months.push((10, Some(dec!(50))));
-        let run = free_quota_run(&q, 4, &months);
+        let run = free_quota_run(&q, 4, &months, None);
         let october = run.last().unwrap();
         assert_eq!(
             (october.granted, october.carried_in, october.used),

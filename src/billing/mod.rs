@@ -3,9 +3,11 @@
 
 pub mod book;
 pub mod compute;
+pub mod openings;
 pub mod output;
 pub mod payments;
 pub mod pdf;
+pub mod review;
 pub mod statement;
 pub mod tariff;
 pub mod tenant;

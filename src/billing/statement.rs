@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use super::review::{Acceptance, DataQuality, Hold};
 use super::tariff::{Kind, TariffVersion, TouPeriod, split_tiers};
 use super::tenant::{ShareRemainder, TenantKind};
 use crate::energy::intervals::Quality;
@@ -328,6 +329,9 @@ pub struct MeterBlock {
     pub loss_rate: Decimal,
     /// Whether TOU quantities come from the meter's own 尖/峰/平/谷 registers.
     pub tou_registers: bool,
+    /// Where the period's quantity comes from: read, bridged, estimated, or absent.
+    #[serde(default)]
+    pub data: DataQuality,
 }
 
 /// A dormitory room's free quota over the period.
@@ -351,6 +355,8 @@ pub struct FreeQuotaUse {
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Draft,
+    /// A draft whose data holds it for review: not issued until a finance user accepts it.
+    NeedsReview,
     Issued,
     PartlyPaid,
     Paid,
@@ -363,6 +369,7 @@ impl Status {
     pub fn name_zh(self) -> &'static str {
         match self {
             Status::Draft => "草稿",
+            Status::NeedsReview => "待复核",
             Status::Issued => "已开具",
             Status::PartlyPaid => "部分缴费",
             Status::Paid => "已缴清",
@@ -411,6 +418,16 @@ pub struct Statement {
     /// A reading or event in the billed period changed after issue: re-issue it.
     #[serde(default)]
     pub reissue_needed: bool,
+    /// What the tenant still owed for earlier periods on the day shown (上期欠费): not part
+    /// of this statement's total, printed beside it.
+    #[serde(default)]
+    pub arrears: Decimal,
+    /// What holds the statement for review (none: it can be issued as it is).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holds: Vec<Hold>,
+    /// A finance user's acceptance of the holds, carried onto the issued statement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<Acceptance>,
 }
 
 /// The sum of the lines (each already rounded).

@@ -165,6 +165,9 @@ pub struct BillingSettings {
     pub payment_note: String,
     /// Rooms' shares: who pays the remainder so that the shares add up to the total.
     pub share_remainder: ShareRemainder,
+    /// The share of a meter's quantity that may be interpolated or estimated before its
+    /// statement is held for review (0.01 = 1%); any missing or invalid stretch holds it.
+    pub review_threshold: Decimal,
 }
 
 impl Default for BillingSettings {
@@ -176,6 +179,7 @@ impl Default for BillingSettings {
             late_fee_per_day: Decimal::ZERO,
             payment_note: String::new(),
             share_remainder: ShareRemainder::First,
+            review_threshold: Decimal::new(1, 2),
         }
     }
 }
@@ -185,6 +189,12 @@ impl BillingSettings {
         let mut problems = Vec::new();
         if self.late_fee_per_day < Decimal::ZERO {
             problems.push("late_fee_per_day must be ≥ 0".to_string());
+        }
+        if !(Decimal::ZERO..=Decimal::ONE).contains(&self.review_threshold) {
+            problems.push(format!(
+                "review_threshold {}: a share between 0 and 1 (0.01 = 1%)",
+                self.review_threshold
+            ));
         }
         let ok = |c: char| c.is_ascii_alphanumeric() || c == '_';
         if self.number_prefix.is_empty() || !self.number_prefix.chars().all(ok) {

@@ -532,6 +532,7 @@ pub(crate) mod tests {
                 quality: Quality::Interpolated,
                 loss_rate: dec!(0),
                 tou_registers: true,
+                data: Default::default(),
             }],
             total: dec!(1234.56),
             lines,
@@ -553,6 +554,9 @@ pub(crate) mod tests {
             late_fee: dec!(0),
             outstanding: dec!(1234.56),
             reissue_needed: false,
+            arrears: Decimal::ZERO,
+            holds: vec![],
+            accepted: None,
         }
     }
 

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use chrono::Utc;
 
+use crate::auth::Role;
 use crate::billing::book;
 use crate::energy::ledger::Ledger;
 use crate::time::Month;
@@ -32,6 +33,31 @@ pub struct Args {
     /// Who issues them (kept in the audit log).
     #[arg(long)]
     pub by: Option<String>,
+    /// Accept the statements held for review with this reason before issuing them; needs
+    /// `--by` naming a finance (or admin) account, under which the acceptance is audited.
+    #[arg(long, value_name = "REASON", requires = "issue")]
+    pub accept: Option<String>,
+}
+
+/// The account an acceptance is made under: `--by` must name an enabled finance or admin user.
+fn finance_account(store: &crate::store::SqliteStore, by: Option<&str>) -> anyhow::Result<String> {
+    let Some(name) = by.map(str::trim).filter(|b| !b.is_empty()) else {
+        anyhow::bail!("--accept needs --by NAME: the finance account that accepts the statements");
+    };
+    let user = store
+        .reader()?
+        .users()?
+        .into_iter()
+        .find(|u| u.name == name);
+    match user {
+        Some(u) if !u.disabled && matches!(u.role, Role::Finance | Role::Admin) => Ok(u.name),
+        Some(u) if u.disabled => anyhow::bail!("--by {name}: the account is disabled"),
+        Some(u) => anyhow::bail!(
+            "--by {name}: a {} account cannot accept statements (finance or admin)",
+            u.role.name()
+        ),
+        None => anyhow::bail!("--by {name}: no such account (see `jieneng user list`)"),
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -58,8 +84,37 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.issue {
         let who = super::operator(args.by.as_deref());
         let mut writer = store.writer()?;
+        if let Some(reason) = &args.accept {
+            let account = finance_account(&store, args.by.as_deref())?;
+            let accepted = book::accept(
+                &ledger,
+                &reader,
+                &site,
+                &mut writer,
+                month,
+                args.tenant.as_deref(),
+                reason,
+                &account,
+                today,
+            )
+            .map_err(|e| anyhow::anyhow!("--accept: {e}"))?;
+            for a in &accepted {
+                eprintln!(
+                    "{} {}: accepted by {} ({})",
+                    a.number,
+                    a.tenant,
+                    a.acceptance.by,
+                    a.holds
+                        .iter()
+                        .map(|h| h.reason.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                );
+            }
+        }
         for i in book::issue(
             &ledger,
+            &reader,
             &site,
             &mut writer,
             month,
@@ -71,7 +126,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .difference
                 .map(|d| format!(" (difference {d})"))
                 .unwrap_or_default();
-            if i.no_data.is_empty() {
+            if !i.holds.is_empty() {
+                held += 1;
+                eprintln!(
+                    "{} {}: not issued, held for review: {} (accept with --accept \"REASON\" --by ACCOUNT, or correct the data)",
+                    i.number,
+                    i.tenant,
+                    i.holds
+                        .iter()
+                        .map(|h| h.reason.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                );
+            } else if i.no_data.is_empty() {
                 eprintln!(
                     "{} {}: {} yuan, {}{diff}",
                     i.number, i.tenant, i.total, i.outcome

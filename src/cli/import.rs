@@ -22,6 +22,55 @@ pub enum What {
     /// Payments against issued statements from a CSV file:
     /// statement,amount,paid_on[,method,reference].
     Payments(PaymentArgs),
+    /// Dormitory rooms' free quota carried over from the system used before, from a month on,
+    /// from a CSV file: tenant,month,carried_in[,note].
+    OpeningBalances(PaymentArgs),
+}
+
+fn opening_balances(args: PaymentArgs) -> anyhow::Result<ExitCode> {
+    let Some(site) = super::load_site(&args.config) else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let text = std::fs::read_to_string(&args.csv)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.csv.display()))?;
+    match crate::billing::openings::parse(&args.csv, &text, &site) {
+        Ok(list) => {
+            let store = super::open_store(&site)?;
+            let meters = |tenant: &str| -> Vec<String> {
+                site.tenant(tenant)
+                    .map(|t| t.meters.iter().map(|m| m.meter.clone()).collect())
+                    .unwrap_or_default()
+            };
+            let flagged = store.writer()?.record_openings(
+                &list,
+                &meters,
+                &super::operator(args.by.as_deref()),
+            )?;
+            println!(
+                "{}: recorded {} opening balance(s)",
+                args.csv.display(),
+                list.len()
+            );
+            if !flagged.is_empty() {
+                println!(
+                    "issued statements to re-issue (their free quota changed): {}",
+                    flagged.join(", ")
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            eprintln!(
+                "{}: {} error(s); nothing was recorded",
+                args.csv.display(),
+                errors.len()
+            );
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -31,7 +80,7 @@ pub struct PaymentArgs {
     /// Who records them (kept in the audit log); the operating-system account by default.
     #[arg(long)]
     pub by: Option<String>,
-    /// The CSV file: statement,amount,paid_on[,method,reference]
+    /// The CSV file (its columns: see the subcommand).
     pub csv: PathBuf,
 }
 
@@ -181,6 +230,7 @@ pub fn run(what: What) -> anyhow::Result<ExitCode> {
     let args = match what {
         What::Readings(args) => args,
         What::Payments(args) => return payments(args),
+        What::OpeningBalances(args) => return opening_balances(args),
     };
     let Some(site) = super::load_site(&args.config) else {
         return Ok(ExitCode::FAILURE);

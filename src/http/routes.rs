@@ -584,6 +584,36 @@ pub static ROUTES: &[Route] = &[
         &[MONTH],
     ),
     route(
+        Post,
+        "/api/v1/billing/{month}/accept",
+        Roles(FINANCE),
+        handler!(billing::accept),
+        (
+            "billing",
+            "Accept the month's held statements ({tenant?, reason}) as the signed-in account",
+        ),
+        &[MONTH],
+    ),
+    route(
+        Get,
+        "/api/v1/billing/opening-balances",
+        Roles(FINANCE),
+        handler!(billing::opening_balances),
+        ("billing", "Rooms' free quota carried in from before"),
+        &[],
+    ),
+    route(
+        Post,
+        "/api/v1/billing/opening-balances",
+        Roles(FINANCE),
+        handler!(billing::record_opening_balance),
+        (
+            "billing",
+            "Record a room's opening balance ({tenant, month, carried_in, note?})",
+        ),
+        &[],
+    ),
+    route(
         Get,
         "/api/v1/billing/payments",
         Roles(FINANCE),
@@ -612,7 +642,7 @@ pub static ROUTES: &[Route] = &[
         "/api/v1/billing/recovery",
         Roles(FINANCE),
         handler!(billing::recovery),
-        ("billing", "Billed and recovered per month"),
+        ("billing", "Billed and recovered per month and per tenant"),
         &[("year", "query", false, "calendar year")],
     ),
     // Collection.

@@ -86,7 +86,7 @@ fn to_json<T: serde::Serialize>(v: &T) -> rusqlite::Result<String> {
     serde_json::to_string(v).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }
 
-fn audit(
+pub(super) fn audit(
     tx: &rusqlite::Transaction<'_>,
     who: &str,
     action: &str,

@@ -7,6 +7,7 @@ pub mod influx;
 pub mod ledger;
 pub mod lock;
 pub mod readings;
+pub mod reviews;
 pub mod rules;
 pub mod schema;
 pub mod sqlite;

@@ -62,6 +62,8 @@ const MIGRATIONS: &[&str] = &[
     super::billing::MIGRATION,
     // 7: users, sessions, API tokens (see store/users.rs)
     super::users::MIGRATION,
+    // 8: statements accepted after review, free-quota opening balances (see store/reviews.rs)
+    super::reviews::MIGRATION,
 ];
 
 /// The schema version this build writes: the number of migrations.

@@ -4,7 +4,10 @@
 //! - `POST /api/v1/billing/{YYYY-MM}/issue` — issue them (flagged ones are re-issued);
 //! - `POST /api/v1/billing/payments`, `GET /api/v1/billing/payments` — payments;
 //! - `GET /api/v1/billing/outstanding` — what each tenant owes;
-//! - `GET /api/v1/billing/recovery?year=` — billed and recovered per month (水电费回收).
+//! - `GET /api/v1/billing/recovery?year=` — billed and recovered per month and per tenant
+//!   (水电费回收);
+//! - `POST /api/v1/billing/{YYYY-MM}/accept` — accept held statements with a reason;
+//! - `GET|POST /api/v1/billing/opening-balances` — rooms' free quota carried in from before.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -15,8 +18,9 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::billing::BillingError;
 use crate::billing::Statement;
-use crate::billing::book;
+use crate::billing::book::{self, AcceptRefusal};
 use crate::energy::ledger::Ledger;
 use crate::http::auth::Principal;
 use crate::http::error::AppError;
@@ -138,6 +142,7 @@ pub async fn issue(
         let ledger = Ledger::new(&reader, &site);
         book::issue(
             &ledger,
+            &reader,
             &site,
             &mut writer,
             month,
@@ -229,7 +234,107 @@ pub async fn recovery(
     if !(1970..=9999).contains(&year) {
         return Err(AppError::BadRequest(format!("year {year}: use 1970..9999")));
     }
-    let store = state.store.clone();
-    let r = tokio::task::spawn_blocking(move || book::recovery(&store.reader()?, year)).await??;
+    let (site, store) = (state.site.clone(), state.store.clone());
+    let r = tokio::task::spawn_blocking(move || book::recovery(&store.reader()?, &site, year))
+        .await??;
     Ok(Json(r))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptBody {
+    tenant: Option<String>,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Accepts the month's held statements (one tenant's, or every held one) with a reason,
+/// under the signed-in account: `{"accepted": [...]}`.
+pub async fn accept(
+    State(state): State<AppState>,
+    Path(month): Path<String>,
+    Extension(principal): Extension<Principal>,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    let month = month.parse::<Month>().map_err(AppError::BadRequest)?;
+    let b: AcceptBody = crate::http::body::change(body, "accept")?;
+    if let Some(t) = &b.tenant
+        && state.site.tenant(t).is_none()
+    {
+        return Err(AppError::NotFound(format!("no tenant `{t}`")));
+    }
+    let who = principal.user.name;
+    let (site, store, today) = (state.site.clone(), state.store.clone(), today(&state));
+    let outcome = tokio::task::spawn_blocking(move || {
+        let reader = store.reader().map_err(BillingError::from)?;
+        let mut writer = store.writer().map_err(BillingError::from)?;
+        let ledger = Ledger::new(&reader, &site);
+        book::accept(
+            &ledger,
+            &reader,
+            &site,
+            &mut writer,
+            month,
+            b.tenant.as_deref(),
+            &b.reason,
+            &who,
+            today,
+        )
+    })
+    .await?;
+    match outcome {
+        Ok(accepted) => Ok((StatusCode::CREATED, Json(json!({ "accepted": accepted })))),
+        Err(AcceptRefusal::Billing(e)) => Err(e.into()),
+        Err(e) => Err(AppError::BadRequest(format!("accept: {e}"))),
+    }
+}
+
+pub async fn opening_balances(State(state): State<AppState>) -> Result<Json<Value>, AppError> {
+    let store = state.store.clone();
+    let list = tokio::task::spawn_blocking(move || store.reader()?.opening_balances()).await??;
+    Ok(Json(json!({ "opening_balances": list })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpeningBody {
+    tenant: String,
+    month: String,
+    carried_in: Value,
+    #[serde(default)]
+    note: String,
+}
+
+/// Records a room's opening balance under the signed-in account; issued statements it
+/// changes are flagged for re-issue: `{"flagged": [...]}`.
+pub async fn record_opening_balance(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    let b: OpeningBody = crate::http::body::change(body, "opening balance")?;
+    let carried = match &b.carried_in {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        other => {
+            return Err(AppError::BadRequest(format!(
+                "opening balance: carried_in {other} is not a number"
+            )));
+        }
+    };
+    let opening =
+        crate::billing::openings::check(&state.site, &b.tenant, &b.month, &carried, &b.note)
+            .map_err(|e| AppError::BadRequest(format!("opening balance: {e}")))?;
+    let who = principal.user.name;
+    let (site, store) = (state.site.clone(), state.store.clone());
+    let flagged = tokio::task::spawn_blocking(move || {
+        let meters = |tenant: &str| -> Vec<String> {
+            site.tenant(tenant)
+                .map(|t| t.meters.iter().map(|m| m.meter.clone()).collect())
+                .unwrap_or_default()
+        };
+        store.writer()?.record_openings(&[opening], &meters, &who)
+    })
+    .await??;
+    Ok((StatusCode::CREATED, Json(json!({ "flagged": flagged }))))
 }
