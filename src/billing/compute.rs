@@ -13,7 +13,7 @@ use super::statement::{
 use super::tariff::{Kind, Tariff, TierPeriod, TouPeriod};
 use super::tenant::{Cycle, FreeQuota, ShareRemainder, Tenant};
 use crate::energy::intervals::{Anomaly, Event, Quality};
-use crate::energy::ledger::{Ledger, Step, register_quantity, registers};
+use crate::energy::ledger::{Ledger, Step, facts, register_quantity, registers};
 use crate::quantity::{Quantity, TOU_REGISTERS};
 use crate::rules::calendar::DayType;
 use crate::site::Meter;
@@ -148,6 +148,7 @@ fn days_total(
 /// read throughout are taken whole; any other day is looked at per 15 minutes.
 fn data_quality(
     ledger: &Ledger<'_>,
+    site: &Site,
     meter: &Meter,
     quantity: Quantity,
     a: DateTime<Utc>,
@@ -177,6 +178,32 @@ fn data_quality(
             q.add(r.consumption, r.quality, hours(r.start, r.end));
         }
     }
+    // A meter read by hand: a boundary bridged across a missed reading splits the use
+    // between periods by a straight line, which the ledger counts as manual.
+    if matches!(meter.source, crate::site::MeterSource::Manual { .. }) {
+        let period = facts(site, meter, quantity).reading_period;
+        for (t, inside) in [(a, true), (b, false)] {
+            let Some((from, to)) = bridged(ledger, meter, quantity, t, period)? else {
+                continue;
+            };
+            // The stretch of this period the bridge covers.
+            let (from, to) = if inside {
+                (a, to.min(b))
+            } else {
+                (from.max(a), b)
+            };
+            let part: Decimal = days
+                .iter()
+                .filter(|d| d.start >= from && d.end <= to && d.start < today)
+                .map(|d| d.consumption)
+                .sum::<Decimal>()
+                .min(q.manual + q.measured);
+            let from_manual = part.min(q.manual);
+            q.manual -= from_manual;
+            q.measured -= part - from_manual;
+            q.interpolated += part;
+        }
+    }
     if q.invalid_hours > Decimal::ZERO {
         let tz = ledger.timezone();
         q.drops = ledger
@@ -194,6 +221,31 @@ fn data_quality(
             .collect();
     }
     Ok(q)
+}
+
+/// The readings either side of `t` when `t` lies more than 1.5 reading periods inside a gap
+/// (no reading within 15 minutes of it): the stretch its value is bridged across.
+fn bridged(
+    ledger: &Ledger<'_>,
+    meter: &Meter,
+    quantity: Quantity,
+    t: DateTime<Utc>,
+    reading_period: Duration,
+) -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>, StoreError> {
+    let data = ledger.register_near(meter, quantity, t)?;
+    if data
+        .readings
+        .iter()
+        .any(|r| (r.time - t).abs() <= Duration::minutes(15))
+    {
+        return Ok(None);
+    }
+    let before = data.readings.iter().rev().find(|r| r.time < t);
+    let after = data.readings.iter().find(|r| r.time > t);
+    Ok(match (before, after) {
+        (Some(x), Some(y)) if (y.time - x.time) * 2 > reading_period * 3 => Some((x.time, y.time)),
+        _ => None,
+    })
 }
 
 /// The register's value at `t`: a reading within 15 minutes of it as read, otherwise
@@ -443,7 +495,7 @@ pub fn draft_statement(
         };
         let (metered, quality) = days_total(ledger, meter, quantity, period.start, period.end)?;
         let today = local_midnight(issue_date, tz).unwrap_or(b);
-        let data = data_quality(ledger, meter, quantity, a, b, today)?;
+        let data = data_quality(ledger, site, meter, quantity, a, b, today)?;
         holds.extend(meter_holds(&meter.id, &data, settings.review_threshold));
         let mut notes: Vec<String> = ledger
             .events(meter, quantity, a, b)?
