@@ -223,6 +223,9 @@ fn data_quality(
     Ok(q)
 }
 
+/// From one instant to another.
+type Span = (DateTime<Utc>, DateTime<Utc>);
+
 /// The readings either side of `t` when `t` lies more than 1.5 reading periods inside a gap
 /// (no reading within 15 minutes of it): the stretch its value is bridged across.
 fn bridged(
@@ -231,7 +234,7 @@ fn bridged(
     quantity: Quantity,
     t: DateTime<Utc>,
     reading_period: Duration,
-) -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>, StoreError> {
+) -> Result<Option<Span>, StoreError> {
     let data = ledger.register_near(meter, quantity, t)?;
     if data
         .readings
