@@ -177,6 +177,24 @@ fn table() -> Vec<(
             Some(&[Admin, Finance]),
         ),
         (
+            "POST",
+            "/api/v1/billing/{month}/accept",
+            "/api/v1/billing/2026-10/accept",
+            Some(&[Admin, Finance]),
+        ),
+        (
+            "GET",
+            "/api/v1/billing/opening-balances",
+            "/api/v1/billing/opening-balances",
+            Some(&[Admin, Finance]),
+        ),
+        (
+            "POST",
+            "/api/v1/billing/opening-balances",
+            "/api/v1/billing/opening-balances",
+            Some(&[Admin, Finance]),
+        ),
+        (
             "GET",
             "/api/v1/billing/payments",
             "/api/v1/billing/payments",

@@ -421,6 +421,15 @@ pub fn draft_statement(
                 sum.carried_out = u.carried_out;
                 sum.months_without_data += u.months_without_data;
             }
+            // Printed as the ledger prints quantities: to 0.0001, no trailing zeros.
+            for q in [
+                &mut sum.granted,
+                &mut sum.carried_in,
+                &mut sum.used,
+                &mut sum.carried_out,
+            ] {
+                *q = crate::energy::ledger::round(*q);
+            }
             quota_use = Some(sum);
         }
 

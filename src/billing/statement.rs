@@ -366,6 +366,11 @@ pub enum Status {
 }
 
 impl Status {
+    /// Issued and standing (paid or not), as opposed to a draft or one held for review.
+    pub fn is_issued(self) -> bool {
+        !matches!(self, Status::Draft | Status::NeedsReview)
+    }
+
     pub fn name_zh(self) -> &'static str {
         match self {
             Status::Draft => "草稿",
@@ -428,6 +433,14 @@ pub struct Statement {
     /// A finance user's acceptance of the holds, carried onto the issued statement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accepted: Option<Acceptance>,
+}
+
+/// A unit as printed: m³ for the stored `m3`.
+pub fn display_unit(unit: &str) -> &str {
+    match unit {
+        "m3" => "m³",
+        other => other,
+    }
 }
 
 /// The sum of the lines (each already rounded).

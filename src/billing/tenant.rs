@@ -25,6 +25,15 @@ impl TenantKind {
         }
     }
 
+    pub fn name_en(self) -> &'static str {
+        match self {
+            TenantKind::Canteen => "canteen",
+            TenantKind::Shop => "shop",
+            TenantKind::DormitoryRoom => "dormitory room",
+            TenantKind::Other => "other",
+        }
+    }
+
     /// What a statement calls the one who pays: a room is a 宿舍, not a 商户.
     pub fn payer_zh(self) -> &'static str {
         match self {

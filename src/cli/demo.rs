@@ -167,12 +167,20 @@ pub async fn start(args: &Args) -> anyhow::Result<Demo> {
         runtime.history_ready.clone(),
         runtime.cancel.clone(),
     );
+    let (site_for_bills, store_for_bills) = (site.clone(), store.clone());
     runtime.spawn(tokio::spawn(async move {
         let t = Instant::now();
         tokio::select! {
             _ = cancel.cancelled() => {}
             result = backfill(&campus, site, &store, &ingest, history_until) => match result {
                 Ok(n) => {
+                    let (site, store) = (site_for_bills, store_for_bills);
+                    let bills = tokio::task::spawn_blocking(move || {
+                        crate::sim::backfill::demo_statements(&site, &store, history_until)
+                    });
+                    if let Ok(Err(e)) = bills.await {
+                        tracing::error!(error = %format!("{e:#}"), "demo statements failed");
+                    }
                     ready.store(true, Ordering::Relaxed);
                     tracing::info!(readings = n, seconds = format!("{:.1}", t.elapsed().as_secs_f64()), since_start_s = format!("{:.1}", started.elapsed().as_secs_f64()), "history in place");
                 }

@@ -28,6 +28,56 @@ pub fn history_start(now: DateTime<Utc>, tz: chrono_tz::Tz) -> DateTime<Utc> {
         .map_or(now, |t| t.with_timezone(&Utc))
 }
 
+/// The first day of the month before `now`'s month (local).
+fn first_of_last_month(now: DateTime<Utc>, tz: chrono_tz::Tz) -> NaiveDate {
+    let local = now.with_timezone(&tz).date_naive();
+    NaiveDate::from_ymd_opt(local.year(), local.month(), 1).unwrap_or(local) - Months::new(1)
+}
+
+/// Finance's history in a new demo: the shop's statement for the month before last, issued
+/// and half paid, so last month's statement shows arrears (上期欠费). Only once: nothing is
+/// done when any statement is already issued.
+pub fn demo_statements(site: &Site, store: &SqliteStore, now: DateTime<Utc>) -> anyhow::Result<()> {
+    let reader = store.reader()?;
+    if !reader.issued_statements(None, None)?.is_empty() {
+        return Ok(());
+    }
+    let tz = site.timezone;
+    let month = first_of_last_month(now, tz) - Months::new(1);
+    let Some(month) = crate::time::Month::new(month.year(), month.month()) else {
+        return Ok(());
+    };
+    let ledger = crate::energy::ledger::Ledger::new(&reader, site);
+    let mut writer = store.writer()?;
+    let today = now.with_timezone(&tz).date_naive();
+    let issued = crate::billing::book::issue(
+        &ledger,
+        &reader,
+        site,
+        &mut writer,
+        month,
+        Some("shop"),
+        "finance",
+        today,
+    )?;
+    let Some(shop) = issued.iter().find(|i| i.outcome == "issued") else {
+        tracing::warn!(month = %month, "the demo shop statement was not issued");
+        return Ok(());
+    };
+    let half = crate::decimal::cents(shop.total / rust_decimal::Decimal::TWO);
+    writer.record_payments(
+        &[crate::store::billing::NewPayment {
+            statement: shop.number.clone(),
+            amount: half,
+            paid_on: first_of_last_month(now, tz) + Duration::days(9),
+            method: "转账".into(),
+            reference: "DEMO-0001".into(),
+        }],
+        "finance",
+    )?;
+    Ok(())
+}
+
 /// The value as the meter's registers carry it (its resolution, its type's range).
 fn as_registered(value: f64, spec: &RegisterSpec) -> f64 {
     decode(&encode(value, spec), spec).unwrap_or(value)
@@ -78,8 +128,11 @@ fn missing_readings(
             })
             .collect()
     } else {
-        // Read by hand: the first of every month at 09:00.
+        // Read by hand: the first of every month at 09:00, except that last month's reading
+        // was missed (the reader was away), so last month's figure is a straight line across
+        // two months and its statement is held for review.
         let q = Quantity::named("gas_m3");
+        let missed = first_of_last_month(now, m.sim.tz);
         let from = last(q).map_or(start, |t| t + Duration::seconds(1));
         let mut month = history_start(now, m.sim.tz)
             .with_timezone(&m.sim.tz)
@@ -94,7 +147,7 @@ fn missing_readings(
             if t > now {
                 break;
             }
-            if t >= from {
+            if t >= from && month != missed {
                 let v = (m.sim.value(q, t) * 10.0).round() / 10.0;
                 push(&mut out, q, t, v, ReadingQuality::Manual);
             }
