@@ -12,10 +12,11 @@ use krilla::paint::Fill;
 use krilla::text::Font;
 use rust_decimal::Decimal;
 
-use super::statement::{BoundaryReading, Statement, cents};
+use super::statement::{BoundaryReading, MeterBlock, Statement, cents};
 use super::tenant::BillingSettings;
 use super::xlsx::{quality_zh, status_zh};
 use crate::decimal::round_half_up;
+use crate::energy::intervals::Quality;
 
 /// WenQuanYi Micro Hei (index 0 of the collection); see assets/fonts/README.md.
 use crate::render::font::{CJK_FONT as FONT, Metrics};
@@ -316,7 +317,12 @@ impl Layout<'_> {
         let s = self.s;
         self.section("表计读数", 2.0 * ROW);
         let boundary = |b: &Option<BoundaryReading>| match b {
-            Some(b) => format!("{} ({})", plain(b.value, 2), quality_zh(b.quality)),
+            Some(BoundaryReading {
+                value: Some(v),
+                quality,
+                ..
+            }) => format!("{} ({})", reading(*v), quality_zh(*quality)),
+            Some(b) => format!("— ({})", quality_zh(b.quality)),
             None => "— (缺失)".to_string(),
         };
         let rows: Vec<Vec<String>> = s
@@ -346,6 +352,7 @@ impl Layout<'_> {
                 detail += &format!("; 损耗率 {}%", plain(m.loss_rate * Decimal::ONE_HUNDRED, 0));
             }
             notes.push(detail);
+            notes.extend(boundary_notes(m));
             notes.extend(m.notes.iter().map(|n| format!("{}: {n}", m.meter)));
         }
         self.y += 3.0;
@@ -517,6 +524,45 @@ fn layout(s: &Statement, settings: &BillingSettings, m: &Metrics, bottom: f32) -
     l.reissue();
     l.done.push(l.ops);
     l.done
+}
+
+/// Where a boundary value does not sit on a reading, the readings it comes from: "E-301 起码
+/// 2026-10-01 00:00 插值 8,231.2000, 据读数 2026-09-30 23:50 8,231.10 (实测)、2026-10-01 00:10
+/// 8,231.30 (实测)".
+fn boundary_notes(m: &MeterBlock) -> Vec<String> {
+    let mut out = Vec::new();
+    for (label, b) in [("起码", &m.start), ("止码", &m.end)] {
+        let Some(b) = b else { continue };
+        let what = match b.value {
+            Some(_) if b.quality != Quality::Interpolated => continue,
+            Some(v) => format!("插值 {}", reading(v)),
+            None => "无连续表码 (其间有换表、重置或回退)".to_string(),
+        };
+        let from: Vec<String> = b
+            .readings
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {} ({})",
+                    r.local_time,
+                    reading(r.value),
+                    quality_zh(r.quality)
+                )
+            })
+            .collect();
+        let mut note = format!("{} {label} {} {what}", m.meter, b.local_time);
+        if !from.is_empty() {
+            note += &format!(", 据读数 {}", from.join("、"));
+        }
+        out.push(note);
+    }
+    out
+}
+
+/// A register figure with the places it carries (the register's resolution, two more when
+/// interpolated), with thousands separators.
+fn reading(d: Decimal) -> String {
+    fixed(d, d.scale())
 }
 
 /// `d` half-up to `dp` places, with thousands separators: 1,234.56.

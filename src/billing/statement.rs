@@ -295,16 +295,61 @@ pub fn split_shares(total: Decimal, n: u32, rule: ShareRemainder) -> Vec<Decimal
     shares
 }
 
-/// A register value at a statement's boundary.
+/// A register's value at a statement's boundary: the value the ledger's consumption starts or
+/// ends at, so that (end − start) × multiplier is the metered quantity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BoundaryReading {
-    /// When the value was read (or the boundary, when interpolated).
+    /// The boundary (local midnight); earlier versions stored the time of a reading near it.
     pub time: DateTime<Utc>,
     /// The same instant in the site's time zone, as printed: `2026-10-01 00:00`.
     pub local_time: String,
-    pub value: Decimal,
-    /// measured, manual, corrected or interpolated.
+    /// At the register's resolution when a reading sits on the boundary, two places finer (at
+    /// most 4) when interpolated; none when a replacement, reset or drop lies between the
+    /// readings either side.
+    pub value: Option<Decimal>,
+    /// The reading's own (measured, manual, corrected), interpolated, or missing without a
+    /// value.
     pub quality: Quality,
+    /// The stored readings the value comes from: the nearest before the boundary and the
+    /// nearest at or after it.
+    #[serde(default)]
+    pub readings: Vec<RawReading>,
+}
+
+/// A register reading as stored, at the register's resolution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RawReading {
+    pub time: DateTime<Utc>,
+    /// `2026-09-30 23:50` in the site's time zone.
+    pub local_time: String,
+    pub value: Decimal,
+    /// measured, manual or corrected.
+    pub quality: Quality,
+}
+
+/// Decimal places of a register's readings: those of its resolution (0.01 → 2, 1 → 0), 2
+/// where it is not known (a float register, a meter read by hand or over MQTT).
+pub fn reading_places(resolution: Decimal) -> u32 {
+    if resolution.is_zero() {
+        2
+    } else {
+        resolution.normalize().scale()
+    }
+}
+
+/// Decimal places of a value interpolated between readings: two more than a reading's, at
+/// most 4 (never fewer than a reading's).
+pub fn interpolated_places(resolution: Decimal) -> u32 {
+    let places = reading_places(resolution);
+    (places + 2).min(4).max(places)
+}
+
+/// `value` half-up to `places`, keeping trailing zeros (235293.109375 → 235293.11,
+/// 1024 → 1024.00), so every rendering prints the same figure.
+pub fn at_places(value: Decimal, places: u32) -> Decimal {
+    let mut d = crate::decimal::round_half_up(value, places);
+    d.rescale(places);
+    d
 }
 
 /// What a statement says about each meter: where its figures come from.
@@ -618,6 +663,25 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn readings_carry_the_places_of_the_registers_resolution() {
+        assert_eq!(reading_places(dec!(0.01)), 2);
+        assert_eq!(reading_places(dec!(0.100)), 1);
+        assert_eq!(reading_places(dec!(1)), 0);
+        assert_eq!(reading_places(dec!(10)), 0);
+        // Not known (a float register): two places.
+        assert_eq!(reading_places(dec!(0)), 2);
+        assert_eq!(interpolated_places(dec!(0.01)), 4);
+        assert_eq!(interpolated_places(dec!(0.1)), 3);
+        assert_eq!(interpolated_places(dec!(0.001)), 4);
+        assert_eq!(interpolated_places(dec!(0.00001)), 5);
+        // Half-up, trailing zeros kept: every rendering prints the same figure.
+        assert_eq!(at_places(dec!(235293.109375), 2).to_string(), "235293.11");
+        assert_eq!(at_places(dec!(1024), 2).to_string(), "1024.00");
+        assert_eq!(at_places(dec!(0.125), 2).to_string(), "0.13");
+        assert_eq!(at_places(dec!(8231.185), 4).to_string(), "8231.1850");
     }
 
     #[test]
