@@ -2,7 +2,7 @@
 //! finance can sort and sum them in any spreadsheet; each row carries its meter's start and end
 //! values as the statement prints them.
 
-use super::statement::{BoundaryReading, Statement};
+use super::statement::{BoundaryReading, Statement, display_unit};
 use crate::energy::intervals::Quality;
 
 /// A boundary's value (empty without one) and its quality.
@@ -54,7 +54,7 @@ pub fn csv(statements: &[Statement]) -> Result<Vec<u8>, csv::Error> {
                 &l.to.to_string(),
                 &l.metered.map(|m| m.to_string()).unwrap_or_default(),
                 &l.quantity.to_string(),
-                &l.unit,
+                display_unit(&l.unit),
                 &l.price.to_string(),
                 &l.amount.to_string(),
                 &s.total.to_string(),
@@ -72,6 +72,15 @@ pub fn csv(statements: &[Statement]) -> Result<Vec<u8>, csv::Error> {
 mod tests {
     use super::*;
     use crate::billing::xlsx::tests::sample;
+
+    #[test]
+    fn water_is_in_cubic_metres() {
+        let mut s = sample();
+        s.lines[0].unit = "m3".into();
+        let text = String::from_utf8(csv(&[s]).unwrap()).unwrap();
+        let first = text.lines().nth(1).unwrap();
+        assert!(first.contains(",m³,") && !first.contains("m3"), "{first}");
+    }
 
     #[test]
     fn each_row_carries_its_meters_start_and_end_values() {

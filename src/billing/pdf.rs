@@ -12,7 +12,7 @@ use krilla::paint::Fill;
 use krilla::text::Font;
 use rust_decimal::Decimal;
 
-use super::statement::{BoundaryReading, MeterBlock, Statement, cents};
+use super::statement::{BoundaryReading, MeterBlock, Statement, cents, display_unit};
 use super::tenant::BillingSettings;
 use super::xlsx::{quality_zh, status_zh};
 use crate::decimal::round_half_up;
@@ -334,7 +334,7 @@ impl Layout<'_> {
                     plain(m.multiplier, 0),
                     boundary(&m.start),
                     boundary(&m.end),
-                    format!("{} {}", fixed(m.metered, 2), m.unit),
+                    format!("{} {}", fixed(m.metered, 2), display_unit(&m.unit)),
                 ]
             })
             .collect();
@@ -381,7 +381,7 @@ impl Layout<'_> {
                 vec![
                     item,
                     fixed(l.quantity, 2),
-                    l.unit.clone(),
+                    display_unit(&l.unit).to_string(),
                     plain(l.price, 2),
                     fixed(l.amount, 2),
                 ]
@@ -425,7 +425,7 @@ impl Layout<'_> {
         let unit = s
             .meters
             .first()
-            .map(|m| m.unit.as_str())
+            .map(|m| display_unit(&m.unit))
             .unwrap_or_default();
         let mut lines = Vec::new();
         if let Some(q) = &s.free_quota {
@@ -879,6 +879,21 @@ mod tests {
             assert!(text.contains("第1页/共1页"));
             assert_eq!(text.matches("金额(元)").count(), count);
         }
+    }
+
+    #[test]
+    fn water_is_in_cubic_metres() {
+        let mut s = sample();
+        s.meters[0].unit = "m3".into();
+        for l in &mut s.lines {
+            l.unit = "m3".into();
+        }
+        let pdf = document(&[s], &settings()).unwrap();
+        let text = squash(&pdftotext(&pdf).expect("pdftotext (poppler-utils) is needed"));
+        assert!(text.contains("1,189.97m³"), "{text}");
+        assert!(text.contains("1,150.50m³"), "{text}");
+        assert!(text.contains("人均免费额度25.00m³"), "{text}");
+        assert!(!text.contains("m3"), "{text}");
     }
 
     #[test]

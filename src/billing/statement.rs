@@ -352,6 +352,15 @@ pub fn at_places(value: Decimal, places: u32) -> Decimal {
     d
 }
 
+/// A unit as printed on a statement: m³ for the stored `m3`; kWh, GJ and others as they are.
+pub fn display_unit(unit: &str) -> &str {
+    match unit {
+        "m3" => "m³",
+        "m3/h" => "m³/h",
+        other => other,
+    }
+}
+
 /// What a statement says about each meter: where its figures come from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MeterBlock {

@@ -9,7 +9,7 @@ use rust_xlsxwriter::{
     cell_range, quote_sheet_name,
 };
 
-use super::statement::{BoundaryReading, Statement, cents};
+use super::statement::{BoundaryReading, Statement, cents, display_unit};
 use super::tenant::BillingSettings;
 use crate::energy::intervals::Quality;
 
@@ -349,7 +349,7 @@ fn statement_sheet(
         boundary(ws, row, 3, m.start.as_ref())?;
         boundary(ws, row, 6, m.end.as_ref())?;
         ws.write_number_with_format(row, 9, num(m.metered), &f.quantity)?;
-        ws.write_string(row, 10, &m.unit)?;
+        ws.write_string(row, 10, display_unit(&m.unit))?;
         ws.write_number_with_format(row, 11, num(m.loss_rate), &f.percent)?;
         ws.write_string(row, 12, quality_zh(m.quality))?;
         row += 1;
@@ -396,7 +396,7 @@ fn statement_sheet(
             ws.write_number_with_format(row, 3, num(metered), &f.quantity)?;
         }
         ws.write_number_with_format(row, 4, num(l.quantity), &f.quantity)?;
-        ws.write_string(row, 5, &l.unit)?;
+        ws.write_string(row, 5, display_unit(&l.unit))?;
         ws.write_number_with_format(row, 6, num(l.price), &f.price)?;
         ws.write_number_with_format(row, 7, num(l.amount), &f.money)?;
         row += 1;
@@ -425,7 +425,7 @@ fn statement_sheet(
         let unit = s
             .meters
             .first()
-            .map(|m| m.unit.as_str())
+            .map(|m| display_unit(&m.unit))
             .unwrap_or_default();
         ws.write_string_with_format(row, 0, "免费额度", &f.label)?;
         row += 1;
