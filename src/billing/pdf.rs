@@ -6,13 +6,16 @@
 //! is added last because it carries the statement's page count.
 
 use krilla::Document;
+use krilla::color::luma;
+use krilla::geom::Transform;
 use krilla::metadata::Metadata;
 use krilla::page::PageSettings;
 use krilla::paint::Fill;
+use krilla::surface::Surface;
 use krilla::text::Font;
 use rust_decimal::Decimal;
 
-use super::statement::{BoundaryReading, MeterBlock, Statement, cents, display_unit};
+use super::statement::{BoundaryReading, MeterBlock, Statement, cents, display_unit, is_issued};
 use super::tenant::BillingSettings;
 use super::xlsx::{quality_zh, status_zh};
 use crate::decimal::round_half_up;
@@ -29,6 +32,8 @@ const ROW: f32 = 16.0;
 const TOTAL_ROW: f32 = 20.0;
 const PAD: f32 = 4.0;
 const SOURCE: &str = "数据来源: 表计读数与能耗台账, 每行金额四舍五入到分, 合计为各行之和";
+/// Across every page of a statement not issued.
+const WATERMARK: &str = "草稿 DRAFT";
 
 /// The PDF for `statements`, each starting on a new page.
 pub fn document(statements: &[Statement], settings: &BillingSettings) -> Result<Vec<u8>, String> {
@@ -54,6 +59,9 @@ pub fn document(statements: &[Statement], settings: &BillingSettings) -> Result<
         for (i, ops) in pages.iter().enumerate() {
             let mut page = document.start_page_with(size.clone());
             let mut surface = page.surface();
+            if !is_issued(s.status) {
+                watermark(&mut surface, &font, &metrics);
+            }
             surface.set_fill(Some(Fill::default()));
             draw(&mut surface, &font, ops, &[]);
             draw(
@@ -67,6 +75,25 @@ pub fn document(statements: &[Statement], settings: &BillingSettings) -> Result<
         }
     }
     document.finish().map_err(|e| format!("PDF: {e:?}"))
+}
+
+/// 草稿 DRAFT in large light grey letters diagonally across the page, under what is printed.
+fn watermark(surface: &mut Surface, font: &Font, m: &Metrics) {
+    const SIZE: f32 = 96.0;
+    let (cx, cy) = (PAGE_W / 2.0, PAGE_H / 2.0);
+    surface.push_transform(&Transform::from_rotate_at(-40.0, cx, cy));
+    surface.set_fill(Some(Fill {
+        paint: luma::Color::new(225).into(),
+        ..Fill::default()
+    }));
+    let x = cx - m.width(WATERMARK, SIZE) / 2.0;
+    draw(
+        surface,
+        font,
+        &[text(x, cy + SIZE * 0.35, SIZE, WATERMARK, false)],
+        &[],
+    );
+    surface.pop();
 }
 
 /// The foot of every page: payment note, data source, statement number and page number.
@@ -704,7 +731,7 @@ fn below_wan(n: u128) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::billing::statement::{Line, LineKind};
+    use crate::billing::statement::{Line, LineKind, Status};
     use crate::billing::xlsx::tests::{sample, settings};
     use rust_decimal_macros::dec;
     use std::process::Command;
@@ -785,10 +812,15 @@ mod tests {
 
     /// The text of the PDF via poppler's pdftotext, when it is installed.
     fn pdftotext(pdf: &[u8]) -> Option<String> {
+        pdftotext_as(pdf, "-layout")
+    }
+
+    /// The same in the order it is drawn (`-raw`), which keeps rotated text together.
+    fn pdftotext_as(pdf: &[u8], mode: &str) -> Option<String> {
         let file = tempfile::Builder::new().suffix(".pdf").tempfile().unwrap();
         std::fs::write(file.path(), pdf).unwrap();
         match Command::new("pdftotext")
-            .arg("-layout")
+            .arg(mode)
             .arg(file.path())
             .arg("-")
             .output()
@@ -894,6 +926,30 @@ mod tests {
         assert!(text.contains("1,150.50m³"), "{text}");
         assert!(text.contains("人均免费额度25.00m³"), "{text}");
         assert!(!text.contains("m3"), "{text}");
+    }
+
+    #[test]
+    fn a_statement_not_issued_says_draft_across_every_page() {
+        let text = |status| {
+            let mut s = sample();
+            s.status = status;
+            let pdf = document(&[s], &settings()).unwrap();
+            squash(&pdftotext_as(&pdf, "-raw").expect("pdftotext (poppler-utils) is needed"))
+        };
+        let draft = text(Status::Draft);
+        assert!(draft.contains(&squash(WATERMARK)), "{draft}");
+        let mut long = sample();
+        long.status = Status::Draft;
+        long.lines = vec![long.lines[0].clone(); 80];
+        let pdf = document(&[long], &settings()).unwrap();
+        let raw = pdftotext_as(&pdf, "-raw").unwrap();
+        assert!(pages(&pdf) > 1);
+        assert_eq!(raw.matches("DRAFT").count(), pages(&pdf));
+        for status in [Status::Issued, Status::Paid, Status::Overdue] {
+            let issued = text(status);
+            assert!(!issued.contains("DRAFT"), "{status:?}: {issued}");
+            assert!(!issued.contains("草稿"), "{status:?}: {issued}");
+        }
     }
 
     #[test]

@@ -413,6 +413,16 @@ pub enum Status {
     Superseded,
 }
 
+/// Whether a statement in `status` has been issued (a demand for payment): issued, partly
+/// paid, paid, overdue or superseded. Any other status (a draft, one awaiting review) is not,
+/// and its PDF and Excel sheet say so.
+pub fn is_issued(status: Status) -> bool {
+    matches!(
+        status,
+        Status::Issued | Status::PartlyPaid | Status::Paid | Status::Overdue | Status::Superseded
+    )
+}
+
 impl Status {
     pub fn name_zh(self) -> &'static str {
         match self {
@@ -691,6 +701,20 @@ mod tests {
         assert_eq!(at_places(dec!(1024), 2).to_string(), "1024.00");
         assert_eq!(at_places(dec!(0.125), 2).to_string(), "0.13");
         assert_eq!(at_places(dec!(8231.185), 4).to_string(), "8231.1850");
+    }
+
+    #[test]
+    fn only_a_draft_is_unissued() {
+        assert!(!is_issued(Status::Draft));
+        for s in [
+            Status::Issued,
+            Status::PartlyPaid,
+            Status::Paid,
+            Status::Overdue,
+            Status::Superseded,
+        ] {
+            assert!(is_issued(s), "{s:?}");
+        }
     }
 
     #[test]

@@ -9,11 +9,14 @@ use rust_xlsxwriter::{
     cell_range, quote_sheet_name,
 };
 
-use super::statement::{BoundaryReading, Statement, cents, display_unit};
+use super::statement::{BoundaryReading, Statement, cents, display_unit, is_issued};
 use super::tenant::BillingSettings;
 use crate::energy::intervals::Quality;
 
 const SUMMARY: &str = "汇总";
+/// The first row of the sheet of a statement not issued.
+pub(crate) const DRAFT_BANNER: &str =
+    "草稿 — 未开具，不作缴费依据  DRAFT — not issued, not a demand for payment";
 
 /// A boundary's or an interval's data quality, in Chinese.
 pub fn quality_zh(q: Quality) -> &'static str {
@@ -39,6 +42,7 @@ pub(crate) fn status_zh(s: &Statement) -> String {
 
 struct Formats {
     title: Format,
+    draft: Format,
     header: Format,
     label: Format,
     money: Format,
@@ -53,6 +57,10 @@ impl Formats {
         let money = Format::new().set_num_format("#,##0.00");
         Formats {
             title: Format::new().set_bold().set_font_size(14),
+            draft: Format::new()
+                .set_bold()
+                .set_font_size(14)
+                .set_font_color(Color::RGB(0xC00000)),
             header: Format::new()
                 .set_bold()
                 .set_background_color(Color::RGB(0xE7E6E6))
@@ -298,9 +306,16 @@ fn statement_sheet(
     {
         ws.set_column_width(col as ColNum, width)?;
     }
-    ws.write_string_with_format(0, 0, title(settings, "水电费结算单"), &f.title)?;
+    // A statement not issued says so above everything else.
+    let top: RowNum = if is_issued(s.status) {
+        0
+    } else {
+        ws.write_string_with_format(0, 0, DRAFT_BANNER, &f.draft)?;
+        1
+    };
+    ws.write_string_with_format(top, 0, title(settings, "水电费结算单"), &f.title)?;
 
-    let mut row: RowNum = 2;
+    let mut row: RowNum = top + 2;
     let dates = format!("{} 至 {}", s.start, s.end);
     let issue = s.issue_date.to_string();
     let due = s.due_date.to_string();
@@ -658,6 +673,28 @@ pub(crate) mod tests {
         let bytes = workbook(&[sample(), second], &settings()).unwrap();
         assert!(bytes.starts_with(b"PK"));
         assert!(workbook(&[], &settings()).unwrap().starts_with(b"PK"));
+    }
+
+    /// The workbook's text: every part of the package, unzipped.
+    fn package_text(xlsx: &[u8]) -> String {
+        let file = tempfile::Builder::new().suffix(".xlsx").tempfile().unwrap();
+        std::fs::write(file.path(), xlsx).unwrap();
+        let out = std::process::Command::new("unzip")
+            .arg("-p")
+            .arg(file.path())
+            .output()
+            .expect("unzip is needed");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    #[test]
+    fn a_draft_sheet_starts_by_saying_it_is_not_issued() {
+        let mut draft = sample();
+        draft.status = Status::Draft;
+        let text = package_text(&workbook(&[draft], &settings()).unwrap());
+        assert!(text.contains(DRAFT_BANNER), "{text}");
+        let issued = package_text(&workbook(&[sample()], &settings()).unwrap());
+        assert!(!issued.contains("DRAFT") && !issued.contains("未开具"));
     }
 
     #[test]
