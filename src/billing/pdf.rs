@@ -533,6 +533,42 @@ impl Layout<'_> {
     }
 }
 
+/// Who signs and stamps a statement, in Chinese and English, two to a row; the payer's
+/// acknowledgement has a row of its own.
+const SIGNATURES: [&[(&str, &str)]; 3] = [
+    &[("经办人(签字)", "Prepared by"), ("复核人", "Checked by")],
+    &[("财务部门(盖章)", "Finance office stamp"), ("日期", "Date")],
+    &[("缴费单位确认(签字/盖章)", "Payer's acknowledgement")],
+];
+
+impl Layout<'_> {
+    /// The signature and stamp block, at the foot of the statement's last page: each label
+    /// with a line to sign on, its English beneath.
+    fn signatures(&mut self) {
+        const ROW_H: f32 = 30.0;
+        let height = ROW_H * SIGNATURES.len() as f32 + 8.0;
+        self.need(height + 12.0);
+        self.y = self.y.max(self.bottom - height);
+        let half = (RIGHT - LEFT) / 2.0;
+        for row in SIGNATURES {
+            self.y += ROW_H;
+            for (i, (zh, en)) in row.iter().enumerate() {
+                let x = LEFT + half * i as f32;
+                let end = if i + 1 == row.len() {
+                    RIGHT
+                } else {
+                    x + half - 16.0
+                };
+                self.text(x, self.y, 9.5, zh, true);
+                self.text(x, self.y + 10.0, 7.0, en, false);
+                let line_from = x + self.m.width(zh, 9.5) + 6.0;
+                self.rule(line_from, self.y + 1.0, end, self.y + 1.0, 0.5);
+            }
+        }
+        self.y += 8.0;
+    }
+}
+
 fn layout(s: &Statement, settings: &BillingSettings, m: &Metrics, bottom: f32) -> Vec<Vec<Op>> {
     let mut l = Layout {
         m,
@@ -549,6 +585,7 @@ fn layout(s: &Statement, settings: &BillingSettings, m: &Metrics, bottom: f32) -
     l.lines();
     l.free_quota();
     l.reissue();
+    l.signatures();
     l.done.push(l.ops);
     l.done
 }
@@ -950,6 +987,26 @@ mod tests {
             assert!(!issued.contains("DRAFT"), "{status:?}: {issued}");
             assert!(!issued.contains("草稿"), "{status:?}: {issued}");
         }
+    }
+
+    #[test]
+    fn each_statement_ends_with_its_signatures_and_stamp() {
+        let mut long = sample();
+        long.lines = vec![long.lines[0].clone(); 80];
+        let pdf = document(&[sample(), long], &settings()).unwrap();
+        let text = squash(&pdftotext(&pdf).expect("pdftotext (poppler-utils) is needed"));
+        for row in SIGNATURES {
+            for (zh, en) in row {
+                // Once per statement, not on every page (日期 is in 开具日期 too).
+                let zh_count = text.matches(&squash(zh)).count();
+                assert!(zh_count >= 2, "{zh}: {text}");
+                assert_eq!(text.matches(&squash(en)).count(), 2, "{en}: {text}");
+            }
+        }
+        assert_eq!(text.matches("经办人(签字)").count(), 2);
+        // After the last line of the long statement, on its last page.
+        let last_page = text.rsplit('\u{c}').find(|p| !p.is_empty()).unwrap();
+        assert!(last_page.contains("缴费单位确认(签字/盖章)"), "{last_page}");
     }
 
     #[test]
