@@ -704,6 +704,18 @@ mod tests {
     }
 
     #[test]
+    fn a_boundary_stored_by_an_earlier_version_still_loads() {
+        // No `readings`, a value rounded to the cent and normalized.
+        let stored = r#"{"time": "2026-09-30T16:00:00Z", "local_time": "2026-10-01 00:00",
+            "value": "1024", "quality": "measured"}"#;
+        let b: BoundaryReading = serde_json::from_str(stored).unwrap();
+        assert_eq!(
+            (b.value, b.quality, b.readings.len()),
+            (Some(dec!(1024)), Quality::Measured, 0)
+        );
+    }
+
+    #[test]
     fn only_a_draft_is_unissued() {
         assert!(!is_issued(Status::Draft));
         for s in [
