@@ -178,7 +178,8 @@ async fn finance_bills_issues_and_records_payments() {
     let m = &s["meters"][0];
     assert_eq!(
         (m["start"]["value"].as_str(), m["start"]["quality"].as_str()),
-        (Some("1000"), Some("manual"))
+        (Some("1000.00"), Some("manual")),
+        "a reading at two places where the register's resolution is not known"
     );
     assert_eq!(m["start"]["local_time"], "2026-10-01 00:00");
 

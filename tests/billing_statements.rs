@@ -411,9 +411,9 @@ fn canteen_on_tou_with_a_price_change_mid_month_behind_a_ct_of_40() {
     let start = m.start.as_ref().unwrap();
     assert_eq!(
         (start.value, start.quality),
-        (dec!(1024), Quality::Measured)
+        (Some(dec!(1024)), Quality::Measured)
     );
-    assert_eq!(m.end.as_ref().unwrap().value, dec!(1024) + dec!(744));
+    assert_eq!(m.end.as_ref().unwrap().value, Some(dec!(1024) + dec!(744)));
     assert_eq!(s.due_date, NaiveDate::from_ymd_opt(2026, 11, 18).unwrap());
 }
 
@@ -456,8 +456,8 @@ fn a_meter_replaced_mid_month_and_water_with_sewage_and_losses() {
     assert_eq!(s.total, dec!(5911.08));
     let elec = &s.meters[0];
     // Old meter from 5240 (24 h after 5000); new meter at 3955 on 1 November (395.5 h × 10).
-    assert_eq!(elec.start.as_ref().unwrap().value, dec!(5240));
-    assert_eq!(elec.end.as_ref().unwrap().value, dec!(3955));
+    assert_eq!(elec.start.as_ref().unwrap().value, Some(dec!(5240)));
+    assert_eq!(elec.end.as_ref().unwrap().value, Some(dec!(3955)));
     assert_eq!(elec.notes.len(), 1);
     assert!(
         elec.notes[0].contains("换表") && elec.notes[0].contains("8725"),
@@ -631,4 +631,170 @@ fn issue_pay_correct_and_reissue() {
         refused.to_string().contains("CS-202610-shop-R1"),
         "{refused}"
     );
+}
+
+/// A plant room behind a CT of 80 on a meter whose register counts 0.01 kWh, read every 20
+/// minutes at :10, :30 and :50 (so no reading falls on midnight), and a meter with a float
+/// register read every quarter hour.
+const READ_BETWEEN: &str = r#"
+[site]
+name = "测试学院"
+timezone = "Asia/Shanghai"
+
+[[units]]
+id = "org"
+name = "学院"
+kind = "organisation"
+
+[[connections]]
+id = "gw"
+url = "tcp://127.0.0.1:1"
+
+[[meters]]
+id = "plant"
+name = "空调机房"
+unit = "org"
+category = "01000"
+profile = "abb-b23"
+connection = "gw"
+slave_id = 1
+multiplier = 80
+
+[[meters]]
+id = "kiosk"
+name = "报刊亭"
+unit = "org"
+category = "01000"
+profile = "eastron-sdm630"
+connection = "gw"
+slave_id = 2
+
+[[tariffs]]
+id = "flat"
+name = "一般工商业电价"
+[[tariffs.versions]]
+from = 2026-01-01
+price = "0.65"
+
+[[tenants]]
+id = "plant"
+name = "空调机房"
+kind = "other"
+meters = [{ meter = "plant", tariff = "flat" }]
+
+[[tenants]]
+id = "kiosk"
+name = "报刊亭"
+kind = "shop"
+meters = [{ meter = "kiosk", tariff = "flat" }]
+"#;
+
+/// Plant: 0.37 kWh (on the register) per 20 minutes, but 1.00 across the night into October
+/// and 0.20 across the night into November; kiosk: 0.25 per quarter hour, stored as the float
+/// register gives it (235293.11 reads back as 235293.109375).
+fn read_between() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let site = Site::from_str(&dir.path().join("site.toml"), READ_BETWEEN)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let store = SqliteStore::open(&dir.path().join("jieneng.db")).unwrap();
+    let mut w = store.writer().unwrap();
+    let mut plant = Vec::new();
+    let mut hundredths: i64 = 23_529_311;
+    let mut t = local(2026, 9, 29, 0, 10);
+    while t <= local(2026, 11, 2, 0, 10) {
+        plant.push(reading(
+            "plant",
+            "energy_import_kwh",
+            t,
+            hundredths as f64 / 100.0,
+        ));
+        hundredths += if t == local(2026, 9, 30, 23, 50) {
+            100
+        } else if t == local(2026, 10, 31, 23, 50) {
+            20
+        } else {
+            37
+        };
+        t += Duration::minutes(20);
+    }
+    w.write_batch(&plant).unwrap();
+    let kiosk: Vec<Reading> = series(
+        "kiosk",
+        "energy_import_kwh",
+        local(2026, 9, 29, 0, 0),
+        local(2026, 11, 2, 0, 0),
+        Duration::minutes(15),
+        235_293.11,
+        0.25,
+    )
+    .into_iter()
+    .map(|r| Reading {
+        value: f64::from(r.value as f32),
+        ..r
+    })
+    .collect();
+    w.write_batch(&kiosk).unwrap();
+    drop(w);
+    Fixture {
+        _dir: dir,
+        site,
+        store,
+    }
+}
+
+#[test]
+fn boundary_readings_reconcile_with_the_metered_quantity() {
+    let f = read_between();
+    let all = statements(&f, issue_day());
+    let m = &find(&all, "plant").meters[0];
+    let (start, end) = (m.start.as_ref().unwrap(), m.end.as_ref().unwrap());
+    // 2,231 steps of 0.37 inside October, half of each night's step across its midnight:
+    // 825.47 + 0.50 + 0.10 = 826.07 on the register, × 80.
+    assert_eq!(m.metered, dec!(66085.6));
+    let (a, b) = (start.value.unwrap(), end.value.unwrap());
+    assert!(
+        ((b - a) * m.multiplier - m.metered).abs() <= dec!(0.0001),
+        "({b} − {a}) × {} ≠ {}",
+        m.multiplier,
+        m.metered
+    );
+    // Halfway between 235346.02 (23:50) and 235347.02 (00:10), two places finer than the
+    // register, and marked as interpolated; the readings it comes from beside it.
+    assert_eq!(start.value.unwrap().to_string(), "235346.5200");
+    assert_eq!(start.quality, Quality::Interpolated);
+    assert_eq!(start.local_time, "2026-10-01 00:00");
+    let readings: Vec<(&str, String, Quality)> = start
+        .readings
+        .iter()
+        .map(|r| (r.local_time.as_str(), r.value.to_string(), r.quality))
+        .collect();
+    assert_eq!(
+        readings,
+        vec![
+            ("2026-09-30 23:50", "235346.02".into(), Quality::Measured),
+            ("2026-10-01 00:10", "235347.02".into(), Quality::Measured),
+        ]
+    );
+    assert_eq!(end.local_time, "2026-11-01 00:00");
+    assert_eq!(end.readings.len(), 2);
+}
+
+#[test]
+fn readings_are_printed_at_the_registers_resolution() {
+    let f = read_between();
+    let all = statements(&f, issue_day());
+    let m = &find(&all, "kiosk").meters[0];
+    let start = m.start.as_ref().unwrap();
+    // A float register has no known resolution: two places, not the float's 235341.109375.
+    // 1 October 00:00 is 192 quarter hours after the first reading: 235293.11 + 48.
+    assert_eq!(
+        (start.value.unwrap().to_string(), start.quality),
+        ("235341.11".to_string(), Quality::Measured)
+    );
+    let readings: Vec<String> = start.readings.iter().map(|r| r.value.to_string()).collect();
+    assert_eq!(readings, vec!["235340.86", "235341.11"]);
+    // JSON carries the same figures.
+    let json = serde_json::to_value(m).unwrap();
+    assert_eq!(json["start"]["value"], "235341.11");
+    assert_eq!(json["start"]["readings"][0]["value"], "235340.86");
 }

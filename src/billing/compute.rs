@@ -7,12 +7,15 @@ use rust_decimal::Decimal;
 
 use super::review::{DataQuality, Drop, Hold, meter_holds, not_over};
 use super::statement::{
-    BoundaryReading, FreeQuotaUse, Line, MeterBlock, Segment, Statement, Status, cents,
-    charge_name, price_meter, split_shares, total,
+    BoundaryReading, FreeQuotaUse, Line, MeterBlock, RawReading, Segment, Statement, Status,
+    at_places, cents, charge_name, interpolated_places, price_meter, reading_places, split_shares,
+    total,
 };
 use super::tariff::{Kind, Tariff, TierPeriod, TouPeriod};
 use super::tenant::{Cycle, FreeQuota, ShareRemainder, Tenant};
-use crate::energy::intervals::{Anomaly, Event, Quality};
+use crate::energy::intervals::{
+    Anomaly, Event, Quality, RegisterFacts, RegisterReading, register_at,
+};
 use crate::energy::ledger::{Ledger, Step, facts, register_quantity, registers};
 use crate::quantity::{Quantity, TOU_REGISTERS};
 use crate::rules::calendar::DayType;
@@ -251,50 +254,69 @@ fn bridged(
     })
 }
 
-/// The register's value at `t`: a reading within 15 minutes of it as read, otherwise
-/// interpolated between the readings either side (when no replacement or reset lies
-/// between them).
+/// The register at a statement's boundary `t`, as the ledger's consumption takes it, with the
+/// stored readings either side.
 pub fn boundary_reading(
     ledger: &Ledger<'_>,
     meter: &Meter,
     quantity: Quantity,
+    facts: &RegisterFacts,
     t: DateTime<Utc>,
 ) -> Result<Option<BoundaryReading>, StoreError> {
     let data = ledger.register_near(meter, quantity, t)?;
-    let close = data
-        .readings
+    Ok(boundary_at(
+        &data.readings,
+        &data.events,
+        facts,
+        t,
+        ledger.timezone(),
+    ))
+}
+
+/// The boundary reading at `t` from a register's readings and events (pure): the value
+/// [`register_at`] gives (the reading on the boundary, or interpolated between the readings
+/// either side as the ledger does), rounded to the register's resolution, and the nearest
+/// reading before `t` and the nearest at or after it. None without a reading either side.
+pub fn boundary_at(
+    readings: &[RegisterReading],
+    events: &[Event],
+    facts: &RegisterFacts,
+    t: DateTime<Utc>,
+    tz: chrono_tz::Tz,
+) -> Option<BoundaryReading> {
+    let places = reading_places(facts.resolution);
+    let before = readings
         .iter()
-        .filter(|r| (r.time - t).abs() <= Duration::minutes(15))
-        .min_by_key(|r| (r.time - t).abs());
-    if let Some(r) = close {
-        return Ok(Some(BoundaryReading {
+        .filter(|r| r.time < t)
+        .max_by_key(|r| r.time);
+    let after = readings
+        .iter()
+        .filter(|r| r.time >= t)
+        .min_by_key(|r| r.time);
+    let raw: Vec<RawReading> = before
+        .into_iter()
+        .chain(after)
+        .map(|r| RawReading {
             time: r.time,
-            local_time: local_text(r.time, ledger.timezone()),
-            value: r.value.normalize(),
+            local_time: local_text(r.time, tz),
+            value: at_places(r.value, places),
             quality: r.quality,
-        }));
+        })
+        .collect();
+    if raw.is_empty() {
+        return None;
     }
-    let before = data.readings.iter().rev().find(|r| r.time < t);
-    let after = data.readings.iter().find(|r| r.time > t);
-    let (Some(a), Some(b)) = (before, after) else {
-        return Ok(None);
-    };
-    let broken = data.events.iter().any(|e| {
-        let at = event_time(e);
-        a.time < at && at <= b.time
+    let value = register_at(readings, events, facts, t).map(|(v, q)| match q {
+        Quality::Interpolated => (at_places(v, interpolated_places(facts.resolution)), q),
+        _ => (at_places(v, places), q),
     });
-    if broken || b.value < a.value {
-        return Ok(None);
-    }
-    let span = Decimal::from((b.time - a.time).num_milliseconds());
-    let part = Decimal::from((t - a.time).num_milliseconds());
-    let value = a.value + (b.value - a.value) * part / span;
-    Ok(Some(BoundaryReading {
+    Some(BoundaryReading {
         time: t,
-        local_time: local_text(t, ledger.timezone()),
-        value: crate::decimal::cents(value).normalize(),
-        quality: Quality::Interpolated,
-    }))
+        local_time: local_text(t, tz),
+        value: value.map(|(v, _)| v),
+        quality: value.map_or(Quality::Missing, |(_, q)| q),
+        readings: raw,
+    })
 }
 
 /// Metered consumption of a segment per TOU period, from the TOU registers or by
@@ -509,6 +531,7 @@ pub fn draft_statement(
         let today = local_midnight(issue_date, tz).unwrap_or(b);
         let data = data_quality(ledger, site, meter, quantity, a, b, today)?;
         holds.extend(meter_holds(&meter.id, &data, settings.review_threshold));
+        let facts = facts(site, meter, quantity);
         let mut notes: Vec<String> = ledger
             .events(meter, quantity, a, b)?
             .iter()
@@ -547,8 +570,8 @@ pub fn draft_statement(
             tariff: tariff.id.clone(),
             tariff_name: tariff.name.clone(),
             multiplier: meter.multiplier_at(b - Duration::milliseconds(1)),
-            start: boundary_reading(ledger, meter, quantity, a)?,
-            end: boundary_reading(ledger, meter, quantity, b)?,
+            start: boundary_reading(ledger, meter, quantity, &facts, a)?,
+            end: boundary_reading(ledger, meter, quantity, &facts, b)?,
             notes,
             metered: crate::energy::ledger::round(metered),
             quality,
@@ -620,16 +643,71 @@ fn local_text(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
     t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
 }
 
-fn event_time(e: &Event) -> DateTime<Utc> {
-    match e {
-        Event::Replacement { time, .. } | Event::Reset { time, .. } => *time,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use rust_decimal_macros::dec;
+
+    fn facts(resolution: Decimal) -> RegisterFacts {
+        RegisterFacts {
+            rollover: None,
+            max_rate_per_hour: None,
+            resolution,
+            reading_period: Duration::minutes(20),
+            max_gap: Duration::days(7),
+        }
+    }
+
+    fn read(t: DateTime<Utc>, value: Decimal) -> RegisterReading {
+        RegisterReading {
+            time: t,
+            value,
+            quality: Quality::Measured,
+        }
+    }
+
+    #[test]
+    fn a_boundary_between_readings_is_interpolated_as_the_ledger_does() {
+        use chrono::TimeZone;
+        let tz = chrono_tz::Asia::Shanghai;
+        let at = |h, m| tz.with_ymd_and_hms(2026, 10, 1, h, m, 0).unwrap().to_utc();
+        let midnight = at(0, 0);
+        let before = midnight - Duration::minutes(10);
+        let readings = [
+            read(before, dec!(100.10)),
+            read(at(0, 10), dec!(100.45)),
+            read(at(0, 30), dec!(100.80)),
+        ];
+        let b = boundary_at(&readings, &[], &facts(dec!(0.01)), midnight, tz).unwrap();
+        assert_eq!(b.value.unwrap().to_string(), "100.2750");
+        assert_eq!(b.quality, Quality::Interpolated);
+        let raw: Vec<String> = b.readings.iter().map(|r| r.value.to_string()).collect();
+        assert_eq!(raw, vec!["100.10", "100.45"]);
+        // A reading on the boundary is the value, with its own quality and places.
+        let on = boundary_at(&readings, &[], &facts(dec!(0.01)), at(0, 10), tz).unwrap();
+        assert_eq!(
+            (on.value.unwrap().to_string(), on.quality),
+            ("100.45".to_string(), Quality::Measured)
+        );
+        // A replacement between the readings either side: no value, the readings still shown.
+        let replaced = [Event::Replacement {
+            time: before + Duration::minutes(5),
+            old_final: dec!(100.20),
+            new_initial: dec!(0),
+        }];
+        let b = boundary_at(&readings, &replaced, &facts(dec!(0.01)), midnight, tz).unwrap();
+        assert_eq!((b.value, b.quality), (None, Quality::Missing));
+        assert_eq!(b.readings.len(), 2);
+        // A drop between them (no event): no value either.
+        let dropped = [read(before, dec!(100.10)), read(at(0, 10), dec!(99.00))];
+        let b = boundary_at(&dropped, &[], &facts(dec!(0.01)), midnight, tz).unwrap();
+        assert_eq!(b.value, None);
+        // Nothing read near the boundary: no boundary reading at all.
+        assert_eq!(
+            boundary_at(&[], &[], &facts(dec!(0.01)), midnight, tz),
+            None
+        );
+    }
 
     #[test]
     fn quarters_end_in_march_june_september_december() {

@@ -6,16 +6,20 @@
 //! is added last because it carries the statement's page count.
 
 use krilla::Document;
+use krilla::color::luma;
+use krilla::geom::Transform;
 use krilla::metadata::Metadata;
 use krilla::page::PageSettings;
 use krilla::paint::Fill;
+use krilla::surface::Surface;
 use krilla::text::Font;
 use rust_decimal::Decimal;
 
-use super::statement::{BoundaryReading, Statement, cents};
+use super::statement::{BoundaryReading, MeterBlock, Statement, cents, display_unit};
 use super::tenant::BillingSettings;
 use super::xlsx::{quality_zh, status_zh};
 use crate::decimal::round_half_up;
+use crate::energy::intervals::Quality;
 
 /// WenQuanYi Micro Hei (index 0 of the collection); see assets/fonts/README.md.
 use crate::render::font::{CJK_FONT as FONT, Metrics};
@@ -28,6 +32,8 @@ const ROW: f32 = 16.0;
 const TOTAL_ROW: f32 = 20.0;
 const PAD: f32 = 4.0;
 const SOURCE: &str = "数据来源: 表计读数与能耗台账, 每行金额四舍五入到分, 合计为各行之和";
+/// Across every page of a statement not issued.
+const WATERMARK: &str = "草稿 DRAFT";
 
 /// The PDF for `statements`, each starting on a new page.
 pub fn document(statements: &[Statement], settings: &BillingSettings) -> Result<Vec<u8>, String> {
@@ -53,6 +59,9 @@ pub fn document(statements: &[Statement], settings: &BillingSettings) -> Result<
         for (i, ops) in pages.iter().enumerate() {
             let mut page = document.start_page_with(size.clone());
             let mut surface = page.surface();
+            if !s.status.is_issued() {
+                watermark(&mut surface, &font, &metrics);
+            }
             surface.set_fill(Some(Fill::default()));
             draw(&mut surface, &font, ops, &[]);
             draw(
@@ -66,6 +75,25 @@ pub fn document(statements: &[Statement], settings: &BillingSettings) -> Result<
         }
     }
     document.finish().map_err(|e| format!("PDF: {e:?}"))
+}
+
+/// 草稿 DRAFT in large light grey letters diagonally across the page, under what is printed.
+fn watermark(surface: &mut Surface, font: &Font, m: &Metrics) {
+    const SIZE: f32 = 96.0;
+    let (cx, cy) = (PAGE_W / 2.0, PAGE_H / 2.0);
+    surface.push_transform(&Transform::from_rotate_at(-40.0, cx, cy));
+    surface.set_fill(Some(Fill {
+        paint: luma::Color::new(225).into(),
+        ..Fill::default()
+    }));
+    let x = cx - m.width(WATERMARK, SIZE) / 2.0;
+    draw(
+        surface,
+        font,
+        &[text(x, cy + SIZE * 0.35, SIZE, WATERMARK, false)],
+        &[],
+    );
+    surface.pop();
 }
 
 /// The foot of every page: payment note, data source, statement number and page number.
@@ -316,7 +344,12 @@ impl Layout<'_> {
         let s = self.s;
         self.section("表计读数", 2.0 * ROW);
         let boundary = |b: &Option<BoundaryReading>| match b {
-            Some(b) => format!("{} ({})", plain(b.value, 2), quality_zh(b.quality)),
+            Some(BoundaryReading {
+                value: Some(v),
+                quality,
+                ..
+            }) => format!("{} ({})", reading(*v), quality_zh(*quality)),
+            Some(b) => format!("— ({})", quality_zh(b.quality)),
             None => "— (缺失)".to_string(),
         };
         let rows: Vec<Vec<String>> = s
@@ -328,7 +361,7 @@ impl Layout<'_> {
                     plain(m.multiplier, 0),
                     boundary(&m.start),
                     boundary(&m.end),
-                    format!("{} {}", fixed(m.metered, 2), m.unit),
+                    format!("{} {}", fixed(m.metered, 2), display_unit(&m.unit)),
                 ]
             })
             .collect();
@@ -346,6 +379,7 @@ impl Layout<'_> {
                 detail += &format!("; 损耗率 {}%", plain(m.loss_rate * Decimal::ONE_HUNDRED, 0));
             }
             notes.push(detail);
+            notes.extend(boundary_notes(m));
             notes.extend(m.notes.iter().map(|n| format!("{}: {n}", m.meter)));
         }
         self.y += 3.0;
@@ -374,7 +408,7 @@ impl Layout<'_> {
                 vec![
                     item,
                     fixed(l.quantity, 2),
-                    l.unit.clone(),
+                    display_unit(&l.unit).to_string(),
                     plain(l.price, 2),
                     fixed(l.amount, 2),
                 ]
@@ -418,7 +452,7 @@ impl Layout<'_> {
         let unit = s
             .meters
             .first()
-            .map(|m| m.unit.as_str())
+            .map(|m| display_unit(&m.unit))
             .unwrap_or_default();
         let mut lines = Vec::new();
         if let Some(q) = &s.free_quota {
@@ -499,6 +533,42 @@ impl Layout<'_> {
     }
 }
 
+/// Who signs and stamps a statement, in Chinese and English, two to a row; the payer's
+/// acknowledgement has a row of its own.
+const SIGNATURES: [&[(&str, &str)]; 3] = [
+    &[("经办人(签字)", "Prepared by"), ("复核人", "Checked by")],
+    &[("财务部门(盖章)", "Finance office stamp"), ("日期", "Date")],
+    &[("缴费单位确认(签字/盖章)", "Payer's acknowledgement")],
+];
+
+impl Layout<'_> {
+    /// The signature and stamp block, at the foot of the statement's last page: each label
+    /// with a line to sign on, its English beneath.
+    fn signatures(&mut self) {
+        const ROW_H: f32 = 30.0;
+        let height = ROW_H * SIGNATURES.len() as f32 + 8.0;
+        self.need(height + 12.0);
+        self.y = self.y.max(self.bottom - height);
+        let half = (RIGHT - LEFT) / 2.0;
+        for row in SIGNATURES {
+            self.y += ROW_H;
+            for (i, (zh, en)) in row.iter().enumerate() {
+                let x = LEFT + half * i as f32;
+                let end = if i + 1 == row.len() {
+                    RIGHT
+                } else {
+                    x + half - 16.0
+                };
+                self.text(x, self.y, 9.5, zh, true);
+                self.text(x, self.y + 10.0, 7.0, en, false);
+                let line_from = x + self.m.width(zh, 9.5) + 6.0;
+                self.rule(line_from, self.y + 1.0, end, self.y + 1.0, 0.5);
+            }
+        }
+        self.y += 8.0;
+    }
+}
+
 fn layout(s: &Statement, settings: &BillingSettings, m: &Metrics, bottom: f32) -> Vec<Vec<Op>> {
     let mut l = Layout {
         m,
@@ -515,8 +585,48 @@ fn layout(s: &Statement, settings: &BillingSettings, m: &Metrics, bottom: f32) -
     l.lines();
     l.free_quota();
     l.reissue();
+    l.signatures();
     l.done.push(l.ops);
     l.done
+}
+
+/// Where a boundary value does not sit on a reading, the readings it comes from: "E-301 起码
+/// 2026-10-01 00:00 插值 8,231.2000, 据读数 2026-09-30 23:50 8,231.10 (实测)、2026-10-01 00:10
+/// 8,231.30 (实测)".
+fn boundary_notes(m: &MeterBlock) -> Vec<String> {
+    let mut out = Vec::new();
+    for (label, b) in [("起码", &m.start), ("止码", &m.end)] {
+        let Some(b) = b else { continue };
+        let what = match b.value {
+            Some(_) if b.quality != Quality::Interpolated => continue,
+            Some(v) => format!("插值 {}", reading(v)),
+            None => "无连续表码 (其间有换表、重置或回退)".to_string(),
+        };
+        let from: Vec<String> = b
+            .readings
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {} ({})",
+                    r.local_time,
+                    reading(r.value),
+                    quality_zh(r.quality)
+                )
+            })
+            .collect();
+        let mut note = format!("{} {label} {} {what}", m.meter, b.local_time);
+        if !from.is_empty() {
+            note += &format!(", 据读数 {}", from.join("、"));
+        }
+        out.push(note);
+    }
+    out
+}
+
+/// A register figure with the places it carries (the register's resolution, two more when
+/// interpolated), with thousands separators.
+fn reading(d: Decimal) -> String {
+    fixed(d, d.scale())
 }
 
 /// `d` half-up to `dp` places, with thousands separators: 1,234.56.
@@ -658,7 +768,7 @@ fn below_wan(n: u128) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::billing::statement::{Line, LineKind};
+    use crate::billing::statement::{Line, LineKind, Status};
     use crate::billing::xlsx::tests::{sample, settings};
     use rust_decimal_macros::dec;
     use std::process::Command;
@@ -739,10 +849,15 @@ mod tests {
 
     /// The text of the PDF via poppler's pdftotext, when it is installed.
     fn pdftotext(pdf: &[u8]) -> Option<String> {
+        pdftotext_as(pdf, "-layout")
+    }
+
+    /// The same in the order it is drawn (`-raw`), which keeps rotated text together.
+    fn pdftotext_as(pdf: &[u8], mode: &str) -> Option<String> {
         let file = tempfile::Builder::new().suffix(".pdf").tempfile().unwrap();
         std::fs::write(file.path(), pdf).unwrap();
         match Command::new("pdftotext")
-            .arg("-layout")
+            .arg(mode)
             .arg(file.path())
             .arg("-")
             .output()
@@ -773,6 +888,8 @@ mod tests {
                 "1,234.56",
                 "壹仟贰佰叁拾肆元伍角陆分",
                 "插值",
+                "9,421.1700 (插值)",
+                "E-301 止码 2026-11-01 00:00 插值 9,421.1700, 据读数 2026-10-31 23:50 9,421.10 (实测)、2026-11-01 00:10 9,421.24 (实测)",
                 "每人分摊 ¥308.64",
                 "宿舍:学生公寓3号楼301室",
                 "JN-202610-dorm-301-A",
@@ -831,6 +948,65 @@ mod tests {
             assert!(text.contains("第1页/共1页"));
             assert_eq!(text.matches("金额(元)").count(), count);
         }
+    }
+
+    #[test]
+    fn water_is_in_cubic_metres() {
+        let mut s = sample();
+        s.meters[0].unit = "m3".into();
+        for l in &mut s.lines {
+            l.unit = "m3".into();
+        }
+        let pdf = document(&[s], &settings()).unwrap();
+        let text = squash(&pdftotext(&pdf).expect("pdftotext (poppler-utils) is needed"));
+        assert!(text.contains("1,189.97m³"), "{text}");
+        assert!(text.contains("1,150.50m³"), "{text}");
+        assert!(text.contains("人均免费额度25.00m³"), "{text}");
+        assert!(!text.contains("m3"), "{text}");
+    }
+
+    #[test]
+    fn a_statement_not_issued_says_draft_across_every_page() {
+        let text = |status| {
+            let mut s = sample();
+            s.status = status;
+            let pdf = document(&[s], &settings()).unwrap();
+            squash(&pdftotext_as(&pdf, "-raw").expect("pdftotext (poppler-utils) is needed"))
+        };
+        let draft = text(Status::Draft);
+        assert!(draft.contains(&squash(WATERMARK)), "{draft}");
+        let mut long = sample();
+        long.status = Status::Draft;
+        long.lines = vec![long.lines[0].clone(); 80];
+        let pdf = document(&[long], &settings()).unwrap();
+        let raw = pdftotext_as(&pdf, "-raw").unwrap();
+        assert!(pages(&pdf) > 1);
+        assert_eq!(raw.matches("DRAFT").count(), pages(&pdf));
+        for status in [Status::Issued, Status::Paid, Status::Overdue] {
+            let issued = text(status);
+            assert!(!issued.contains("DRAFT"), "{status:?}: {issued}");
+            assert!(!issued.contains("草稿"), "{status:?}: {issued}");
+        }
+    }
+
+    #[test]
+    fn each_statement_ends_with_its_signatures_and_stamp() {
+        let mut long = sample();
+        long.lines = vec![long.lines[0].clone(); 80];
+        let pdf = document(&[sample(), long], &settings()).unwrap();
+        let text = squash(&pdftotext(&pdf).expect("pdftotext (poppler-utils) is needed"));
+        for row in SIGNATURES {
+            for (zh, en) in row {
+                // Once per statement, not on every page (日期 is in 开具日期 too).
+                let zh_count = text.matches(&squash(zh)).count();
+                assert!(zh_count >= 2, "{zh}: {text}");
+                assert_eq!(text.matches(&squash(en)).count(), 2, "{en}: {text}");
+            }
+        }
+        assert_eq!(text.matches("经办人(签字)").count(), 2);
+        // After the last line of the long statement, on its last page.
+        let last_page = text.rsplit('\u{c}').find(|p| !p.is_empty()).unwrap();
+        assert!(last_page.contains("缴费单位确认(签字/盖章)"), "{last_page}");
     }
 
     #[test]

@@ -296,16 +296,70 @@ pub fn split_shares(total: Decimal, n: u32, rule: ShareRemainder) -> Vec<Decimal
     shares
 }
 
-/// A register value at a statement's boundary.
+/// A register's value at a statement's boundary: the value the ledger's consumption starts or
+/// ends at, so that (end − start) × multiplier is the metered quantity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BoundaryReading {
-    /// When the value was read (or the boundary, when interpolated).
+    /// The boundary (local midnight); earlier versions stored the time of a reading near it.
     pub time: DateTime<Utc>,
     /// The same instant in the site's time zone, as printed: `2026-10-01 00:00`.
     pub local_time: String,
-    pub value: Decimal,
-    /// measured, manual, corrected or interpolated.
+    /// At the register's resolution when a reading sits on the boundary, two places finer (at
+    /// most 4) when interpolated; none when a replacement, reset or drop lies between the
+    /// readings either side.
+    pub value: Option<Decimal>,
+    /// The reading's own (measured, manual, corrected), interpolated, or missing without a
+    /// value.
     pub quality: Quality,
+    /// The stored readings the value comes from: the nearest before the boundary and the
+    /// nearest at or after it.
+    #[serde(default)]
+    pub readings: Vec<RawReading>,
+}
+
+/// A register reading as stored, at the register's resolution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RawReading {
+    pub time: DateTime<Utc>,
+    /// `2026-09-30 23:50` in the site's time zone.
+    pub local_time: String,
+    pub value: Decimal,
+    /// measured, manual or corrected.
+    pub quality: Quality,
+}
+
+/// Decimal places of a register's readings: those of its resolution (0.01 → 2, 1 → 0), 2
+/// where it is not known (a float register, a meter read by hand or over MQTT).
+pub fn reading_places(resolution: Decimal) -> u32 {
+    if resolution.is_zero() {
+        2
+    } else {
+        resolution.normalize().scale()
+    }
+}
+
+/// Decimal places of a value interpolated between readings: two more than a reading's, at
+/// most 4 (never fewer than a reading's).
+pub fn interpolated_places(resolution: Decimal) -> u32 {
+    let places = reading_places(resolution);
+    (places + 2).min(4).max(places)
+}
+
+/// `value` half-up to `places`, keeping trailing zeros (235293.109375 → 235293.11,
+/// 1024 → 1024.00), so every rendering prints the same figure.
+pub fn at_places(value: Decimal, places: u32) -> Decimal {
+    let mut d = crate::decimal::round_half_up(value, places);
+    d.rescale(places);
+    d
+}
+
+/// A unit as printed on a statement: m³ for the stored `m3`; kWh, GJ and others as they are.
+pub fn display_unit(unit: &str) -> &str {
+    match unit {
+        "m3" => "m³",
+        "m3/h" => "m³/h",
+        other => other,
+    }
 }
 
 /// What a statement says about each meter: where its figures come from.
@@ -366,9 +420,18 @@ pub enum Status {
 }
 
 impl Status {
-    /// Issued and standing (paid or not), as opposed to a draft or one held for review.
+    /// Whether a statement in this status has been issued (a demand for payment): issued,
+    /// partly paid, paid, overdue or superseded. A draft, or one held for review, is not, and
+    /// its PDF and Excel sheet say so.
     pub fn is_issued(self) -> bool {
-        !matches!(self, Status::Draft | Status::NeedsReview)
+        matches!(
+            self,
+            Status::Issued
+                | Status::PartlyPaid
+                | Status::Paid
+                | Status::Overdue
+                | Status::Superseded
+        )
     }
 
     pub fn name_zh(self) -> &'static str {
@@ -433,14 +496,6 @@ pub struct Statement {
     /// A finance user's acceptance of the holds, carried onto the issued statement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accepted: Option<Acceptance>,
-}
-
-/// A unit as printed: m³ for the stored `m3`.
-pub fn display_unit(unit: &str) -> &str {
-    match unit {
-        "m3" => "m³",
-        other => other,
-    }
 }
 
 /// The sum of the lines (each already rounded).
@@ -648,6 +703,51 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn readings_carry_the_places_of_the_registers_resolution() {
+        assert_eq!(reading_places(dec!(0.01)), 2);
+        assert_eq!(reading_places(dec!(0.100)), 1);
+        assert_eq!(reading_places(dec!(1)), 0);
+        assert_eq!(reading_places(dec!(10)), 0);
+        // Not known (a float register): two places.
+        assert_eq!(reading_places(dec!(0)), 2);
+        assert_eq!(interpolated_places(dec!(0.01)), 4);
+        assert_eq!(interpolated_places(dec!(0.1)), 3);
+        assert_eq!(interpolated_places(dec!(0.001)), 4);
+        assert_eq!(interpolated_places(dec!(0.00001)), 5);
+        // Half-up, trailing zeros kept: every rendering prints the same figure.
+        assert_eq!(at_places(dec!(235293.109375), 2).to_string(), "235293.11");
+        assert_eq!(at_places(dec!(1024), 2).to_string(), "1024.00");
+        assert_eq!(at_places(dec!(0.125), 2).to_string(), "0.13");
+        assert_eq!(at_places(dec!(8231.185), 4).to_string(), "8231.1850");
+    }
+
+    #[test]
+    fn a_boundary_stored_by_an_earlier_version_still_loads() {
+        // No `readings`, a value rounded to the cent and normalized.
+        let stored = r#"{"time": "2026-09-30T16:00:00Z", "local_time": "2026-10-01 00:00",
+            "value": "1024", "quality": "measured"}"#;
+        let b: BoundaryReading = serde_json::from_str(stored).unwrap();
+        assert_eq!(
+            (b.value, b.quality, b.readings.len()),
+            (Some(dec!(1024)), Quality::Measured, 0)
+        );
+    }
+
+    #[test]
+    fn only_a_draft_or_a_held_statement_is_unissued() {
+        assert!(!Status::Draft.is_issued() && !Status::NeedsReview.is_issued());
+        for s in [
+            Status::Issued,
+            Status::PartlyPaid,
+            Status::Paid,
+            Status::Overdue,
+            Status::Superseded,
+        ] {
+            assert!(s.is_issued(), "{s:?}");
+        }
     }
 
     #[test]

@@ -9,11 +9,14 @@ use rust_xlsxwriter::{
     cell_range, quote_sheet_name,
 };
 
-use super::statement::{BoundaryReading, Statement, cents};
+use super::statement::{BoundaryReading, Statement, cents, display_unit};
 use super::tenant::BillingSettings;
 use crate::energy::intervals::Quality;
 
 const SUMMARY: &str = "汇总";
+/// The first row of the sheet of a statement not issued.
+pub(crate) const DRAFT_BANNER: &str =
+    "草稿 — 未开具，不作缴费依据  DRAFT — not issued, not a demand for payment";
 
 /// A boundary's or an interval's data quality, in Chinese.
 pub fn quality_zh(q: Quality) -> &'static str {
@@ -39,13 +42,13 @@ pub(crate) fn status_zh(s: &Statement) -> String {
 
 struct Formats {
     title: Format,
+    draft: Format,
     header: Format,
     label: Format,
     money: Format,
     money_total: Format,
     quantity: Format,
     price: Format,
-    reading: Format,
     percent: Format,
 }
 
@@ -54,6 +57,10 @@ impl Formats {
         let money = Format::new().set_num_format("#,##0.00");
         Formats {
             title: Format::new().set_bold().set_font_size(14),
+            draft: Format::new()
+                .set_bold()
+                .set_font_size(14)
+                .set_font_color(Color::RGB(0xC00000)),
             header: Format::new()
                 .set_bold()
                 .set_background_color(Color::RGB(0xE7E6E6))
@@ -63,7 +70,6 @@ impl Formats {
             money,
             quantity: Format::new().set_num_format("#,##0.00"),
             price: Format::new().set_num_format("0.0000"),
-            reading: Format::new().set_num_format("0.00"),
             percent: Format::new().set_num_format("0.0%"),
         }
     }
@@ -234,11 +240,12 @@ fn boundary(
     row: RowNum,
     col: ColNum,
     b: Option<&BoundaryReading>,
-    f: &Formats,
 ) -> Result<(), XlsxError> {
     match b {
         Some(b) => {
-            ws.write_number_with_format(row, col, num(b.value), &f.reading)?;
+            if let Some(v) = b.value {
+                ws.write_number_with_format(row, col, num(v), &reading_format(v))?;
+            }
             ws.write_string(row, col + 1, b.local_time.clone())?;
             ws.write_string(row, col + 2, quality_zh(b.quality))?;
         }
@@ -247,6 +254,40 @@ fn boundary(
         }
     }
     Ok(())
+}
+
+/// A register figure's format: the places it carries (the register's resolution, two more
+/// when interpolated).
+fn reading_format(d: Decimal) -> Format {
+    let places = "0".repeat(d.scale() as usize);
+    let pattern = if places.is_empty() {
+        "0".to_string()
+    } else {
+        format!("0.{places}")
+    };
+    Format::new().set_num_format(pattern)
+}
+
+/// Under a boundary that does not sit on a reading, one row per reading it comes from: what
+/// it is (起码依据读数), the reading's time, value and quality.
+fn boundary_readings(
+    ws: &mut Worksheet,
+    mut row: RowNum,
+    meter: &str,
+    label: &str,
+    b: &BoundaryReading,
+) -> Result<RowNum, XlsxError> {
+    if b.value.is_some() && b.quality != Quality::Interpolated {
+        return Ok(row);
+    }
+    for r in &b.readings {
+        ws.write_string(row, 0, format!("{meter}: {label}依据读数"))?;
+        ws.write_string(row, 1, &r.local_time)?;
+        ws.write_number_with_format(row, 2, num(r.value), &reading_format(r.value))?;
+        ws.write_string(row, 3, quality_zh(r.quality))?;
+        row += 1;
+    }
+    Ok(row)
 }
 
 fn statement_sheet(
@@ -265,9 +306,16 @@ fn statement_sheet(
     {
         ws.set_column_width(col as ColNum, width)?;
     }
-    ws.write_string_with_format(0, 0, title(settings, "水电费结算单"), &f.title)?;
+    // A statement not issued says so above everything else.
+    let top: RowNum = if s.status.is_issued() {
+        0
+    } else {
+        ws.write_string_with_format(0, 0, DRAFT_BANNER, &f.draft)?;
+        1
+    };
+    ws.write_string_with_format(top, 0, title(settings, "水电费结算单"), &f.title)?;
 
-    let mut row: RowNum = 2;
+    let mut row: RowNum = top + 2;
     let dates = format!("{} 至 {}", s.start, s.end);
     let issue = s.issue_date.to_string();
     let due = s.due_date.to_string();
@@ -313,10 +361,10 @@ fn statement_sheet(
         ws.write_string(row, 0, &m.meter)?;
         ws.write_string(row, 1, &m.name)?;
         ws.write_number(row, 2, num(m.multiplier))?;
-        boundary(ws, row, 3, m.start.as_ref(), f)?;
-        boundary(ws, row, 6, m.end.as_ref(), f)?;
+        boundary(ws, row, 3, m.start.as_ref())?;
+        boundary(ws, row, 6, m.end.as_ref())?;
         ws.write_number_with_format(row, 9, num(m.metered), &f.quantity)?;
-        ws.write_string(row, 10, &m.unit)?;
+        ws.write_string(row, 10, display_unit(&m.unit))?;
         ws.write_number_with_format(row, 11, num(m.loss_rate), &f.percent)?;
         ws.write_string(row, 12, quality_zh(m.quality))?;
         row += 1;
@@ -328,6 +376,11 @@ fn statement_sheet(
             format!("{}: 价格 {} ({})", m.meter, m.tariff_name, m.tariff),
         )?;
         row += 1;
+        for (label, b) in [("起码", &m.start), ("止码", &m.end)] {
+            if let Some(b) = b {
+                row = boundary_readings(ws, row, &m.meter, label, b)?;
+            }
+        }
         for note in &m.notes {
             ws.write_string(row, 0, format!("{}: {note}", m.meter))?;
             row += 1;
@@ -358,7 +411,7 @@ fn statement_sheet(
             ws.write_number_with_format(row, 3, num(metered), &f.quantity)?;
         }
         ws.write_number_with_format(row, 4, num(l.quantity), &f.quantity)?;
-        ws.write_string(row, 5, &l.unit)?;
+        ws.write_string(row, 5, display_unit(&l.unit))?;
         ws.write_number_with_format(row, 6, num(l.price), &f.price)?;
         ws.write_number_with_format(row, 7, num(l.amount), &f.money)?;
         row += 1;
@@ -387,7 +440,7 @@ fn statement_sheet(
         let unit = s
             .meters
             .first()
-            .map(|m| m.unit.as_str())
+            .map(|m| display_unit(&m.unit))
             .unwrap_or_default();
         ws.write_string_with_format(row, 0, "免费额度", &f.label)?;
         row += 1;
@@ -453,7 +506,7 @@ fn statement_sheet(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::billing::statement::{FreeQuotaUse, Line, LineKind, MeterBlock, Status};
+    use crate::billing::statement::{FreeQuotaUse, Line, LineKind, MeterBlock, RawReading, Status};
     use crate::billing::tariff::TouPeriod;
     use crate::billing::tenant::TenantKind;
     use chrono::{NaiveDate, TimeZone, Utc};
@@ -496,16 +549,52 @@ pub(crate) mod tests {
                 dec!(9.39),
             ),
         ];
-        // The period's boundaries: local midnights in Beijing time.
-        let reading = |m: u32, d: u32, value, quality| BoundaryReading {
-            time: Utc.with_ymd_and_hms(2026, m, d, 16, 0, 0).unwrap(),
-            local_time: (Utc.with_ymd_and_hms(2026, m, d, 16, 0, 0).unwrap()
-                + chrono::Duration::hours(8))
-            .format("%Y-%m-%d %H:%M")
-            .to_string(),
-            value,
-            quality,
+        // The period's boundaries: local midnights in Beijing time; readings 10 minutes
+        // either side of the end.
+        let at = |m: u32, d: u32, minutes: i64| {
+            let t = Utc.with_ymd_and_hms(2026, m, d, 16, 0, 0).unwrap()
+                + chrono::Duration::minutes(minutes);
+            let local = (t + chrono::Duration::hours(8))
+                .format("%Y-%m-%d %H:%M")
+                .to_string();
+            (t, local)
         };
+        let raw = |m, d, minutes, value| {
+            let (time, local_time) = at(m, d, minutes);
+            RawReading {
+                time,
+                local_time,
+                value,
+                quality: Quality::Measured,
+            }
+        };
+        let reading = |m, d, value, quality, readings| {
+            let (time, local_time) = at(m, d, 0);
+            BoundaryReading {
+                time,
+                local_time,
+                value: Some(value),
+                quality,
+                readings,
+            }
+        };
+        let start = reading(
+            9,
+            30,
+            dec!(8231.20),
+            Quality::Measured,
+            vec![raw(9, 30, -15, dec!(8231.05)), raw(9, 30, 0, dec!(8231.20))],
+        );
+        let end = reading(
+            10,
+            31,
+            dec!(9421.1700),
+            Quality::Interpolated,
+            vec![
+                raw(10, 31, -10, dec!(9421.10)),
+                raw(10, 31, 10, dec!(9421.24)),
+            ],
+        );
         Statement {
             number: "JN-202610-dorm-301".into(),
             tenant: "dorm-301".into(),
@@ -525,8 +614,8 @@ pub(crate) mod tests {
                 tariff: "dorm".into(),
                 tariff_name: "宿舍分时电价".into(),
                 multiplier: dec!(1),
-                start: Some(reading(9, 30, dec!(8231.20), Quality::Measured)),
-                end: Some(reading(10, 31, dec!(9421.17), Quality::Interpolated)),
+                start: Some(start),
+                end: Some(end),
                 notes: vec!["2026-10-12 09:30 换表: 旧表止码 8600.00, 新表起码 0.00".into()],
                 metered: dec!(1189.97),
                 quality: Quality::Interpolated,
@@ -588,6 +677,28 @@ pub(crate) mod tests {
         let bytes = workbook(&[sample(), second], &settings()).unwrap();
         assert!(bytes.starts_with(b"PK"));
         assert!(workbook(&[], &settings()).unwrap().starts_with(b"PK"));
+    }
+
+    /// The workbook's text: every part of the package, unzipped.
+    fn package_text(xlsx: &[u8]) -> String {
+        let file = tempfile::Builder::new().suffix(".xlsx").tempfile().unwrap();
+        std::fs::write(file.path(), xlsx).unwrap();
+        let out = std::process::Command::new("unzip")
+            .arg("-p")
+            .arg(file.path())
+            .output()
+            .expect("unzip is needed");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    #[test]
+    fn a_draft_sheet_starts_by_saying_it_is_not_issued() {
+        let mut draft = sample();
+        draft.status = Status::Draft;
+        let text = package_text(&workbook(&[draft], &settings()).unwrap());
+        assert!(text.contains(DRAFT_BANNER), "{text}");
+        let issued = package_text(&workbook(&[sample()], &settings()).unwrap());
+        assert!(!issued.contains("DRAFT") && !issued.contains("未开具"));
     }
 
     #[test]

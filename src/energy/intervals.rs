@@ -139,6 +139,8 @@ struct Point {
     /// `time` in milliseconds, for the arithmetic of the hot loops.
     ms: i64,
     total: Decimal,
+    /// The register as read.
+    value: Decimal,
     quality: Quality,
 }
 
@@ -185,6 +187,7 @@ fn unwrap(readings: &[RegisterReading], events: &[Event], facts: &RegisterFacts)
         time: first.time,
         ms: prev_ms,
         total,
+        value: first.value,
         quality: first.quality,
     });
     let mut suspect: Option<(RegisterReading, i64)> = None;
@@ -272,6 +275,7 @@ fn unwrap(readings: &[RegisterReading], events: &[Event], facts: &RegisterFacts)
                         time: s.time,
                         ms: s_ms,
                         total,
+                        value: s.value,
                         quality: s.quality,
                     });
                     total += r.value - s.value;
@@ -305,6 +309,7 @@ fn unwrap(readings: &[RegisterReading], events: &[Event], facts: &RegisterFacts)
             time: r.time,
             ms: r_ms,
             total,
+            value: r.value,
             quality: r.quality,
         });
         prev = r;
@@ -414,6 +419,44 @@ pub fn intervals(
         })
         .collect();
     (out, anomalies)
+}
+
+/// The register's value at `t` as [`intervals`] takes it for a boundary, on the register as
+/// read: the reading at `t` with its own quality, or linear between the readings either side
+/// (`Interpolated`). None where the ledger has no value there (before the first reading, after
+/// the last, in a gap beyond `max_gap`) or the register is not one continuous count between
+/// the readings either side (a replacement or reset, a rollover, an unexplained drop, an
+/// excluded jump): no single register value stands for the boundary then.
+pub fn register_at(
+    readings: &[RegisterReading],
+    events: &[Event],
+    facts: &RegisterFacts,
+    t: DateTime<Utc>,
+) -> Option<(Decimal, Quality)> {
+    let u = unwrap(readings, events, facts);
+    let t_ms = t.timestamp_millis();
+    let i = u.points.partition_point(|p| p.ms <= t_ms);
+    let before = u.points[i.checked_sub(1)?];
+    if before.ms == t_ms {
+        return Some((before.value, before.quality));
+    }
+    let after = *u.points.get(i)?;
+    let broken = events
+        .iter()
+        .any(|e| before.time < e.time() && e.time() <= after.time);
+    // The unwrapped count grew by exactly what the register shows: no wrap, drop or jump.
+    if broken || after.total - before.total != after.value - before.value {
+        return None;
+    }
+    let two_periods_ms = facts.reading_period.num_milliseconds() * 2;
+    let (total, _) = value_at(
+        &u,
+        i,
+        t_ms,
+        facts.max_gap.num_milliseconds(),
+        two_periods_ms,
+    )?;
+    Some((before.value + (total - before.total), Quality::Interpolated))
 }
 
 /// Boundaries every `step` from `from` to `to` (both on the grid).
@@ -674,6 +717,22 @@ mod tests {
             shuffled.reverse();
             prop_assert_eq!(intervals(&shuffled, &[], &f, &fine).0, a.clone());
             prop_assert_eq!(intervals(&readings, &[], &f, &fine).0, a);
+        }
+
+        #[test]
+        fn register_values_at_the_boundaries_differ_by_the_consumption(readings in readings_strategy(), from in 0i64..1800, len in 1i64..600) {
+            // Where a register value stands for both ends, their difference is what the
+            // interval between them counted, to the figure (no rounding in between).
+            let f = facts();
+            let (a, b) = (t(from), t(from + len));
+            let (iv, anomalies) = intervals(&readings, &[], &f, &[a, b]);
+            let wrapped = anomalies.iter().any(|x| matches!(x, Anomaly::Rollover { .. }));
+            if let (Some((va, _)), Some((vb, _))) = (register_at(&readings, &[], &f, a), register_at(&readings, &[], &f, b))
+                && iv[0].quality < Quality::Invalid
+                && !wrapped
+            {
+                prop_assert!((vb - va - iv[0].consumption).abs() <= Decimal::new(1, 12), "{va} → {vb} vs {}", iv[0].consumption);
+            }
         }
 
         #[test]
