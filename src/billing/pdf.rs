@@ -378,6 +378,7 @@ impl Layout<'_> {
             if !m.loss_rate.is_zero() {
                 detail += &format!("; 损耗率 {}%", plain(m.loss_rate * Decimal::ONE_HUNDRED, 0));
             }
+            detail += &format!("; 数据来源 {}", m.data.summary(false));
             notes.push(detail);
             notes.extend(boundary_notes(m));
             notes.extend(m.notes.iter().map(|n| format!("{}: {n}", m.meter)));
@@ -434,6 +435,17 @@ impl Layout<'_> {
         self.rule(LEFT, top + TOTAL_ROW, RIGHT, top + TOTAL_ROW, 0.8);
         self.y = top + TOTAL_ROW;
 
+        if s.arrears > Decimal::ZERO {
+            // Earlier periods' arrears stand beside the statement, not in its total.
+            self.need(18.0);
+            self.y += 16.0;
+            let arrears = format!(
+                "上期欠费 {}    连同本期应缴合计 {}",
+                yuan(s.arrears),
+                yuan(s.arrears + s.outstanding)
+            );
+            self.right(RIGHT, self.y, 9.5, &arrears, true);
+        }
         if !s.paid.is_zero() || !s.late_fee.is_zero() {
             self.need(18.0);
             self.y += 16.0;
@@ -505,6 +517,32 @@ impl Layout<'_> {
         }
     }
 
+    /// Why the statement was held for review, and who accepted it with what reason.
+    fn review(&mut self) {
+        let s = self.s;
+        if s.holds.is_empty() {
+            return;
+        }
+        let mut lines: Vec<String> = s.holds.iter().map(|h| format!("· {}", h.reason)).collect();
+        match &s.accepted {
+            Some(a) => lines.push(format!(
+                "复核接受: {} 于 {}，理由: {}",
+                a.by,
+                a.at.format("%Y-%m-%d %H:%M UTC"),
+                a.reason
+            )),
+            None => lines.push("待财务复核: 复核接受或数据更正之前不得开具".to_string()),
+        }
+        self.section("数据复核", 14.0);
+        for note in lines {
+            for line in self.m.wrap(&note, 8.5, RIGHT - LEFT) {
+                self.need(12.0);
+                self.y += 12.0;
+                self.text(LEFT, self.y, 8.5, &line, false);
+            }
+        }
+    }
+
     fn reissue(&mut self) {
         let s = self.s;
         let Some(replaces) = &s.replaces else { return };
@@ -559,9 +597,11 @@ impl Layout<'_> {
                 } else {
                     x + half - 16.0
                 };
-                self.text(x, self.y, 9.5, zh, true);
+                // The payer as what it is: 宿舍确认, 食堂确认 ...
+                let zh = zh.replace("缴费单位", self.s.kind.payer_zh());
+                self.text(x, self.y, 9.5, &zh, true);
                 self.text(x, self.y + 10.0, 7.0, en, false);
-                let line_from = x + self.m.width(zh, 9.5) + 6.0;
+                let line_from = x + self.m.width(&zh, 9.5) + 6.0;
                 self.rule(line_from, self.y + 1.0, end, self.y + 1.0, 0.5);
             }
         }
@@ -584,6 +624,7 @@ fn layout(s: &Statement, settings: &BillingSettings, m: &Metrics, bottom: f32) -
     l.meters();
     l.lines();
     l.free_quota();
+    l.review();
     l.reissue();
     l.signatures();
     l.done.push(l.ops);
@@ -921,6 +962,51 @@ mod tests {
     }
 
     #[test]
+    fn a_held_statement_says_why_and_arrears_stand_beside_the_total() {
+        use crate::billing::review::{Acceptance, Hold, HoldKind};
+        let mut s = sample();
+        s.status = crate::billing::statement::Status::NeedsReview;
+        s.arrears = dec!(500);
+        s.meters[0].data.measured = dec!(985);
+        s.meters[0].data.interpolated = dec!(15);
+        s.holds = vec![Hold {
+            meter: "E-301".into(),
+            kind: HoldKind::Doubtful,
+            reason: "E-301: 1.5% 的用量为插值或估算（上限 1%）".into(),
+            reason_en: String::new(),
+        }];
+        let text = |s: &Statement| {
+            squash(
+                &pdftotext(&document(std::slice::from_ref(s), &settings()).unwrap())
+                    .expect("pdftotext (poppler-utils) is needed"),
+            )
+        };
+        let held = text(&s);
+        for want in [
+            "数据复核",
+            "E-301:1.5%的用量为插值或估算（上限1%）",
+            "待财务复核",
+            "数据来源实抄98.5%·插值1.5%",
+            "上期欠费¥500.00",
+        ] {
+            assert!(held.contains(want), "{want}: {held}");
+        }
+        s.status = crate::billing::statement::Status::Issued;
+        s.accepted = Some(Acceptance {
+            by: "wang".into(),
+            at: chrono::Utc::now(),
+            reason: "燃气表漏抄，与食堂确认".into(),
+        });
+        let accepted = text(&s);
+        assert!(accepted.contains("复核接受:wang"), "{accepted}");
+        assert!(
+            accepted.contains("理由:燃气表漏抄，与食堂确认"),
+            "{accepted}"
+        );
+        assert!(!accepted.contains("待财务复核"), "{accepted}");
+    }
+
+    #[test]
     fn long_statements_continue_on_more_pages() {
         let mut long = sample();
         let template = long.lines[0].clone();
@@ -997,8 +1083,10 @@ mod tests {
         let text = squash(&pdftotext(&pdf).expect("pdftotext (poppler-utils) is needed"));
         for row in SIGNATURES {
             for (zh, en) in row {
+                // The sample is a dormitory room: its payer signs as the 宿舍.
+                let zh = zh.replace("缴费单位", "宿舍");
                 // Once per statement, not on every page (日期 is in 开具日期 too).
-                let zh_count = text.matches(&squash(zh)).count();
+                let zh_count = text.matches(&squash(&zh)).count();
                 assert!(zh_count >= 2, "{zh}: {text}");
                 assert_eq!(text.matches(&squash(en)).count(), 2, "{en}: {text}");
             }
@@ -1006,7 +1094,7 @@ mod tests {
         assert_eq!(text.matches("经办人(签字)").count(), 2);
         // After the last line of the long statement, on its last page.
         let last_page = text.rsplit('\u{c}').find(|p| !p.is_empty()).unwrap();
-        assert!(last_page.contains("缴费单位确认(签字/盖章)"), "{last_page}");
+        assert!(last_page.contains("宿舍确认(签字/盖章)"), "{last_page}");
     }
 
     #[test]

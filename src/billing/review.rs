@@ -70,6 +70,50 @@ impl DataQuality {
         ((self.interpolated + self.estimated) / total).max(Decimal::ZERO)
     }
 
+    /// Where the quantity comes from, in one line: `实抄 98.5% · 插值 1.5% · 缺数 3 小时`
+    /// (English with `en`).
+    pub fn summary(&self, en: bool) -> String {
+        let t = |zh: &'static str, english: &'static str| if en { english } else { zh };
+        let total = self.total();
+        let mut parts = Vec::new();
+        for (x, zh, english) in [
+            (self.measured, "实抄", "read"),
+            (self.manual, "人工抄表", "read by hand"),
+            (self.corrected, "更正", "corrected"),
+            (self.interpolated, "插值", "interpolated"),
+            (self.estimated, "估算", "estimated"),
+        ] {
+            if !x.is_zero() && !total.is_zero() {
+                let pct = crate::decimal::round_half_up(x / total * Decimal::ONE_HUNDRED, 1);
+                parts.push(format!("{} {}%", t(zh, english), pct.normalize()));
+            }
+        }
+        for (h, zh, english) in [
+            (self.missing_hours, "缺数", "missing"),
+            (self.invalid_hours, "无效", "invalid"),
+        ] {
+            if !h.is_zero() {
+                parts.push(format!(
+                    "{} {} {}",
+                    t(zh, english),
+                    h.normalize(),
+                    t("小时", "h")
+                ));
+            }
+        }
+        if !self.drops.is_empty() {
+            parts.push(format!(
+                "{} {}",
+                t("表码回落", "register drops"),
+                self.drops.len()
+            ));
+        }
+        if parts.is_empty() {
+            parts.push(t("无数据", "no data").to_string());
+        }
+        parts.join(" · ")
+    }
+
     /// Rounds the figures for printing: quantities to 0.0001, hours to 0.25.
     pub fn rounded(mut self) -> DataQuality {
         for q in [
@@ -199,6 +243,20 @@ mod tests {
 
     fn kinds(h: &[Hold]) -> Vec<HoldKind> {
         h.iter().map(|h| h.kind).collect()
+    }
+
+    #[test]
+    fn the_summary_gives_each_source_its_share() {
+        let mut q = DataQuality::default();
+        q.add(dec!(985), Quality::Measured, dec!(0.25));
+        q.add(dec!(15), Quality::Interpolated, dec!(0.25));
+        q.add(Decimal::ZERO, Quality::Missing, dec!(3));
+        assert_eq!(q.summary(false), "实抄 98.5% · 插值 1.5% · 缺数 3 小时");
+        assert_eq!(
+            q.summary(true),
+            "read 98.5% · interpolated 1.5% · missing 3 h"
+        );
+        assert_eq!(DataQuality::default().summary(false), "无数据");
     }
 
     #[test]

@@ -300,7 +300,7 @@ fn statement_sheet(
         .set_landscape()
         .set_print_fit_to_pages(1, 0);
     // Columns serve both tables: meters (A..M) and lines (A..H).
-    for (col, width) in [14, 24, 24, 12, 20, 8, 12, 20, 8, 12, 6, 8, 8]
+    for (col, width) in [14, 24, 24, 12, 20, 8, 12, 20, 8, 12, 6, 8, 8, 30]
         .into_iter()
         .enumerate()
     {
@@ -352,6 +352,7 @@ fn statement_sheet(
         "单位",
         "损耗率",
         "数据质量",
+        "数据来源",
     ];
     for (col, h) in meter_headers.iter().enumerate() {
         ws.write_string_with_format(row, col as ColNum, *h, &f.header)?;
@@ -367,6 +368,7 @@ fn statement_sheet(
         ws.write_string(row, 10, display_unit(&m.unit))?;
         ws.write_number_with_format(row, 11, num(m.loss_rate), &f.percent)?;
         ws.write_string(row, 12, quality_zh(m.quality))?;
+        ws.write_string(row, 13, m.data.summary(false))?;
         row += 1;
     }
     for m in &s.meters {
@@ -423,6 +425,37 @@ fn statement_sheet(
         ws.write_formula_with_format(row, 7, sum(7, first_line, row - 1, s.total), &f.money_total)?;
     }
     row += 1;
+    if s.arrears > Decimal::ZERO {
+        // Earlier periods' arrears stand beside the statement, not in its total.
+        for (label, value) in [
+            ("上期欠费(元)", s.arrears),
+            ("连同本期应缴合计(元)", s.arrears + s.outstanding),
+        ] {
+            ws.write_string_with_format(row, 0, label, &f.label)?;
+            ws.write_number_with_format(row, 7, num(value), &f.money)?;
+            row += 1;
+        }
+    }
+    if !s.holds.is_empty() {
+        row += 1;
+        ws.write_string_with_format(row, 0, "数据复核", &f.label)?;
+        row += 1;
+        for h in &s.holds {
+            ws.write_string(row, 0, &h.reason)?;
+            row += 1;
+        }
+        let verdict = match &s.accepted {
+            Some(a) => format!(
+                "复核接受: {} 于 {}，理由: {}",
+                a.by,
+                a.at.format("%Y-%m-%d %H:%M UTC"),
+                a.reason
+            ),
+            None => "待财务复核: 复核接受或数据更正之前不得开具".to_string(),
+        };
+        ws.write_string(row, 0, verdict)?;
+        row += 1;
+    }
     if !s.paid.is_zero() || !s.late_fee.is_zero() {
         for (label, value) in [
             ("已缴(元)", s.paid),
@@ -699,6 +732,31 @@ pub(crate) mod tests {
         assert!(text.contains(DRAFT_BANNER), "{text}");
         let issued = package_text(&workbook(&[sample()], &settings()).unwrap());
         assert!(!issued.contains("DRAFT") && !issued.contains("未开具"));
+    }
+
+    #[test]
+    fn a_held_sheet_says_why_and_shows_the_arrears() {
+        use crate::billing::review::{Hold, HoldKind};
+        let mut held = sample();
+        held.status = Status::NeedsReview;
+        held.arrears = dec!(500);
+        held.meters[0].data.interpolated = dec!(10);
+        held.holds = vec![Hold {
+            meter: "E-301".into(),
+            kind: HoldKind::Missing,
+            reason: "E-301: 6 小时无数据".into(),
+            reason_en: String::new(),
+        }];
+        let text = package_text(&workbook(&[held], &settings()).unwrap());
+        for want in [
+            "数据复核",
+            "E-301: 6 小时无数据",
+            "待财务复核",
+            "上期欠费(元)",
+            "插值 100%",
+        ] {
+            assert!(text.contains(want), "{want}: {text}");
+        }
     }
 
     #[test]

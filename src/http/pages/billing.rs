@@ -10,7 +10,7 @@ use super::layout::{MonthQuery, Page, month_of};
 use chrono::Datelike;
 
 use crate::billing::Statement;
-use crate::billing::statement::{MeterBlock, Status, display_unit};
+use crate::billing::statement::{Status, display_unit};
 use crate::energy::ledger::Ledger;
 use crate::http::error::AppError;
 use crate::report::html::money;
@@ -134,7 +134,7 @@ pub async fn page(page: Page, Query(q): Query<MonthQuery>) -> Result<Markup, App
                             tr { th { (t("表计", "Meter")) } th { (t("项目", "Item")) } th.num { (t("数量", "Quantity")) } th.num { (t("单价", "Price")) } th.num { (t("金额", "Amount")) } }
                             @for l in &s.lines { tr { td { (l.meter) } td { (lang.t(&l.description, &l.description_en)) } td.num { (l.quantity) " " (display_unit(&l.unit)) } td.num { (l.price) } td.num { (money(l.amount)) } } }
                             @for m in &s.meters {
-                                tr { td { (m.meter) } td colspan="4" { small { (t("数据来源", "Data")) ": " (quality_text(m, lang)) } } }
+                                tr { td { (m.meter) } td colspan="4" { small { (t("数据来源", "Data")) ": " (m.data.summary(lang == crate::http::pages::layout::Lang::En)) } } }
                             }
                         }
                     } } }
@@ -163,48 +163,4 @@ pub async fn page(page: Page, Query(q): Query<MonthQuery>) -> Result<Markup, App
         script { (PreEscaped(constants)) (PreEscaped(BILLING_SCRIPT)) }
     };
     Ok(page.render(t("水电费结算", "Billing"), body))
-}
-
-/// Where a meter's quantity comes from, in a line: 实抄 98.5% · 插值 1.5% · 缺数 3 小时.
-fn quality_text(m: &MeterBlock, lang: crate::http::pages::layout::Lang) -> String {
-    let d = &m.data;
-    let total = d.total();
-    let pct = |x: Decimal| {
-        if total.is_zero() {
-            "0".to_string()
-        } else {
-            crate::decimal::round_half_up(x / total * Decimal::ONE_HUNDRED, 1)
-                .normalize()
-                .to_string()
-        }
-    };
-    let mut parts = Vec::new();
-    for (x, zh, en) in [
-        (d.measured, "实抄", "read"),
-        (d.manual, "人工抄表", "read by hand"),
-        (d.corrected, "更正", "corrected"),
-        (d.interpolated, "插值", "interpolated"),
-        (d.estimated, "估算", "estimated"),
-    ] {
-        if !x.is_zero() {
-            parts.push(format!("{} {}%", lang.t(zh, en), pct(x)));
-        }
-    }
-    for (h, zh, en) in [
-        (d.missing_hours, "缺数", "missing"),
-        (d.invalid_hours, "无效", "invalid"),
-    ] {
-        if !h.is_zero() {
-            parts.push(format!(
-                "{} {} {}",
-                lang.t(zh, en),
-                h.normalize(),
-                lang.t("小时", "h")
-            ));
-        }
-    }
-    if parts.is_empty() {
-        parts.push(lang.t("无数据", "no data").to_string());
-    }
-    parts.join(" · ")
 }
