@@ -7,6 +7,7 @@ pub mod chart;
 pub mod cli;
 pub mod collect;
 pub mod config;
+pub mod csv_file;
 pub mod decimal;
 pub mod energy;
 pub mod health;

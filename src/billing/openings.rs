@@ -71,33 +71,16 @@ struct Row {
 
 /// A CSV of opening balances: `tenant,month,carried_in[,note]`.
 pub fn parse(path: &Path, text: &str, site: &Site) -> Result<Vec<NewOpening>, Vec<String>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .from_reader(text.as_bytes());
     let file = path.display();
-    let headers = reader
-        .headers()
-        .map_err(|e| vec![format!("{file}:1: {e}")])?
-        .clone();
-    for needed in ["tenant", "month", "carried_in"] {
-        if !headers.iter().any(|h| h == needed) {
-            return Err(vec![format!(
-                "{file}:1: the header needs columns tenant,month,carried_in[,note]; `{needed}` is missing"
-            )]);
-        }
-    }
     let mut out: Vec<NewOpening> = Vec::new();
     let mut errors = Vec::new();
-    for record in reader.records() {
-        let (line, row) = match record {
-            Ok(rec) => (
-                rec.position().map_or(0, |p| p.line()),
-                rec.deserialize::<Row>(Some(&headers))
-                    .map_err(|e| e.to_string()),
-            ),
-            Err(e) => (e.position().map_or(0, |p| p.line()), Err(e.to_string())),
-        };
+    let rows = crate::csv_file::rows::<Row>(
+        path,
+        text,
+        &["tenant", "month", "carried_in"],
+        "tenant,month,carried_in[,note]",
+    )?;
+    for (line, row) in rows {
         let checked = row.and_then(|r| check(site, &r.tenant, &r.month, &r.carried_in, &r.note));
         match checked {
             Ok(o) if out.iter().any(|x| x.tenant == o.tenant) => errors.push(format!(

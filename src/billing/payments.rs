@@ -28,33 +28,16 @@ pub fn parse(
     text: &str,
     statements: &HashMap<String, Option<String>>,
 ) -> Result<Vec<NewPayment>, Vec<String>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .from_reader(text.as_bytes());
     let file = path.display();
-    let headers = reader
-        .headers()
-        .map_err(|e| vec![format!("{file}:1: {e}")])?
-        .clone();
-    for needed in ["statement", "amount", "paid_on"] {
-        if !headers.iter().any(|h| h == needed) {
-            return Err(vec![format!(
-                "{file}:1: the header needs columns statement,amount,paid_on[,method,reference]; `{needed}` is missing"
-            )]);
-        }
-    }
     let mut out = Vec::new();
     let mut errors = Vec::new();
-    for record in reader.records() {
-        let (line, row) = match record {
-            Ok(rec) => (
-                rec.position().map_or(0, |p| p.line()),
-                rec.deserialize::<Row>(Some(&headers))
-                    .map_err(|e| e.to_string()),
-            ),
-            Err(e) => (e.position().map_or(0, |p| p.line()), Err(e.to_string())),
-        };
+    let rows = crate::csv_file::rows::<Row>(
+        path,
+        text,
+        &["statement", "amount", "paid_on"],
+        "statement,amount,paid_on[,method,reference]",
+    )?;
+    for (line, row) in rows {
         let err = |m: String| format!("{file}:{line}: {m}");
         let row = match row {
             Ok(r) => r,

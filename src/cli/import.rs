@@ -27,6 +27,19 @@ pub enum What {
     OpeningBalances(PaymentArgs),
 }
 
+/// Prints every bad row of a file that was refused as a whole.
+fn refused(csv: &Path, errors: &[String]) -> ExitCode {
+    for e in errors {
+        eprintln!("{e}");
+    }
+    eprintln!(
+        "{}: {} error(s); nothing was recorded",
+        csv.display(),
+        errors.len()
+    );
+    ExitCode::FAILURE
+}
+
 fn opening_balances(args: PaymentArgs) -> anyhow::Result<ExitCode> {
     let Some(site) = super::load_site(&args.config) else {
         return Ok(ExitCode::FAILURE);
@@ -59,17 +72,7 @@ fn opening_balances(args: PaymentArgs) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(errors) => {
-            for e in &errors {
-                eprintln!("{e}");
-            }
-            eprintln!(
-                "{}: {} error(s); nothing was recorded",
-                args.csv.display(),
-                errors.len()
-            );
-            Ok(ExitCode::FAILURE)
-        }
+        Err(errors) => Ok(refused(&args.csv, &errors)),
     }
 }
 
@@ -110,17 +113,7 @@ fn payments(args: PaymentArgs) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Err(errors) => {
-            for e in &errors {
-                eprintln!("{e}");
-            }
-            eprintln!(
-                "{}: {} error(s); nothing was recorded",
-                args.csv.display(),
-                errors.len()
-            );
-            Ok(ExitCode::FAILURE)
-        }
+        Err(errors) => Ok(refused(&args.csv, &errors)),
     }
 }
 
