@@ -33,6 +33,16 @@ pub struct StatementParams {
     tenant: Option<String>,
 }
 
+/// A tenant named in a request must be one of the site's (404 otherwise).
+fn known_tenant(state: &AppState, tenant: Option<&str>) -> Result<(), AppError> {
+    match tenant {
+        Some(t) if state.site.tenant(t).is_none() => {
+            Err(AppError::NotFound(format!("no tenant `{t}`")))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn today(state: &AppState) -> NaiveDate {
     Utc::now().with_timezone(&state.site.timezone).date_naive()
 }
@@ -43,11 +53,7 @@ async fn load(
     tenant: Option<String>,
 ) -> Result<Vec<Statement>, AppError> {
     let month = month.parse::<Month>().map_err(AppError::BadRequest)?;
-    if let Some(t) = &tenant
-        && state.site.tenant(t).is_none()
-    {
-        return Err(AppError::NotFound(format!("no tenant `{t}`")));
-    }
+    known_tenant(state, tenant.as_deref())?;
     let (site, store, today) = (state.site.clone(), state.store.clone(), today(state));
     let statements = tokio::task::spawn_blocking(move || {
         let reader = store.reader()?;
@@ -130,11 +136,7 @@ pub async fn issue(
     let month = month.parse::<Month>().map_err(AppError::BadRequest)?;
     let b: IssueBody = crate::http::body::change(body, "issue")?;
     let issued_by = principal.user.name;
-    if let Some(t) = &b.tenant
-        && state.site.tenant(t).is_none()
-    {
-        return Err(AppError::NotFound(format!("no tenant `{t}`")));
-    }
+    known_tenant(&state, b.tenant.as_deref())?;
     let (site, store, today) = (state.site.clone(), state.store.clone(), today(&state));
     let issued = tokio::task::spawn_blocking(move || {
         let reader = store.reader()?;
@@ -258,11 +260,7 @@ pub async fn accept(
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     let month = month.parse::<Month>().map_err(AppError::BadRequest)?;
     let b: AcceptBody = crate::http::body::change(body, "accept")?;
-    if let Some(t) = &b.tenant
-        && state.site.tenant(t).is_none()
-    {
-        return Err(AppError::NotFound(format!("no tenant `{t}`")));
-    }
+    known_tenant(&state, b.tenant.as_deref())?;
     let who = principal.user.name;
     let (site, store, today) = (state.site.clone(), state.store.clone(), today(&state));
     let outcome = tokio::task::spawn_blocking(move || {
