@@ -163,22 +163,30 @@ fn data_quality(
         Decimal::from((to - from).num_minutes()) / Decimal::from(60)
     };
     let days = ledger.meter_exact(meter, quantity, a, b, Step::Day)?;
-    let mut doubtful_days = false;
+    // A day read, read by hand or corrected throughout is taken whole; a day with anything
+    // bridged, estimated, excluded or missing is looked at per 15 minutes.
+    let mut doubtful: Vec<Span> = Vec::new();
     for d in days.iter().filter(|d| d.end <= b && d.start < today) {
-        if d.quality == Quality::Measured {
-            q.add(d.consumption, d.quality, hours(d.start, d.end));
-        } else {
-            doubtful_days = true;
+        match d.quality {
+            Quality::Measured | Quality::Manual | Quality::Corrected => {
+                q.add(d.consumption, d.quality, hours(d.start, d.end))
+            }
+            _ => doubtful.push((d.start, d.end)),
         }
     }
-    if doubtful_days {
-        q = DataQuality::default();
-        for r in ledger
-            .meter_exact(meter, quantity, a, b, Step::Quarter)?
-            .iter()
-            .filter(|r| r.end <= b && r.start < today)
-        {
-            q.add(r.consumption, r.quality, hours(r.start, r.end));
+    if let (Some(first), Some(last)) = (doubtful.first(), doubtful.last()) {
+        let quarters = ledger.meter_exact(meter, quantity, first.0, last.1, Step::Quarter)?;
+        let mut k = 0;
+        for r in quarters.iter().filter(|r| r.start < today) {
+            while k < doubtful.len() && doubtful[k].1 <= r.start {
+                k += 1;
+            }
+            if doubtful
+                .get(k)
+                .is_some_and(|(s, e)| *s <= r.start && r.end <= *e)
+            {
+                q.add(r.consumption, r.quality, hours(r.start, r.end));
+            }
         }
     }
     // A meter read by hand: a boundary bridged across a missed reading splits the use

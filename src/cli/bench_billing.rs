@@ -32,7 +32,7 @@ fn site(dir: &std::path::Path, rooms: usize) -> anyhow::Result<Site> {
     for r in 0..rooms {
         let _ = write!(
             s,
-            "\n[[meters]]\nid = \"r{r}\"\nname = \"{r}室\"\nunit = \"org\"\ncategory = \"01A00\"\nprofile = \"chint-ddsu666\"\nconnection = \"gw\"\nslave_id = {}\n\n\
+            "\n[[meters]]\nid = \"r{r}\"\nname = \"{r}室\"\nunit = \"org\"\ncategory = \"01A00\"\nprofile = \"chint-ddsu666\"\nconnection = \"gw\"\nslave_id = {}\n# Read hourly.\nenergy_interval_min = 60\n\n\
              [[tenants]]\nid = \"r{r}\"\nname = \"{r}室\"\nkind = \"dormitory_room\"\noccupants = 4\nmeters = [{{ meter = \"r{r}\", tariff = \"res\" }}]\n\
              free_quota = {{ per_person = \"8\", months = [1, 2, 3, 4, 5, 6, 9, 10, 11, 12], carry_over = true, reset_months = [2, 9] }}\n",
             r % 247 + 1
@@ -92,8 +92,9 @@ pub fn bench_billing(args: Args) -> anyhow::Result<()> {
     let secs = t.elapsed().as_secs_f64();
     let total: rust_decimal::Decimal = statements.iter().map(|s| s.total).sum();
     let lines: usize = statements.iter().map(|s| s.lines.len()).sum();
+    let held = statements.iter().filter(|s| !s.holds.is_empty()).count();
     println!(
-        "billing_statements_s={secs:.3} target=2.0 ratio={:.2} ({} statements, {lines} lines, {total} yuan; free quota over 13 months, a price change on 16 October)",
+        "billing_statements_s={secs:.3} target=2.0 ratio={:.2} ({} statements, {lines} lines, {total} yuan, {held} held for review; free quota over 13 months, a price change on 16 October)",
         secs / 2.0,
         statements.len()
     );
