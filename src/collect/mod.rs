@@ -1,5 +1,7 @@
 //! Collectors: they know protocols and device profiles, and hand canonical readings to ingest.
 //! Nothing downstream of them knows Modbus or MQTT.
 
+pub mod cjt188;
+pub mod dlt645;
 pub mod modbus;
 pub mod mqtt;
