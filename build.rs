@@ -1,5 +1,5 @@
-//! Embeds every device profile in `devices/` and payload format in `devices/mqtt/` into the
-//! binary, so `probe --profile NAME` and configs work wherever the binary is installed.
+//! Embeds every device profile in `devices/` (Modbus), `devices/dlt645/` and `devices/cjt188/`
+//! and payload format in `devices/mqtt/` into the binary, so `probe --profile NAME` and configs work wherever the binary is installed.
 use std::{env, fs, path::Path};
 
 /// The table of `dir`'s TOML files. Paths are written relative to the crate
@@ -29,6 +29,8 @@ fn embed(root: &Path, sub: &str, table: &str, doc: &str) -> String {
 fn main() {
     println!("cargo:rerun-if-changed=devices");
     println!("cargo:rerun-if-changed=devices/mqtt");
+    println!("cargo:rerun-if-changed=devices/dlt645");
+    println!("cargo:rerun-if-changed=devices/cjt188");
     let root = Path::new(&env::var("CARGO_MANIFEST_DIR").unwrap()).to_path_buf();
     let out = Path::new(&env::var("OUT_DIR").unwrap()).to_path_buf();
     fs::write(
@@ -51,4 +53,16 @@ fn main() {
         ),
     )
     .unwrap();
+    let line = embed(
+        &root,
+        "devices/dlt645",
+        "BUILTIN_DLT645",
+        "DL/T 645 profiles compiled in from `devices/dlt645/`",
+    ) + &embed(
+        &root,
+        "devices/cjt188",
+        "BUILTIN_CJT188",
+        "CJ/T 188 profiles compiled in from `devices/cjt188/`",
+    );
+    fs::write(out.join("builtin_line_profiles.rs"), line).unwrap();
 }

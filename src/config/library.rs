@@ -79,6 +79,12 @@ impl<T> Library<T> {
         }
     }
 
+    /// This library with `other`'s items added (`other` wins on a name both have).
+    pub fn merged(mut self, other: Library<T>) -> Library<T> {
+        self.items.extend(other.items);
+        self
+    }
+
     pub fn get(&self, name: &str) -> Option<Arc<T>> {
         self.items.get(name).cloned()
     }

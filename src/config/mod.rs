@@ -10,6 +10,7 @@ pub mod error;
 pub mod influx;
 pub mod inventory;
 pub mod library;
+pub mod line_profile;
 mod load;
 mod meter_draft;
 mod meters;
