@@ -70,7 +70,9 @@ impl LiveState {
             .map(|m| {
                 let status = match m.source {
                     MeterSource::Manual { .. } => MeterStatus::Manual,
-                    MeterSource::Modbus { .. } | MeterSource::Mqtt { .. } => MeterStatus::Waiting,
+                    MeterSource::Modbus { .. }
+                    | MeterSource::Line { .. }
+                    | MeterSource::Mqtt { .. } => MeterStatus::Waiting,
                 };
                 let live = MeterLive {
                     status,

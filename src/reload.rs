@@ -38,7 +38,7 @@ pub fn collector_fingerprints(site: &Site) -> BTreeMap<String, String> {
         let meters: Vec<String> = site
             .meters
             .iter()
-            .filter(|m| matches!(&m.source, MeterSource::Modbus { connection, .. } if *connection == conn.id))
+            .filter(|m| matches!(&m.source, MeterSource::Modbus { connection, .. } | MeterSource::Line { connection, .. } if *connection == conn.id))
             .map(|m| {
                 format!(
                     "{}|{:?}|{:?}|{}",

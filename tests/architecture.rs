@@ -219,7 +219,14 @@ fn the_site_model_and_the_domains_stay_below_loading_and_the_web() {
                     // Leaf types the config folder also holds: device profiles and payload
                     // formats, connection settings, secrets, error positions.
                     Some(
-                        "profile" | "payload" | "library" | "mqtt" | "influx" | "secret" | "error"
+                        "profile"
+                            | "line_profile"
+                            | "payload"
+                            | "library"
+                            | "mqtt"
+                            | "influx"
+                            | "secret"
+                            | "error"
                     )
                 );
             let web = under(to, "http") || under(to, "cli");
@@ -240,6 +247,9 @@ fn the_site_model_and_the_domains_stay_below_loading_and_the_web() {
                                 | "billing/tariff"
                                 | "billing/tenant"
                                 | "collect/modbus/url"
+                                | "collect/dlt645/frame"
+                                | "collect/dlt645/data"
+                                | "collect/cjt188/frame"
                                 | "collect/mqtt/topic"
                         )
                         || under(to, "config") && !loading;

@@ -156,3 +156,55 @@ fn probe_reads_the_meter_on_a_serial_line() {
     assert!(ok, "{stderr}");
     assert_the_meters_values(&values, &stderr);
 }
+
+/// The collector: DL/T 645 meters on a bus through a transparent gateway, on the same
+/// scheduler as Modbus; live values and energy registers arrive, and a second meter the line
+/// does not have (here answered with a refusal) neither stalls the bus nor reads as online.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_collector_reads_dlt645_meters_on_a_bus() {
+    use jieneng::quantity::Quantity;
+    if !enabled() {
+        return;
+    }
+    let port = free_port();
+    let _meter = meter("tcp", &port.to_string());
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[site]\nname = \"peer\"\ndata_dir = \"{}\"\n[[units]]\nid = \"o\"\nname = \"o\"\nkind = \"organisation\"\n\
+         [[connections]]\nid = \"dorm\"\nurl = \"rtu-tcp://127.0.0.1:{port}\"\nprotocol = \"dlt645\"\ntimeout_ms = 800\n\
+         [[meters]]\nid = \"r101\"\nname = \"101\"\nunit = \"o\"\ncategory = \"01A00\"\nprofile = \"dlt645-2007-single-phase\"\nconnection = \"dorm\"\naddress = \"{NAMEPLATE}\"\nlive_interval_s = 1\n\
+         [[meters]]\nid = \"r102\"\nname = \"102\"\nunit = \"o\"\ncategory = \"01A00\"\nprofile = \"dlt645-2007-single-phase\"\nconnection = \"dorm\"\naddress = \"202300009999\"\nlive_interval_s = 1\n",
+        dir.path().display()
+    );
+    let path = dir.path().join("jieneng.toml");
+    std::fs::write(&path, config).unwrap();
+    let rt = jieneng::runtime::Runtime::start(jieneng::site::Site::load(&path).unwrap()).unwrap();
+    let t = Instant::now();
+    loop {
+        let live = rt.live.get("r101").unwrap();
+        let have = |q: &str| live.values.get(&Quantity::named(q)).copied();
+        if have("energy_import_kwh").is_some() && have("voltage_l1_v").is_some() {
+            assert_eq!(format!("{:?}", live.status), "Online", "{:?}", live.detail);
+            assert!((have("energy_import_kwh").unwrap() - 12345.67).abs() < 1e-6);
+            assert!((have("energy_import_kwh_valley").unwrap() - 4000.04).abs() < 1e-6);
+            assert!((have("voltage_l1_v").unwrap() - 220.1).abs() < 1e-6);
+            assert!((have("power_kw").unwrap() - 1.1234).abs() < 1e-6);
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "r101 not read: {:?} {:?}",
+            live.status,
+            live.detail
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let other = rt.live.get("r102").unwrap();
+    assert_ne!(
+        format!("{:?}", other.status),
+        "Online",
+        "{:?}",
+        other.detail
+    );
+    rt.shutdown().await;
+}

@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::collect::modbus::poller::{PollKind, devices_of, poll_cycle};
+use crate::collect::modbus::poller::{PollKind, Wire, devices_of, poll_cycle};
 use crate::collect::modbus::transport::Bus;
 use crate::health::Health;
 use crate::ingest::{Ingest, LiveState};
@@ -216,12 +216,14 @@ async fn run(args: &Args, dead_share: f64, dir: &std::path::Path) -> anyhow::Res
         let per_bus: Duration = devices
             .iter()
             .filter(|d| {
-                dead_per_bus == 0 || !(d.slave as usize).is_multiple_of(args.devices / dead_per_bus)
+                dead_per_bus == 0
+                    || !(d.slave().unwrap_or(0) as usize)
+                        .is_multiple_of(args.devices / dead_per_bus)
             })
             .flat_map(|d| {
                 [PollKind::Energy, PollKind::Live]
                     .into_iter()
-                    .flat_map(move |k| d.plan(k).iter().map(|b| b.count))
+                    .flat_map(move |k| d.modbus_plan(k).iter().map(|b| b.count))
                     .collect::<Vec<_>>()
             })
             .map(|count| exchange_time(count, &options))
@@ -229,7 +231,7 @@ async fn run(args: &Args, dead_share: f64, dir: &std::path::Path) -> anyhow::Res
         nominal = nominal.max(per_bus);
         let (ingest, health, cycles) = (ingest.clone(), health.clone(), args.cycles);
         tasks.push(tokio::spawn(async move {
-            let mut bus: Option<Bus> = None;
+            let mut bus: Option<Wire> = None;
             // Warm-up: connect, and find the dead devices (they go into back-off).
             poll_cycle(&conn, &mut bus, &mut devices, &ingest, &health).await;
             let busy_before = busy_ns.load(Ordering::Relaxed);
@@ -284,7 +286,7 @@ async fn loopback_throughput(dir: &std::path::Path) -> anyhow::Result<f64> {
     ));
     let conn = &site.connections[0];
     let devices = devices_of(&site, conn);
-    let block = devices[0].plan(PollKind::Live)[0].clone();
+    let block = devices[0].modbus_plan(PollKind::Live)[0].clone();
     let mut bus = Bus::open(&conn.url, Duration::from_secs(3), Duration::ZERO)
         .await
         .map_err(|e| anyhow::anyhow!(e))?;

@@ -6,11 +6,13 @@ use std::ops::Range;
 use std::path::Path;
 
 use super::error::{At, ConfigError};
+use super::line_profile::LineProtocol;
 use super::mqtt::{Broker, MqttKeys, build_broker, is_mqtt_url};
 use super::payload::PayloadLibrary;
 use super::site_file::ConnectionFile;
+use crate::collect::line::line_url;
 use crate::collect::modbus::url::ModbusUrl;
-use crate::site::Connection;
+use crate::site::{BusProtocol, Connection};
 
 /// The Modbus connections and the MQTT brokers, in the order written.
 pub(super) fn connections(
@@ -46,8 +48,9 @@ pub(super) fn connections(
                 || c.pause_ms.is_some()
                 || c.connect_delay_ms.is_some()
                 || c.tries.is_some()
+                || c.protocol.is_some()
             {
-                errors.push(at(c.url.span()).error("timeout_ms, pause_ms, connect_delay_ms and tries apply to Modbus connections, not MQTT"));
+                errors.push(at(c.url.span()).error("timeout_ms, pause_ms, connect_delay_ms, tries and protocol apply to buses (Modbus, DL/T 645, CJ/T 188), not MQTT"));
             }
             if let Some(b) = build_broker(
                 &id, &c.url, &mqtt_keys, payloads, site_name, base, at, errors,
@@ -74,10 +77,35 @@ pub(super) fn connections(
         {
             errors.push(at(t.span()).error("timeout_ms must be between 10 and 60000"));
         }
-        match ModbusUrl::parse(c.url.get_ref()) {
+        let protocol = match c
+            .protocol
+            .as_ref()
+            .map(|p| (p.get_ref().as_str(), p.span()))
+        {
+            None | Some(("modbus", _)) => BusProtocol::Modbus,
+            Some(("dlt645", _)) => BusProtocol::Dlt645,
+            Some(("cjt188", _)) => BusProtocol::Cjt188,
+            Some((other, span)) => {
+                errors.push(at(span).error(format!(
+                    "protocol `{other}`: modbus (the default), dlt645 or cjt188"
+                )));
+                BusProtocol::Modbus
+            }
+        };
+        let parsed = match protocol {
+            BusProtocol::Modbus => ModbusUrl::parse(c.url.get_ref()),
+            // Serial settings default to the meters' factory settings (2400 baud 8E1).
+            BusProtocol::Dlt645 => line_url(c.url.get_ref(), LineProtocol::Dlt645_2007),
+            BusProtocol::Cjt188 => line_url(
+                c.url.get_ref(),
+                LineProtocol::Cjt188(crate::collect::cjt188::frame::MeterType::ColdWater),
+            ),
+        };
+        match parsed {
             Ok(url) => connections.push(Connection {
                 id,
                 url,
+                protocol,
                 timeout_ms: c.timeout_ms.as_ref().map(|t| *t.get_ref()),
                 pause_ms: c.pause_ms.unwrap_or(0),
                 connect_delay_ms: c.connect_delay_ms.unwrap_or(0),

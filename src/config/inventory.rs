@@ -142,6 +142,7 @@ fn read(path: &Path) -> Result<(Vec<MeterDraft>, Vec<ConfigError>), ConfigErrors
             profile: opt(row.profile),
             connection: opt(row.connection),
             slave_id,
+            address: None,
             multiplier,
             live_interval_s,
             energy_interval_min,

@@ -9,12 +9,13 @@ use chrono_tz::Tz;
 use rust_decimal::Decimal;
 
 use super::error::{At, ConfigError};
+use super::line_profile::{LineProfileLibrary, LineProtocol};
 use super::mqtt::Broker;
 use super::profile::ProfileLibrary;
 use crate::collect::modbus::url::ModbusUrl;
 use crate::energy::category;
 use crate::quantity::Quantity;
-use crate::site::{Connection, Meter, MeterSource};
+use crate::site::{BusProtocol, Connection, LineAddress, Meter, MeterSource};
 
 /// A meter as written (TOML table or CSV row), with the location of each field.
 pub(crate) struct MeterDraft {
@@ -25,6 +26,8 @@ pub(crate) struct MeterDraft {
     pub profile: Option<(String, At)>,
     pub connection: Option<(String, At)>,
     pub slave_id: Option<(i64, At)>,
+    /// DL/T 645 and CJ/T 188 meters: the nameplate address.
+    pub address: Option<(String, At)>,
     pub multiplier: Option<(Decimal, At)>,
     pub live_interval_s: Option<(i64, At)>,
     pub energy_interval_min: Option<(i64, At)>,
@@ -150,7 +153,30 @@ impl MeterDraft {
                     }
                 }
             }
+            (None, Some((p, pat)), Some((c, _)))
+                if connections
+                    .iter()
+                    .any(|x| x.id == c && x.protocol != BusProtocol::Modbus) =>
+            {
+                let protocol = connections
+                    .iter()
+                    .find(|x| x.id == c)
+                    .map_or(BusProtocol::Modbus, |x| x.protocol);
+                line_source(
+                    (c, protocol),
+                    (p, pat),
+                    self.address,
+                    self.slave_id,
+                    self.timeout_ms,
+                    &mut errors,
+                )
+            }
             (None, Some((p, pat)), Some((c, cat))) => {
+                if let Some((_, at)) = &self.address {
+                    errors.push(at.error(
+                        "address is for DL/T 645 and CJ/T 188 meters; a Modbus meter has a slave_id",
+                    ));
+                }
                 let profile = profiles.get(&p);
                 if profile.is_none() {
                     errors
@@ -217,4 +243,82 @@ impl MeterDraft {
             _ => Err(errors),
         }
     }
+}
+
+/// A meter on a DL/T 645 or CJ/T 188 bus: its line profile (of the bus's protocol) and its
+/// nameplate address, each error where it was written.
+fn line_source(
+    (connection, protocol): (String, BusProtocol),
+    (profile_name, profile_at): (String, At),
+    address: Option<(String, At)>,
+    slave_id: Option<(i64, At)>,
+    timeout_ms: Option<(i64, At)>,
+    errors: &mut Vec<ConfigError>,
+) -> Option<MeterSource> {
+    if let Some((_, at)) = slave_id {
+        errors.push(at.error(format!(
+            "a meter on a {} bus is addressed by `address` (its nameplate), not slave_id",
+            protocol.name()
+        )));
+    }
+    let library = LineProfileLibrary::builtin();
+    let profile = match library.get(&profile_name) {
+        Some(p) => {
+            let fits = match p.protocol {
+                LineProtocol::Dlt645_2007 | LineProtocol::Dlt645_1997 => {
+                    protocol == BusProtocol::Dlt645
+                }
+                LineProtocol::Cjt188(_) => protocol == BusProtocol::Cjt188,
+            };
+            if !fits {
+                errors.push(profile_at.error(format!(
+                    "profile `{profile_name}` is not a {} profile",
+                    protocol.name()
+                )));
+            }
+            Some(p)
+        }
+        None => {
+            errors.push(profile_at.error(format!(
+                "unknown {} profile `{profile_name}`; known: {}",
+                protocol.name(),
+                library.names().collect::<Vec<_>>().join(", ")
+            )));
+            None
+        }
+    };
+    let address = match address {
+        None => {
+            errors.push(profile_at.error(format!(
+                "a meter on a {} bus needs `address`: the digits on its nameplate",
+                protocol.name()
+            )));
+            None
+        }
+        Some((text, at)) => {
+            let parsed = if protocol == BusProtocol::Cjt188 {
+                text.parse()
+                    .map(LineAddress::Cjt188)
+                    .map_err(|e| e.to_string())
+            } else {
+                text.parse()
+                    .map(LineAddress::Dlt645)
+                    .map_err(|e| e.to_string())
+            };
+            parsed.map_err(|e| errors.push(at.error(e))).ok()
+        }
+    };
+    let timeout_ms = match timeout_ms {
+        Some((t, at)) if !(10..=60_000).contains(&t) => {
+            errors.push(at.error("timeout_ms must be between 10 and 60000"));
+            None
+        }
+        other => other.map(|(t, _)| t as u64),
+    };
+    Some(MeterSource::Line {
+        connection,
+        profile: profile?,
+        address: address?,
+        timeout_ms,
+    })
 }

@@ -50,6 +50,10 @@ fn draft(m: &MeterFile, at: &dyn Fn(Range<usize>) -> At) -> MeterDraft {
             .as_ref()
             .map(|c| (c.get_ref().clone(), at(c.span()))),
         slave_id: m.slave_id.as_ref().map(|s| (*s.get_ref(), at(s.span()))),
+        address: m
+            .address
+            .as_ref()
+            .map(|a| (a.get_ref().clone(), at(a.span()))),
         multiplier: m.multiplier.as_ref().map(|x| (*x.get_ref(), at(x.span()))),
         live_interval_s: m
             .live_interval_s

@@ -190,6 +190,8 @@ pub(super) struct ConnectionFile {
     pub(super) pause_ms: Option<u64>,
     pub(super) connect_delay_ms: Option<u64>,
     pub(super) tries: Option<Spanned<u32>>,
+    /// modbus (the default), dlt645 or cjt188: what the meters on this bus speak.
+    pub(super) protocol: Option<Spanned<String>>,
     // MQTT brokers (mqtt:// and mqtts:// URLs); see config/mqtt.rs.
     pub(super) mqtt_version: Option<Spanned<String>>,
     pub(super) client_id: Option<String>,
@@ -213,6 +215,8 @@ pub(super) struct MeterFile {
     pub(super) profile: Option<Spanned<String>>,
     pub(super) connection: Option<Spanned<String>>,
     pub(super) slave_id: Option<Spanned<i64>>,
+    /// DL/T 645 and CJ/T 188 meters: the address on the nameplate.
+    pub(super) address: Option<Spanned<String>>,
     pub(super) multiplier: Option<Spanned<Decimal>>,
     pub(super) live_interval_s: Option<Spanned<i64>>,
     pub(super) energy_interval_min: Option<Spanned<i64>>,

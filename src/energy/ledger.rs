@@ -14,6 +14,7 @@ use rust_decimal::Decimal;
 use super::category::{COOLING, GAS, HEAT, WATER};
 pub use super::intervals::Row;
 use super::intervals::{Anomaly, Event, Interval, Quality, RegisterFacts, grid, intervals};
+use crate::config::line_profile::LineValue;
 use crate::config::profile::ValueType;
 use crate::decimal::round_half_up;
 use crate::quantity::{Quantity, TOU_REGISTERS};
@@ -98,12 +99,15 @@ pub fn boundaries(
 /// time-of-use registers when the meter's profile has them.
 pub fn registers(meter: &Meter) -> Vec<Quantity> {
     let mut out = vec![register_quantity(meter)];
-    if let MeterSource::Modbus { profile, .. } = &meter.source {
-        for name in TOU_REGISTERS {
-            let q = Quantity::named(name);
-            if profile.register(q).is_some() {
-                out.push(q);
-            }
+    for name in TOU_REGISTERS {
+        let q = Quantity::named(name);
+        let read = match &meter.source {
+            MeterSource::Modbus { profile, .. } => profile.register(q).is_some(),
+            MeterSource::Line { profile, .. } => profile.reads(q),
+            MeterSource::Mqtt { .. } | MeterSource::Manual { .. } => false,
+        };
+        if read {
+            out.push(q);
         }
     }
     out
@@ -121,6 +125,29 @@ pub fn facts(site: &Site, meter: &Meter, quantity: Quantity) -> RegisterFacts {
                     .and_then(|s| Decimal::from_f64_retain(s.scale * s.unit_factor))
                     .map(|r| r.round_dp(9).abs())
                     .unwrap_or_default(),
+                Duration::minutes(meter.energy_interval_min as i64),
+            )
+        }
+        // BCD registers: XXXXXX.XX wraps after 999999.99, and counts in steps of 0.01.
+        MeterSource::Line { profile, .. } => {
+            let (rollover, resolution) = profile
+                .values
+                .iter()
+                .find_map(|v| match v {
+                    LineValue::Dlt645 {
+                        quantities, format, ..
+                    } if quantities.contains(&quantity) => Some((
+                        Some(Decimal::from(10u64.pow(
+                            (format.bytes as u32 * 2).saturating_sub(format.decimals),
+                        ))),
+                        Decimal::new(1, format.decimals),
+                    )),
+                    _ => None,
+                })
+                .unwrap_or((None, Decimal::ZERO));
+            (
+                rollover,
+                resolution,
                 Duration::minutes(meter.energy_interval_min as i64),
             )
         }

@@ -7,17 +7,43 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
+use crate::collect::cjt188::frame::Address as Cjt188Address;
+use crate::collect::dlt645::frame::Address as Dlt645Address;
 use crate::collect::modbus::url::ModbusUrl;
+use crate::config::line_profile::LineProfile;
 use crate::config::profile::Profile;
 use crate::energy::category::Category;
 use crate::energy::formula::Formula;
 use crate::quantity::Quantity;
 
-/// A Modbus bus: TCP, RTU over TCP or a serial line.
+/// What a bus speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BusProtocol {
+    #[default]
+    Modbus,
+    /// DL/T 645 (2007 or 1997, by each meter's profile).
+    Dlt645,
+    /// CJ/T 188-2004.
+    Cjt188,
+}
+
+impl BusProtocol {
+    pub fn name(self) -> &'static str {
+        match self {
+            BusProtocol::Modbus => "modbus",
+            BusProtocol::Dlt645 => "dlt645",
+            BusProtocol::Cjt188 => "cjt188",
+        }
+    }
+}
+
+/// A bus: Modbus TCP, or a serial line (directly or through a transparent RS-485 gateway)
+/// speaking Modbus RTU, DL/T 645 or CJ/T 188.
 #[derive(Debug, Clone)]
 pub struct Connection {
     pub id: String,
     pub url: ModbusUrl,
+    pub protocol: BusProtocol,
     /// Overrides the profiles' timeouts for every device on this connection.
     pub timeout_ms: Option<u64>,
     /// Pause between two requests on this bus.
@@ -38,10 +64,34 @@ pub enum MeterSource {
         /// Overrides the connection's and the profile's timeout for this device.
         timeout_ms: Option<u64>,
     },
+    /// On a DL/T 645 or CJ/T 188 bus, addressed by its nameplate address.
+    Line {
+        connection: String,
+        profile: Arc<LineProfile>,
+        address: LineAddress,
+        /// Overrides the connection's and the profile's timeout for this meter.
+        timeout_ms: Option<u64>,
+    },
     /// Published to an MQTT broker; `name` is how topics and payloads name the meter.
     Mqtt { connection: String, name: String },
     /// Read by hand: values come from imports and the readings API only.
     Manual { quantity: Quantity },
+}
+
+/// A meter's address on a DL/T 645 or CJ/T 188 line, as on its nameplate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineAddress {
+    Dlt645(Dlt645Address),
+    Cjt188(Cjt188Address),
+}
+
+impl std::fmt::Display for LineAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LineAddress::Dlt645(a) => write!(f, "{a}"),
+            LineAddress::Cjt188(a) => write!(f, "{a}"),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

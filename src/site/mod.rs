@@ -9,6 +9,6 @@ mod meter;
 mod model;
 mod unit;
 
-pub use meter::{Connection, Meter, MeterSource, VirtualMeter};
+pub use meter::{BusProtocol, Connection, LineAddress, Meter, MeterSource, VirtualMeter};
 pub use model::{LedgerSettings, Site};
 pub use unit::{ClimateZone, OfficeClass, Unit, UnitKind};

@@ -1,5 +1,7 @@
-//! One task per bus (a TCP connection or gateway): it owns the connection, so exactly one
-//! request is in flight, and runs every device's schedule on it.
+//! One task per bus (a TCP connection, a gateway or a serial line): it owns the connection, so
+//! exactly one request is in flight, and runs every device's schedule on it — Modbus devices,
+//! and DL/T 645 and CJ/T 188 meters on their lines, with the same schedule, timeouts, tries
+//! and back-off.
 //!
 //! - Live quantities are read every `live_interval`, staggered across the bus.
 //! - Cumulative registers are read at each wall-clock energy boundary (every 15 min by
@@ -18,14 +20,19 @@ use tokio::time::Instant;
 use tokio_modbus::ExceptionCode;
 use tokio_util::sync::CancellationToken;
 
+use rust_decimal::prelude::ToPrimitive;
+
 use super::decode::decode_block;
 use super::plan::{ReadBlock, plan_reads};
 use super::transport::{Bus, ReadError};
+use crate::collect::line::{self, LineError, Link};
 use crate::config::Profile;
+use crate::config::line_profile::{LineProfile, LineProtocol, LineValue};
 use crate::health::Health;
 use crate::ingest::{Ingest, MeterStatus};
+use crate::quantity::Quantity;
 use crate::reading::{Reading, ReadingQuality};
-use crate::site::{Connection, MeterSource, Site};
+use crate::site::{BusProtocol, Connection, LineAddress, MeterSource, Site};
 
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// How long a device that answered "busy" is left alone.
@@ -37,13 +44,34 @@ pub enum PollKind {
     Live,
 }
 
-/// A meter on a bus, with its read plans and its failure state.
-pub struct Device {
-    pub meter: Arc<str>,
+/// How a device is read: Modbus registers by plan, or a line protocol's values.
+pub enum Target {
+    Modbus(ModbusTarget),
+    Line(LineTarget),
+}
+
+/// A Modbus device: its unit id, profile and read plans.
+pub struct ModbusTarget {
     pub slave: u8,
     pub profile: Arc<Profile>,
     live_plan: Vec<ReadBlock>,
     energy_plan: Vec<ReadBlock>,
+    /// Read plans without fill gaps, after the meter refused a read spanning unmapped registers.
+    strict: bool,
+}
+
+/// A DL/T 645 or CJ/T 188 meter: its nameplate address and line profile.
+pub struct LineTarget {
+    pub address: LineAddress,
+    pub profile: Arc<LineProfile>,
+    /// CJ/T 188's sequence byte, counted up per request.
+    ser: u8,
+}
+
+/// A meter on a bus, with how it is read and its failure state.
+pub struct Device {
+    pub meter: Arc<str>,
+    pub target: Target,
     pub live_interval: Duration,
     energy_interval_min: u32,
     timeout: Duration,
@@ -52,8 +80,6 @@ pub struct Device {
     failures: u32,
     /// When a device in back-off is probed next.
     retry_at: Option<Instant>,
-    /// Read plans without fill gaps, after the meter refused a read spanning unmapped registers.
-    strict: bool,
 }
 
 impl Device {
@@ -68,50 +94,75 @@ impl Device {
     ) -> Device {
         let timeout =
             Duration::from_millis(timeout_ms.or(conn.timeout_ms).unwrap_or(profile.timeout_ms));
-        let mut d = Device {
-            meter: Arc::from(meter),
+        let mut target = ModbusTarget {
             slave,
             profile,
             live_plan: vec![],
             energy_plan: vec![],
+            strict: false,
+        };
+        target.replan();
+        Device {
+            meter: Arc::from(meter),
+            target: Target::Modbus(target),
             live_interval,
             energy_interval_min,
             timeout,
             tries: conn.tries,
             failures: 0,
             retry_at: None,
-            strict: false,
-        };
-        d.replan();
-        d
+        }
     }
 
-    fn replan(&mut self) {
-        let fill = if self.strict {
-            0
-        } else {
-            self.profile.max_fill
-        };
-        let specs = &self.profile.registers;
-        self.live_plan = plan_reads(
-            specs,
-            |s| !s.quantity.is_cumulative(),
-            self.profile.max_block,
-            fill,
-        );
-        self.energy_plan = plan_reads(
-            specs,
-            |s| s.quantity.is_cumulative(),
-            self.profile.max_block,
-            fill,
-        );
+    /// A DL/T 645 or CJ/T 188 meter on a line.
+    pub fn line(
+        meter: &str,
+        address: LineAddress,
+        profile: Arc<LineProfile>,
+        conn: &Connection,
+        timeout_ms: Option<u64>,
+        live_interval: Duration,
+        energy_interval_min: u32,
+    ) -> Device {
+        let timeout =
+            Duration::from_millis(timeout_ms.or(conn.timeout_ms).unwrap_or(profile.timeout_ms));
+        Device {
+            meter: Arc::from(meter),
+            target: Target::Line(LineTarget {
+                address,
+                profile,
+                ser: 0,
+            }),
+            live_interval,
+            energy_interval_min,
+            timeout,
+            tries: conn.tries,
+            failures: 0,
+            retry_at: None,
+        }
+    }
+
+    /// The Modbus unit id, for a Modbus device.
+    pub fn slave(&self) -> Option<u8> {
+        match &self.target {
+            Target::Modbus(m) => Some(m.slave),
+            Target::Line(_) => None,
+        }
+    }
+
+    /// A Modbus device's reads of one poll of this kind (none for a line meter).
+    pub fn modbus_plan(&self, kind: PollKind) -> &[ReadBlock] {
+        match &self.target {
+            Target::Modbus(m) => m.plan(kind),
+            Target::Line(_) => &[],
+        }
     }
 
     /// Requests one poll of this kind takes.
-    pub fn plan(&self, kind: PollKind) -> &[ReadBlock] {
-        match kind {
-            PollKind::Live => &self.live_plan,
-            PollKind::Energy => &self.energy_plan,
+    pub fn requests(&self, kind: PollKind) -> usize {
+        match &self.target {
+            Target::Modbus(m) => m.plan(kind).len(),
+            Target::Line(l) => l.values(kind).len(),
         }
     }
 
@@ -157,6 +208,53 @@ impl Device {
     }
 }
 
+impl ModbusTarget {
+    fn replan(&mut self) {
+        let fill = if self.strict {
+            0
+        } else {
+            self.profile.max_fill
+        };
+        let specs = &self.profile.registers;
+        self.live_plan = plan_reads(
+            specs,
+            |s| !s.quantity.is_cumulative(),
+            self.profile.max_block,
+            fill,
+        );
+        self.energy_plan = plan_reads(
+            specs,
+            |s| s.quantity.is_cumulative(),
+            self.profile.max_block,
+            fill,
+        );
+    }
+
+    /// The reads of one poll of this kind.
+    pub fn plan(&self, kind: PollKind) -> &[ReadBlock] {
+        match kind {
+            PollKind::Live => &self.live_plan,
+            PollKind::Energy => &self.energy_plan,
+        }
+    }
+}
+
+impl LineTarget {
+    /// The profile's values one poll of this kind reads: cumulative registers on energy
+    /// polls, the rest on live ones.
+    fn values(&self, kind: PollKind) -> Vec<&LineValue> {
+        self.profile
+            .values
+            .iter()
+            .filter(|v| {
+                v.quantities()
+                    .iter()
+                    .any(|q| q.is_cumulative() == (kind == PollKind::Energy))
+            })
+            .collect()
+    }
+}
+
 /// The next wall-clock boundary of an `interval_min`-minute grid after `now`.
 pub fn next_boundary(now: DateTime<Utc>, interval_min: u32) -> DateTime<Utc> {
     let step = interval_min.max(1) as i64 * 60;
@@ -178,6 +276,20 @@ pub fn devices_of(site: &Site, conn: &Connection) -> Vec<Device> {
     site.meters
         .iter()
         .filter_map(|m| match &m.source {
+            MeterSource::Line {
+                connection,
+                profile,
+                address,
+                timeout_ms,
+            } if *connection == conn.id => Some(Device::line(
+                &m.id,
+                *address,
+                profile.clone(),
+                conn,
+                *timeout_ms,
+                m.live_interval,
+                m.energy_interval_min,
+            )),
             MeterSource::Modbus {
                 connection,
                 profile,
@@ -231,22 +343,53 @@ pub fn spawn_one(
     )))
 }
 
+/// An open bus: Modbus, or a line for DL/T 645 and CJ/T 188.
+pub enum Wire {
+    Modbus(Bus),
+    Line(Link),
+}
+
+impl Wire {
+    async fn open(conn: &Connection) -> Result<Wire, String> {
+        let timeout = Duration::from_secs(3);
+        let wire = match conn.protocol {
+            BusProtocol::Modbus => Wire::Modbus(
+                Bus::open(
+                    &conn.url,
+                    timeout,
+                    Duration::from_millis(conn.connect_delay_ms),
+                )
+                .await?,
+            ),
+            BusProtocol::Dlt645 | BusProtocol::Cjt188 => {
+                let link = Link::open(&conn.url, timeout).await?;
+                if conn.connect_delay_ms > 0 {
+                    tokio::time::sleep(Duration::from_millis(conn.connect_delay_ms)).await;
+                }
+                Wire::Line(link)
+            }
+        };
+        Ok(wire)
+    }
+
+    pub async fn close(self) {
+        match self {
+            Wire::Modbus(b) => b.close().await,
+            Wire::Line(l) => l.close().await,
+        }
+    }
+}
+
 /// Opens the bus if it is closed; on failure every device on it is marked offline.
 async fn ensure_open<'a>(
-    bus: &'a mut Option<Bus>,
+    bus: &'a mut Option<Wire>,
     conn: &Connection,
     devices: &[Device],
     ingest: &Ingest,
     health: &Health,
-) -> Option<&'a mut Bus> {
+) -> Option<&'a mut Wire> {
     if bus.is_none() {
-        match Bus::open(
-            &conn.url,
-            Duration::from_secs(3),
-            Duration::from_millis(conn.connect_delay_ms),
-        )
-        .await
-        {
+        match Wire::open(conn).await {
             Ok(b) => {
                 health.connected(&conn.id);
                 *bus = Some(b);
@@ -284,12 +427,12 @@ pub async fn run_bus(
             PollKind::Live,
             i,
         )));
-        if !d.energy_plan.is_empty() {
+        if d.requests(PollKind::Energy) > 0 {
             // Read the registers once at start, then on every boundary.
             queue.push(Reverse((start, PollKind::Energy, i)));
         }
     }
-    let mut bus: Option<Bus> = None;
+    let mut bus: Option<Wire> = None;
     let mut connect_backoff = Duration::from_millis(500);
     while let Some(Reverse((due, kind, i))) = queue.pop() {
         tokio::select! {
@@ -328,7 +471,7 @@ pub async fn run_bus(
 /// benchmark's poll cycle. Returns the number of requests made.
 pub async fn poll_cycle(
     conn: &Connection,
-    bus: &mut Option<Bus>,
+    bus: &mut Option<Wire>,
     devices: &mut [Device],
     ingest: &Ingest,
     health: &Health,
@@ -345,7 +488,7 @@ pub async fn poll_cycle(
                     return requests;
                 };
                 let d = &mut devices[i];
-                requests += d.plan(kind).len();
+                requests += d.requests(kind);
                 let outcome = poll_device(open, d, kind, ingest, health, &conn.id).await;
                 if outcome == (Outcome::Failed { reconnect: true })
                     && let Some(b) = bus.take()
@@ -377,8 +520,23 @@ pub enum Outcome {
     Replanned,
 }
 
-/// Polls one device once: every block of the plan, then the readings go to ingest.
+/// Polls one device once on its bus.
 async fn poll_device(
+    wire: &mut Wire,
+    d: &mut Device,
+    kind: PollKind,
+    ingest: &Ingest,
+    health: &Health,
+    connection: &str,
+) -> Outcome {
+    match wire {
+        Wire::Modbus(bus) => poll_modbus(bus, d, kind, ingest, health, connection).await,
+        Wire::Line(link) => poll_line(link, d, kind, ingest, health, connection).await,
+    }
+}
+
+/// Polls one Modbus device once: every block of the plan, then the readings go to ingest.
+async fn poll_modbus(
     bus: &mut Bus,
     d: &mut Device,
     kind: PollKind,
@@ -386,12 +544,16 @@ async fn poll_device(
     health: &Health,
     connection: &str,
 ) -> Outcome {
-    let plan = d.plan(kind).to_vec();
+    let Target::Modbus(m) = &d.target else {
+        return Outcome::Failed { reconnect: false };
+    };
+    let (slave, profile, strict) = (m.slave, m.profile.clone(), m.strict);
+    let plan = m.plan(kind).to_vec();
     let mut readings = Vec::new();
     let mut problems = Vec::new();
     for block in &plan {
         let sent = Instant::now();
-        match bus.read(d.slave, block, d.timeout).await {
+        match bus.read(slave, block, d.timeout).await {
             Ok((words, stats)) => {
                 health.request_ok(
                     &d.meter,
@@ -401,7 +563,7 @@ async fn poll_device(
                 );
                 health.garbage_bytes(connection, stats.garbage_bytes);
                 let time = Utc::now();
-                for (quantity, value) in decode_block(&words, block, &d.profile.registers) {
+                for (quantity, value) in decode_block(&words, block, &profile.registers) {
                     match value {
                         Ok(value) => readings.push(Reading {
                             meter: d.meter.clone(),
@@ -418,13 +580,15 @@ async fn poll_device(
                 }
             }
             Err(ReadError::Exception(ExceptionCode::IllegalDataAddress))
-                if block.has_gaps(&d.profile.registers) && !d.strict =>
+                if block.has_gaps(&profile.registers) && !strict =>
             {
                 health.request_failed(&d.meter, connection, "exception");
                 // The meter refuses reads across unmapped registers: read mapped ones only.
                 tracing::info!(meter = %d.meter, "meter refuses reads across gaps; reading registers separately");
-                d.strict = true;
-                d.replan();
+                if let Target::Modbus(m) = &mut d.target {
+                    m.strict = true;
+                    m.replan();
+                }
                 return Outcome::Replanned;
             }
             Err(ReadError::Exception(
@@ -439,7 +603,7 @@ async fn poll_device(
                     health.retry(&d.meter, connection);
                 }
                 d.failures += 1;
-                let detail = describe(&e, block, &d.profile);
+                let detail = describe(&e, block, &profile);
                 let status = match e {
                     // A gateway answering "target device failed to respond" means the meter
                     // behind it is silent.
@@ -451,7 +615,7 @@ async fn poll_device(
                     _ => MeterStatus::Error,
                 };
                 if d.failures >= d.tries {
-                    tracing::warn!(meter = %d.meter, slave = d.slave, error = %detail, "meter not answering properly");
+                    tracing::warn!(meter = %d.meter, slave, error = %detail, "meter not answering properly");
                     ingest.live().set_status(&d.meter, status, Some(detail));
                 }
                 if !readings.is_empty() {
@@ -463,6 +627,19 @@ async fn poll_device(
             }
         }
     }
+    answered(d, readings, problems, ingest, health, connection).await
+}
+
+/// After a poll the device answered: its failures are forgotten, the readings go to ingest,
+/// and its status says whether every value came through.
+async fn answered(
+    d: &mut Device,
+    readings: Vec<Reading>,
+    mut problems: Vec<String>,
+    ingest: &Ingest,
+    health: &Health,
+    connection: &str,
+) -> Outcome {
     if d.failures > 0 {
         health.retry(&d.meter, connection);
     }
@@ -484,6 +661,95 @@ async fn poll_device(
     };
     ingest.live().set_status(&d.meter, status, detail);
     Outcome::Done
+}
+
+/// Polls one DL/T 645 or CJ/T 188 meter once: the profile's values of this kind, then the
+/// readings go to ingest. A meter that answers nothing counts as a failure, like a Modbus
+/// device; one that answers some values and refuses others is online with the refusals noted.
+async fn poll_line(
+    link: &mut Link,
+    d: &mut Device,
+    kind: PollKind,
+    ingest: &Ingest,
+    health: &Health,
+    connection: &str,
+) -> Outcome {
+    let Target::Line(t) = &mut d.target else {
+        return Outcome::Failed { reconnect: false };
+    };
+    let profile = t.profile.clone();
+    let wanted = |q: Quantity| q.is_cumulative() == (kind == PollKind::Energy);
+    let sent = Instant::now();
+    let noise_before = link.noise_bytes;
+    let read = match (t.address, profile.protocol) {
+        (LineAddress::Cjt188(address), LineProtocol::Cjt188(meter_type)) => {
+            t.ser = t.ser.wrapping_add(1);
+            line::read_cjt188(link, meter_type, &address, &profile, d.timeout, t.ser).await
+        }
+        (LineAddress::Dlt645(address), _) => {
+            line::read_dlt645(link, &address, &profile, d.timeout, wanted).await
+        }
+        (LineAddress::Cjt188(_), _) => line::MeterValues::default(),
+    };
+    health.garbage_bytes(connection, link.noise_bytes.saturating_sub(noise_before));
+    let time = Utc::now();
+    let readings: Vec<Reading> = read
+        .values
+        .iter()
+        .filter(|(q, _)| wanted(*q))
+        .filter_map(|(q, v)| {
+            Some(Reading {
+                meter: d.meter.clone(),
+                quantity: *q,
+                time,
+                value: v.to_f64()?,
+                quality: ReadingQuality::Measured,
+            })
+        })
+        .collect();
+    for (_, e) in &read.errors {
+        health.request_failed(&d.meter, connection, e.kind());
+    }
+    let problems: Vec<String> = read
+        .errors
+        .iter()
+        .map(|(id, e)| format!("{id}: {e}"))
+        .collect();
+    if readings.is_empty() && !problems.is_empty() {
+        if d.failures > 0 {
+            health.retry(&d.meter, connection);
+        }
+        d.failures += 1;
+        let silent = read
+            .errors
+            .iter()
+            .all(|(_, e)| matches!(e, LineError::Timeout(_) | LineError::Transport(_)));
+        if d.failures >= d.tries {
+            let detail = problems.join("; ");
+            tracing::warn!(meter = %d.meter, address = %t_address(d), error = %detail, "meter not answering properly");
+            let status = if silent {
+                MeterStatus::Offline
+            } else {
+                MeterStatus::Error
+            };
+            ingest.live().set_status(&d.meter, status, Some(detail));
+        }
+        return Outcome::Failed {
+            reconnect: read
+                .errors
+                .iter()
+                .any(|(_, e)| matches!(e, LineError::Transport(_))),
+        };
+    }
+    health.request_ok(&d.meter, connection, sent.elapsed().as_secs_f64(), time);
+    answered(d, readings, problems, ingest, health, connection).await
+}
+
+fn t_address(d: &Device) -> String {
+    match &d.target {
+        Target::Line(t) => t.address.to_string(),
+        Target::Modbus(m) => m.slave.to_string(),
+    }
 }
 
 /// A message that tells the engineer where to look.

@@ -54,6 +54,11 @@ pub fn view(state: &AppState, m: &Meter) -> MeterView {
             connection,
             ..
         } => (Some(profile.name.clone()), Some(connection.clone())),
+        MeterSource::Line {
+            profile,
+            connection,
+            ..
+        } => (Some(profile.name.clone()), Some(connection.clone())),
         MeterSource::Mqtt { connection, .. } => (None, Some(connection.clone())),
         MeterSource::Manual { .. } => (None, None),
     };

@@ -24,6 +24,12 @@ fn source(m: &crate::site::Meter, lang: Lang) -> String {
             slave_id,
             ..
         } => format!("Modbus {connection} #{slave_id} · {}", profile.name),
+        MeterSource::Line {
+            connection,
+            profile,
+            address,
+            ..
+        } => format!("{connection} {address} · {}", profile.name),
         MeterSource::Mqtt { connection, name } => format!("MQTT {connection} · {name}"),
         MeterSource::Manual { .. } => lang.t("人工抄表", "read by hand").to_string(),
     }

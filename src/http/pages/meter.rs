@@ -23,9 +23,9 @@ pub async fn page(page: Page, Path(id): Path<String>) -> Result<Markup, AppError
     let live = state.live.get(&id);
     let status = crate::status::status(&meter, live.as_ref(), Utc::now());
     let connection = match &meter.source {
-        MeterSource::Modbus { connection, .. } | MeterSource::Mqtt { connection, .. } => {
-            Some(connection.clone())
-        }
+        MeterSource::Modbus { connection, .. }
+        | MeterSource::Line { connection, .. }
+        | MeterSource::Mqtt { connection, .. } => Some(connection.clone()),
         MeterSource::Manual { .. } => None,
     };
     let health = connection
