@@ -212,7 +212,9 @@ async fn probe_line(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("warning: {id}: {e}");
     }
     if noise > 0 {
-        eprintln!("note: {noise} byte(s) on the line belonged to no reply (preamble or noise)");
+        eprintln!(
+            "note: {noise} byte(s) on the line belonged to no reply (noise or a late answer)"
+        );
     }
     Ok(if read.values.is_empty() {
         ExitCode::FAILURE

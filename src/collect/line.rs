@@ -28,9 +28,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Stream for S {}
 pub enum LineError {
     #[error("no answer within {0} ms")]
     Timeout(u64),
-    /// The bytes that came form no valid frame: checksum, address, truncation ...
-    #[error("bad frame: {0}")]
-    Frame(String),
+    /// The bytes that came form no valid frame; `kind` tells checksum, address, truncation
+    /// and noise apart for the counters.
+    #[error("bad frame: {detail}")]
+    Frame { kind: &'static str, detail: String },
     /// The meter answered with an abnormal reply.
     #[error("meter refused: {0}")]
     Refused(String),
@@ -41,11 +42,12 @@ pub enum LineError {
 }
 
 impl LineError {
-    /// A short name for counters: timeout, bad_frame, refused, value, transport.
+    /// A short name for counters: timeout, noise, truncated, bad_checksum, bad_end,
+    /// wrong_address, bad_reply, refused, value, transport.
     pub fn kind(&self) -> &'static str {
         match self {
             LineError::Timeout(_) => "timeout",
-            LineError::Frame(_) => "bad_frame",
+            LineError::Frame { kind, .. } => kind,
             LineError::Refused(_) => "refused",
             LineError::Value(_) => "value",
             LineError::Transport(_) => "transport",
@@ -82,7 +84,7 @@ pub struct Link {
     /// Silence kept between the end of one exchange and the next request.
     gap: Duration,
     last_exchange: Option<Instant>,
-    /// Bytes received that belonged to no reply (noise, preamble, late answers).
+    /// Bytes received that belonged to no reply (line noise, late answers; not the preamble).
     pub noise_bytes: u64,
 }
 
@@ -144,7 +146,7 @@ impl Link {
         &mut self,
         request: &[u8],
         timeout: Duration,
-        mut parse: impl FnMut(&[u8]) -> Result<Option<(T, usize)>, String>,
+        mut parse: impl FnMut(&[u8]) -> Result<Option<(T, usize)>, LineError>,
     ) -> Result<T, LineError> {
         if let Some(quiet_until) = self.last_exchange.map(|t| t + self.gap)
             && quiet_until > Instant::now()
@@ -167,11 +169,14 @@ impl Link {
                         if buf.is_empty() {
                             LineError::Timeout(timeout.as_millis() as u64)
                         } else {
-                            LineError::Frame(format!(
-                                "{} byte(s) within {} ms that form no whole frame",
-                                buf.len(),
-                                timeout.as_millis()
-                            ))
+                            LineError::Frame {
+                                kind: "truncated",
+                                detail: format!(
+                                    "{} byte(s) within {} ms that form no whole frame",
+                                    buf.len(),
+                                    timeout.as_millis()
+                                ),
+                            }
                         }
                     })?
                     .map_err(|e| LineError::Transport(format!("read: {e}")))?;
@@ -182,10 +187,15 @@ impl Link {
                 match parse(&buf) {
                     Ok(None) => continue,
                     Ok(Some((reply, noise))) => {
-                        self.noise_bytes += noise as u64;
+                        // The FEH wake-up preamble is part of a reply, not noise.
+                        let junk = buf[..noise.min(buf.len())]
+                            .iter()
+                            .filter(|&&b| b != 0xFE)
+                            .count();
+                        self.noise_bytes += junk as u64;
                         return Ok(reply);
                     }
-                    Err(e) => return Err(LineError::Frame(e)),
+                    Err(e) => return Err(e),
                 }
             }
         }
@@ -236,16 +246,57 @@ pub async fn read_dlt645_id(
             |buf| match parse_reply(buf, address, &request) {
                 Ok(Parsed::NeedMore(_)) => Ok(None),
                 Ok(Parsed::Frame { reply, noise, .. }) => Ok(Some((reply, noise))),
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(dlt645_frame_error(&e)),
             },
         )
         .await?;
     match reply.body {
         ReplyBody::Data { data, .. } => Ok(data),
         ReplyBody::Refused(word) => Err(LineError::Refused(format!("{id}: {word}"))),
-        other => Err(LineError::Frame(format!(
-            "{id}: unexpected reply {other:?}"
-        ))),
+        other => Err(LineError::Frame {
+            kind: "bad_reply",
+            detail: format!("{id}: unexpected reply {other:?}"),
+        }),
+    }
+}
+
+/// A DL/T 645 frame error as counted.
+fn dlt645_frame_error(e: &dlt645::frame::FrameError) -> LineError {
+    use dlt645::frame::FrameError as F;
+    let kind = match e {
+        F::NoStart { .. } => "noise",
+        F::Truncated { .. } => "truncated",
+        F::BadChecksum { .. } => "bad_checksum",
+        F::MissingEnd { .. } => "bad_end",
+        F::WrongAddress { .. } => "wrong_address",
+        F::UnexpectedControl { .. }
+        | F::ShortData { .. }
+        | F::WrongIdentifier { .. }
+        | F::DataLength { .. } => "bad_reply",
+    };
+    LineError::Frame {
+        kind,
+        detail: e.to_string(),
+    }
+}
+
+/// A CJ/T 188 frame error as counted.
+fn cjt188_frame_error(e: &cjt188::frame::FrameError) -> LineError {
+    use cjt188::frame::FrameError as F;
+    let kind = match e {
+        F::NoStart { .. } => "noise",
+        F::Truncated { .. } => "truncated",
+        F::BadChecksum { .. } => "bad_checksum",
+        F::MissingEnd { .. } => "bad_end",
+        F::WrongAddress { .. } | F::WrongMeterType { .. } => "wrong_address",
+        F::UnexpectedControl { .. }
+        | F::ShortData { .. }
+        | F::WrongIdentifier { .. }
+        | F::WrongSequence { .. } => "bad_reply",
+    };
+    LineError::Frame {
+        kind,
+        detail: e.to_string(),
     }
 }
 
@@ -359,7 +410,7 @@ pub async fn read_cjt188(
             |buf| match parse_reply(buf, address, &request) {
                 Ok(Parsed::NeedMore(_)) => Ok(None),
                 Ok(Parsed::Frame { reply, noise, .. }) => Ok(Some((reply, noise))),
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(cjt188_frame_error(&e)),
             },
         )
         .await;
@@ -440,6 +491,74 @@ mod tests {
     use super::*;
     use crate::config::line_profile::LineProfileLibrary;
     use dlt645::frame::DataId;
+
+    /// A gateway that answers every request with `reply` (written by hand from DL/T 645-2007).
+    async fn gateway(reply: Vec<u8>) -> ModbusUrl {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 64];
+            while let Ok(n) = s.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                let _ = s.write_all(&reply).await;
+            }
+        });
+        ModbusUrl::parse(&format!("rtu-tcp://127.0.0.1:{port}")).unwrap()
+    }
+
+    /// 00010000 = 12345.67 kWh from meter 202300001234 (CS 5BH), after `before`.
+    fn energy_reply(before: &[u8], checksum: u8) -> Vec<u8> {
+        let mut v = before.to_vec();
+        v.extend([
+            0xFE, 0xFE, 0x68, 0x34, 0x12, 0x00, 0x00, 0x23, 0x20, 0x68, 0x91, 0x08, 0x33, 0x33,
+            0x34, 0x33, 0x9A, 0x78, 0x56, 0x34, checksum, 0x16,
+        ]);
+        v
+    }
+
+    #[tokio::test]
+    async fn noise_is_counted_and_bad_frames_are_told_apart() {
+        let address: dlt645::frame::Address = "202300001234".parse().unwrap();
+        let id = DataId::V2007(0x0001_0000);
+        let timeout = Duration::from_millis(500);
+        // Line noise before a good reply: the value, and 3 bytes of noise (not the FEH).
+        let url = gateway(energy_reply(&[0x00, 0x12, 0xFF], 0x5B)).await;
+        let mut link = Link::open(&url, timeout).await.unwrap();
+        let data = read_dlt645_id(&mut link, &address, id, timeout)
+            .await
+            .unwrap();
+        assert_eq!(
+            dlt645::data::decode(&data, dlt645::data::ENERGY_KWH).unwrap(),
+            "12345.67".parse::<Decimal>().unwrap()
+        );
+        assert_eq!(link.noise_bytes, 3);
+        // A corrupted checksum: a bad frame of its own kind, not a timeout.
+        let url = gateway(energy_reply(&[], 0x5C)).await;
+        let mut link = Link::open(&url, timeout).await.unwrap();
+        let e = read_dlt645_id(&mut link, &address, id, timeout)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), "bad_checksum", "{e}");
+        // Another meter answering: wrong address.
+        let other: dlt645::frame::Address = "202300009999".parse().unwrap();
+        let url = gateway(energy_reply(&[], 0x5B)).await;
+        let mut link = Link::open(&url, timeout).await.unwrap();
+        let e = read_dlt645_id(&mut link, &other, id, timeout)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), "wrong_address", "{e}");
+        // Half a frame, then silence: truncated.
+        let half = energy_reply(&[], 0x5B)[..10].to_vec();
+        let url = gateway(half).await;
+        let mut link = Link::open(&url, timeout).await.unwrap();
+        let e = read_dlt645_id(&mut link, &address, id, timeout)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), "truncated", "{e}");
+    }
 
     #[test]
     fn a_block_stands_for_its_elements() {
