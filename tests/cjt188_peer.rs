@@ -89,6 +89,27 @@ fn probe_reads_a_cold_water_meter() {
         !out.status.success() && err.contains("no answer within 800 ms"),
         "{err}"
     );
+    // A scan over a range finds the one meter there.
+    let out = Command::new(env!("CARGO_BIN_EXE_jieneng"))
+        .args([
+            "scan",
+            "--protocol",
+            "cjt188",
+            "--timeout-ms",
+            "200",
+            "--url",
+            &format!("rtu-tcp://127.0.0.1:{port}"),
+            "--addresses",
+            "12345678901230-12345678901236",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), NAMEPLATE);
     // A DL/T 645 profile on a CJ/T 188 probe is refused before anything is sent.
     let out = Command::new(env!("CARGO_BIN_EXE_jieneng"))
         .args([

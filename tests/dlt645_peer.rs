@@ -121,6 +121,17 @@ fn probe_reads_the_meter_through_a_transparent_gateway() {
         stderr.contains("no answer within 1500 ms") || stderr.contains("meter refused"),
         "{stderr}"
     );
+    // The only meter on the line gives its address (read address, 13H to AA…AA).
+    let out = Command::new(env!("CARGO_BIN_EXE_jieneng"))
+        .args(["scan", "--protocol", "dlt645", "--url", &url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), NAMEPLATE);
     // Not a nameplate address: refused before anything is sent.
     let (ok, _, stderr) = probe(&url, "2023-0000-1234");
     assert!(!ok && stderr.contains("12 decimal digits"), "{stderr}");

@@ -300,6 +300,26 @@ fn cjt188_frame_error(e: &cjt188::frame::FrameError) -> LineError {
     }
 }
 
+/// Asks the only meter on the line for its address (control 13H to AA…AA): for finding a
+/// single meter whose nameplate cannot be read. With more than one meter on the line the
+/// replies collide.
+pub async fn read_dlt645_address(
+    link: &mut Link,
+    timeout: Duration,
+) -> Result<dlt645::frame::Address, LineError> {
+    use dlt645::frame::{Address, Parsed, Request, parse_reply, read_address_request};
+    let reply = link
+        .exchange(&read_address_request(), timeout, |buf| {
+            match parse_reply(buf, &Address::WILDCARD, &Request::ReadAddress) {
+                Ok(Parsed::NeedMore(_)) => Ok(None),
+                Ok(Parsed::Frame { reply, noise, .. }) => Ok(Some((reply, noise))),
+                Err(e) => Err(dlt645_frame_error(&e)),
+            }
+        })
+        .await?;
+    Ok(reply.address)
+}
+
 /// Reads every value of a DL/T 645 profile from the meter at `address`.
 pub async fn read_dlt645(
     link: &mut Link,
@@ -387,17 +407,15 @@ pub fn decode_dlt645(
     Ok(quantities.iter().copied().zip(values).collect())
 }
 
-/// Reads a CJ/T 188 meter's 901FH reading and takes the profile's fields.
-pub async fn read_cjt188(
+/// Reads a CJ/T 188 meter's 901FH reading as the bytes it sent (`ser`: the sequence byte).
+pub async fn read_cjt188_raw(
     link: &mut Link,
     meter_type: cjt188::frame::MeterType,
     address: &cjt188::frame::Address,
-    profile: &LineProfile,
     timeout: Duration,
     ser: u8,
-) -> MeterValues {
+) -> Result<Vec<u8>, LineError> {
     use cjt188::frame::{DI_METER_READING, Parsed, ReplyBody, Request, parse_reply, read_request};
-    let mut out = MeterValues::default();
     let request = Request {
         meter_type,
         di: DI_METER_READING,
@@ -413,21 +431,28 @@ pub async fn read_cjt188(
                 Err(e) => Err(cjt188_frame_error(&e)),
             },
         )
-        .await;
-    let data = match reply.map(|r| r.body) {
-        Ok(ReplyBody::Data(data)) => data,
-        Ok(ReplyBody::Refused(status)) => {
-            out.errors
-                .push(("901F".into(), LineError::Refused(format!("{status:?}"))));
-            return out;
-        }
-        Err(e) => {
-            out.errors.push(("901F".into(), e));
-            return out;
-        }
-    };
-    match decode_cjt188(&data, meter_type, profile) {
-        Ok(values) => out.values = values,
+        .await?;
+    match reply.body {
+        ReplyBody::Data(data) => Ok(data),
+        ReplyBody::Refused(status) => Err(LineError::Refused(format!("{status:?}"))),
+    }
+}
+
+/// Reads a CJ/T 188 meter's 901FH reading and takes the profile's fields.
+pub async fn read_cjt188(
+    link: &mut Link,
+    meter_type: cjt188::frame::MeterType,
+    address: &cjt188::frame::Address,
+    profile: &LineProfile,
+    timeout: Duration,
+    ser: u8,
+) -> MeterValues {
+    let mut out = MeterValues::default();
+    match read_cjt188_raw(link, meter_type, address, timeout, ser).await {
+        Ok(data) => match decode_cjt188(&data, meter_type, profile) {
+            Ok(values) => out.values = values,
+            Err(e) => out.errors.push(("901F".into(), e)),
+        },
         Err(e) => out.errors.push(("901F".into(), e)),
     }
     out
