@@ -204,6 +204,23 @@ impl Link {
         result
     }
 
+    /// Sends a frame nobody answers (a broadcast), keeping the line's silence before and after.
+    pub async fn send(&mut self, frame: &[u8]) -> Result<(), LineError> {
+        if let Some(quiet_until) = self.last_exchange.map(|t| t + self.gap)
+            && quiet_until > Instant::now()
+        {
+            tokio::time::sleep_until(quiet_until).await;
+        }
+        self.drain_late_bytes().await;
+        let sent = self
+            .stream
+            .write_all(frame)
+            .await
+            .map_err(|e| LineError::Transport(format!("write: {e}")));
+        self.last_exchange = Some(Instant::now());
+        sent
+    }
+
     /// Reads and counts what arrived since the last exchange (a late answer, noise), so it is
     /// not taken for the next reply.
     async fn drain_late_bytes(&mut self) {

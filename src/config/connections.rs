@@ -49,6 +49,7 @@ pub(super) fn connections(
                 || c.connect_delay_ms.is_some()
                 || c.tries.is_some()
                 || c.protocol.is_some()
+                || c.time_sync_hours.is_some()
             {
                 errors.push(at(c.url.span()).error("timeout_ms, pause_ms, connect_delay_ms, tries and protocol apply to buses (Modbus, DL/T 645, CJ/T 188), not MQTT"));
             }
@@ -92,6 +93,21 @@ pub(super) fn connections(
                 BusProtocol::Modbus
             }
         };
+        let time_sync_hours = match &c.time_sync_hours {
+            None => None,
+            Some(h) if protocol != BusProtocol::Dlt645 => {
+                errors.push(
+                    at(h.span())
+                        .error("time_sync_hours is for DL/T 645 buses (protocol = \"dlt645\")"),
+                );
+                None
+            }
+            Some(h) if !(1..=720).contains(h.get_ref()) => {
+                errors.push(at(h.span()).error("time_sync_hours must be between 1 and 720"));
+                None
+            }
+            Some(h) => Some(*h.get_ref()),
+        };
         let parsed = match protocol {
             BusProtocol::Modbus => ModbusUrl::parse(c.url.get_ref()),
             // Serial settings default to the meters' factory settings (2400 baud 8E1).
@@ -110,6 +126,7 @@ pub(super) fn connections(
                 pause_ms: c.pause_ms.unwrap_or(0),
                 connect_delay_ms: c.connect_delay_ms.unwrap_or(0),
                 tries,
+                time_sync_hours,
             }),
             Err(e) => errors.push(at(c.url.span()).error(e)),
         }

@@ -192,6 +192,8 @@ pub(super) struct ConnectionFile {
     pub(super) tries: Option<Spanned<u32>>,
     /// modbus (the default), dlt645 or cjt188: what the meters on this bus speak.
     pub(super) protocol: Option<Spanned<String>>,
+    /// DL/T 645 buses: broadcast the time every this many hours (off when absent).
+    pub(super) time_sync_hours: Option<Spanned<u32>>,
     // MQTT brokers (mqtt:// and mqtts:// URLs); see config/mqtt.rs.
     pub(super) mqtt_version: Option<Spanned<String>>,
     pub(super) client_id: Option<String>,

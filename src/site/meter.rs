@@ -52,6 +52,8 @@ pub struct Connection {
     pub connect_delay_ms: u64,
     /// Attempts before a device is marked offline (1–3).
     pub tries: u32,
+    /// DL/T 645 lines: broadcast the time to the meters every this many hours (off when absent).
+    pub time_sync_hours: Option<u32>,
 }
 
 /// How a meter's values arrive.

@@ -337,6 +337,7 @@ pub fn spawn_one(
     Some(tokio::spawn(run_bus(
         conn.clone(),
         devices,
+        site.timezone,
         ingest,
         health,
         cancel,
@@ -413,6 +414,7 @@ async fn ensure_open<'a>(
 pub async fn run_bus(
     conn: Connection,
     mut devices: Vec<Device>,
+    tz: chrono_tz::Tz,
     ingest: Ingest,
     health: Arc<Health>,
     cancel: CancellationToken,
@@ -432,9 +434,31 @@ pub async fn run_bus(
             queue.push(Reverse((start, PollKind::Energy, i)));
         }
     }
+    let time_sync = conn
+        .time_sync_hours
+        .filter(|_| conn.protocol == BusProtocol::Dlt645)
+        .map(|h| Duration::from_secs(u64::from(h) * 3600));
+    let mut next_sync = time_sync.map(|_| start);
     let mut bus: Option<Wire> = None;
     let mut connect_backoff = Duration::from_millis(500);
     while let Some(Reverse((due, kind, i))) = queue.pop() {
+        // The time broadcast takes its turn on the line like a poll.
+        if let (Some(at), Some(every)) = (next_sync, time_sync)
+            && at <= due
+        {
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = tokio::time::sleep_until(at) => {}
+            }
+            if let Some(Wire::Line(link)) =
+                ensure_open(&mut bus, &conn, &devices, &ingest, &health).await
+            {
+                broadcast_time(link, &conn.id, tz).await;
+            }
+            next_sync = Some(Instant::now() + every);
+            queue.push(Reverse((due, kind, i)));
+            continue;
+        }
         tokio::select! {
             _ = cancel.cancelled() => break,
             _ = tokio::time::sleep_until(due) => {}
@@ -661,6 +685,21 @@ async fn answered(
     };
     ingest.live().set_status(&d.meter, status, detail);
     Outcome::Done
+}
+
+/// Broadcasts the site's local time to every DL/T 645 meter on the line (control 08H, no
+/// answer expected), and logs it.
+async fn broadcast_time(link: &mut Link, connection: &str, tz: chrono_tz::Tz) {
+    let local = Utc::now().with_timezone(&tz).naive_local();
+    match crate::collect::dlt645::frame::time_sync_request(&local) {
+        Ok(frame) => match link.send(&frame).await {
+            Ok(()) => {
+                tracing::info!(connection, time = %local.format("%Y-%m-%d %H:%M:%S"), "DL/T 645 time broadcast")
+            }
+            Err(e) => tracing::warn!(connection, error = %e, "DL/T 645 time broadcast failed"),
+        },
+        Err(e) => tracing::warn!(connection, error = %e, "DL/T 645 time broadcast not sent"),
+    }
 }
 
 /// Polls one DL/T 645 or CJ/T 188 meter once: the profile's values of this kind, then the
