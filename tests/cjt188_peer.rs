@@ -4,8 +4,12 @@
 //! cjt188 bus into the live values. Runs when JIENENG_IT_CJT188=1 (CI sets it); otherwise it
 //! says it was skipped.
 
+mod common;
+
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+
+use common::{Running, free_port};
 use std::time::{Duration, Instant};
 
 const NAMEPLATE: &str = "12345678901234";
@@ -18,22 +22,9 @@ fn enabled() -> bool {
     false
 }
 
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn meter(flow: &str) -> (Running, u16) {
     use std::io::BufRead;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let mut child = Command::new("python3")
         .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers/cjt188_meter.py"))
         .args([&port.to_string(), NAMEPLATE, flow])

@@ -5,9 +5,13 @@
 //! probe reads nothing and fails clearly. Runs when JIENENG_IT_DLT645=1 (CI installs
 //! dlt645); otherwise it says it was skipped.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+
+use common::{Running, free_port};
 use std::time::{Duration, Instant};
 
 const NAMEPLATE: &str = "202300001234";
@@ -20,25 +24,8 @@ fn enabled() -> bool {
     false
 }
 
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers/dlt645_meter.py")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Starts the meter and waits for its "ready".

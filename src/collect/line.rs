@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use super::cjt188;
 use super::dlt645;
-use super::modbus::transport::inter_frame_gap;
+use super::modbus::transport::{inter_frame_gap, open_serial};
 use super::modbus::url::{ModbusUrl, Parity};
 use crate::config::line_profile::{Cjt188Field, LineProfile, LineProtocol, LineValue};
 use crate::quantity::Quantity;
@@ -93,24 +93,7 @@ impl Link {
         let open = async {
             match url {
                 ModbusUrl::Rtu(s) => {
-                    use tokio_serial::SerialPortBuilderExt;
-                    let port = tokio_serial::new(&s.path, s.baud)
-                        .parity(match s.parity {
-                            Parity::None => tokio_serial::Parity::None,
-                            Parity::Even => tokio_serial::Parity::Even,
-                            Parity::Odd => tokio_serial::Parity::Odd,
-                        })
-                        .data_bits(match s.data_bits {
-                            7 => tokio_serial::DataBits::Seven,
-                            _ => tokio_serial::DataBits::Eight,
-                        })
-                        .stop_bits(if s.stop_bits == 2 {
-                            tokio_serial::StopBits::Two
-                        } else {
-                            tokio_serial::StopBits::One
-                        })
-                        .open_native_async()
-                        .map_err(|e| format!("cannot open serial port {}: {e}", s.path))?;
+                    let port = open_serial(s)?;
                     Ok((Box::new(port) as Box<dyn Stream>, inter_frame_gap(s)))
                 }
                 _ => {

@@ -117,6 +117,30 @@ pub fn inter_frame_gap(s: &SerialSettings) -> Duration {
     Duration::from_secs_f64(3.5 * bits_per_char as f64 / s.baud as f64)
 }
 
+/// Opens a serial port with the line's settings.
+pub fn open_serial(s: &SerialSettings) -> Result<tokio_serial::SerialStream, String> {
+    use tokio_serial::SerialPortBuilderExt;
+    tokio_serial::new(&s.path, s.baud)
+        .parity(match s.parity {
+            Parity::None => tokio_serial::Parity::None,
+            Parity::Even => tokio_serial::Parity::Even,
+            Parity::Odd => tokio_serial::Parity::Odd,
+        })
+        .data_bits(match s.data_bits {
+            5 => tokio_serial::DataBits::Five,
+            6 => tokio_serial::DataBits::Six,
+            7 => tokio_serial::DataBits::Seven,
+            _ => tokio_serial::DataBits::Eight,
+        })
+        .stop_bits(if s.stop_bits == 2 {
+            tokio_serial::StopBits::Two
+        } else {
+            tokio_serial::StopBits::One
+        })
+        .open_native_async()
+        .map_err(|e| format!("cannot open serial port {}: {e}", s.path))
+}
+
 /// One open bus.
 pub struct Bus {
     ctx: Context,
@@ -178,27 +202,7 @@ impl Bus {
                     })
                 }
                 ModbusUrl::Rtu(s) => {
-                    use tokio_serial::SerialPortBuilderExt;
-                    let builder = tokio_serial::new(&s.path, s.baud)
-                        .parity(match s.parity {
-                            Parity::None => tokio_serial::Parity::None,
-                            Parity::Even => tokio_serial::Parity::Even,
-                            Parity::Odd => tokio_serial::Parity::Odd,
-                        })
-                        .data_bits(match s.data_bits {
-                            5 => tokio_serial::DataBits::Five,
-                            6 => tokio_serial::DataBits::Six,
-                            7 => tokio_serial::DataBits::Seven,
-                            _ => tokio_serial::DataBits::Eight,
-                        })
-                        .stop_bits(if s.stop_bits == 2 {
-                            tokio_serial::StopBits::Two
-                        } else {
-                            tokio_serial::StopBits::One
-                        });
-                    let port = builder
-                        .open_native_async()
-                        .map_err(|e| format!("cannot open serial port {}: {e}", s.path))?;
+                    let port = open_serial(s)?;
                     let stream = Counting {
                         inner: port,
                         received: received.clone(),
