@@ -251,6 +251,9 @@ async fn run_line(args: Args) -> anyhow::Result<ExitCode> {
             anyhow::bail!("{name} is for Modbus units; a DL/T 645 or CJ/T 188 line knows --dead");
         }
     }
+    if args.baud == Some(0) {
+        anyhow::bail!("--baud 0: give the line's speed in baud (2400, 9600, ...)");
+    }
     let profile = LineProfileLibrary::builtin()
         .resolve(&args.profile)
         .map_err(|e| anyhow::anyhow!("--profile: {e}"))?;

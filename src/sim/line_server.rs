@@ -81,7 +81,7 @@ impl LineMeters {
 pub struct LineOptions {
     /// Time from the end of a request to the start of the reply.
     pub turnaround: Duration,
-    /// Emulate the line at this speed (8E1): request and reply bytes take wire time.
+    /// Emulate the line at this speed (8E1): request and reply bytes take wire time (0: none).
     pub baud: Option<u32>,
 }
 
@@ -458,6 +458,7 @@ async fn serve_connection(
                     let delay = options.turnaround
                         + options
                             .baud
+                            .filter(|b| *b > 0)
                             .map_or(Duration::ZERO, |b| wire_time(wire + reply.len(), b));
                     tokio::select! {
                         _ = cancel.cancelled() => return,
