@@ -15,8 +15,9 @@
 //!   quoted, not read in its own text: check a meter's manual before trusting them.
 //! - gas meters use the water layout (open drivers treat water and gas 901F alike).
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 use thiserror::Error;
 
 use super::frame::Status;
@@ -172,6 +173,19 @@ pub struct Measured {
     pub exact: bool,
 }
 
+impl Measured {
+    /// `raw` in `unit`, with its canonical value; `None` where the conversion overflows.
+    pub fn new(raw: Decimal, unit: Unit) -> Option<Measured> {
+        let (canonical, exact) = unit.to_canonical(raw)?;
+        Some(Measured {
+            raw,
+            unit,
+            canonical,
+            exact,
+        })
+    }
+}
+
 /// A water or gas meter's 901F reading.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WaterReading {
@@ -230,6 +244,9 @@ pub enum ValueError {
     },
     #[error("{field}: value too large to convert")]
     Overflow { field: &'static str },
+    /// Encoding: negative, or more digits than the field has.
+    #[error("{field}: {value} does not fit the field")]
+    DoesNotFit { field: &'static str, value: Decimal },
 }
 
 /// Reads fields off the data in order, tracking the offset for error messages.
@@ -375,11 +392,129 @@ pub fn decode_heat_901f(data: &[u8]) -> Result<HeatReading, ValueError> {
     })
 }
 
+/// Unsigned BCD, `n` bytes low byte first, `decimals` digits after the point; digits past them
+/// are cut off (toward zero), as a meter shows only the digits it has counted.
+fn bcd_bytes(
+    value: Decimal,
+    n: usize,
+    decimals: u32,
+    field: &'static str,
+) -> Result<Vec<u8>, ValueError> {
+    let too_big = || ValueError::DoesNotFit { field, value };
+    if value.is_sign_negative() && !value.is_zero() {
+        return Err(too_big());
+    }
+    let mut units = value
+        .trunc_with_scale(decimals)
+        .checked_mul(Decimal::from(10u64.pow(decimals)))
+        .and_then(|u| u.trunc().to_u64())
+        .ok_or_else(too_big)?;
+    let mut bytes = Vec::with_capacity(n);
+    for _ in 0..n {
+        let pair = (units % 100) as u8;
+        bytes.push(((pair / 10) << 4) | (pair % 10));
+        units /= 100;
+    }
+    if units != 0 {
+        return Err(too_big());
+    }
+    Ok(bytes)
+}
+
+/// A value with its unit code, 4 BCD bytes then the code.
+fn measured_bytes(m: &Measured, decimals: u32, field: &'static str) -> Result<Vec<u8>, ValueError> {
+    let mut bytes = bcd_bytes(m.raw, 4, decimals, field)?;
+    bytes.push(m.unit.code());
+    Ok(bytes)
+}
+
+/// `ss mm hh DD MM YY YY`; no time is sent as zeros (as many meters do).
+fn time_bytes(time: Option<NaiveDateTime>) -> [u8; 7] {
+    let b = |v: u32| (((v / 10 % 10) << 4) | (v % 10)) as u8;
+    match time {
+        Some(t) if (0..=9999).contains(&t.year()) => {
+            let year = t.year() as u32;
+            [
+                b(t.second()),
+                b(t.minute()),
+                b(t.hour()),
+                b(t.day()),
+                b(t.month()),
+                b(year % 100),
+                b(year / 100),
+            ]
+        }
+        _ => [0; 7],
+    }
+}
+
+/// A water (or gas) meter's 901F data, the inverse of [`decode_water_901f`]: current and
+/// settlement-day volume in their units (2 decimals), the clock, the status.
+pub fn encode_water_901f(r: &WaterReading) -> Result<Vec<u8>, ValueError> {
+    let mut data = Vec::with_capacity(WATER_901F_LEN);
+    data.extend(measured_bytes(
+        &r.current,
+        2,
+        "当前累积流量 (current volume)",
+    )?);
+    data.extend(measured_bytes(
+        &r.settlement,
+        2,
+        "结算日累积流量 (settlement-day volume)",
+    )?);
+    data.extend(time_bytes(r.time));
+    data.extend(r.status.bytes);
+    Ok(data)
+}
+
+/// A heat meter's 901F data, the inverse of [`decode_heat_901f`].
+pub fn encode_heat_901f(r: &HeatReading) -> Result<Vec<u8>, ValueError> {
+    let mut data = Vec::with_capacity(HEAT_901F_LEN);
+    data.extend(measured_bytes(
+        &r.settlement_heat,
+        2,
+        "结算日热量 (settlement-day heat)",
+    )?);
+    data.extend(measured_bytes(
+        &r.current_heat,
+        2,
+        "当前热量 (current heat)",
+    )?);
+    data.extend(measured_bytes(&r.power, 2, "热功率 (heat power)")?);
+    data.extend(measured_bytes(&r.flow, 4, "流量 (flow)")?);
+    data.extend(measured_bytes(
+        &r.volume,
+        2,
+        "累积流量 (accumulated volume)",
+    )?);
+    data.extend(bcd_bytes(
+        r.supply_temperature,
+        3,
+        2,
+        "供水温度 (supply temperature)",
+    )?);
+    data.extend(bcd_bytes(
+        r.return_temperature,
+        3,
+        2,
+        "回水温度 (return temperature)",
+    )?);
+    data.extend(bcd_bytes(
+        r.working_hours,
+        3,
+        0,
+        "累计工作时间 (working hours)",
+    )?);
+    data.extend(time_bytes(r.time));
+    data.extend(r.status.bytes);
+    Ok(data)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::frame::{
         Address, DI_METER_READING, FrameError, MeterType, Parsed, Reply, ReplyBody, Request, Valve,
-        parse_complete, parse_reply, read_request,
+        abnormal_reply, parse_complete, parse_reply, parse_request, read_reply, read_request,
     };
     use super::*;
     use proptest::prelude::*;
@@ -753,6 +888,182 @@ mod tests {
         }
     }
 
+    /// The golden replies, rebuilt by the encoders from their decoded readings: byte for byte.
+    #[test]
+    fn replies_are_encoded_as_the_golden_frames() {
+        let water = hex(WATER_REPLY);
+        let r = decode_water_901f(&data_of(&water, &water_meter(), &water_request()))
+            .expect("water reading");
+        let data = encode_water_901f(&r).expect("encodes");
+        assert_eq!(
+            read_reply(
+                MeterType::ColdWater,
+                &water_meter(),
+                DI_METER_READING,
+                0x00,
+                &data
+            ),
+            Ok(water)
+        );
+        let heat = hex(&format!("FE FE FE FE {HEAT_REPLY}"));
+        let r = decode_heat_901f(&data_of(&heat, &heat_meter(), &heat_request()))
+            .expect("heat reading");
+        let data = encode_heat_901f(&r).expect("encodes");
+        assert_eq!(
+            read_reply(
+                MeterType::Heat,
+                &heat_meter(),
+                DI_METER_READING,
+                0x01,
+                &data
+            ),
+            Ok(heat)
+        );
+        assert_eq!(
+            abnormal_reply(
+                MeterType::ColdWater,
+                &water_meter(),
+                0x00,
+                Status {
+                    bytes: [0x03, 0x00]
+                }
+            ),
+            hex("FE FE FE FE 68 10 44 33 22 11 00 33 78 C1 03 00 03 00 94 16")
+        );
+        assert!(
+            read_reply(
+                MeterType::Heat,
+                &heat_meter(),
+                DI_METER_READING,
+                0,
+                &[0; 98]
+            )
+            .is_err()
+        );
+    }
+
+    /// Readings built from values, encoded, parsed and decoded: the values come back.
+    #[test]
+    fn encoded_readings_decode_back() {
+        let m = |raw, unit| Measured::new(raw, unit).expect("converts");
+        let time = NaiveDate::from_ymd_opt(2026, 12, 8).and_then(|d| d.and_hms_opt(13, 5, 59));
+        let water = WaterReading {
+            current: m(dec!(1234.56), Unit::M3),
+            settlement: m(dec!(1200.00), Unit::M3),
+            time,
+            status: Status { bytes: [0, 0] },
+        };
+        let data = encode_water_901f(&water).expect("encodes");
+        let frame = read_reply(
+            MeterType::ColdWater,
+            &water_meter(),
+            DI_METER_READING,
+            7,
+            &data,
+        )
+        .expect("frame");
+        let asked = Request {
+            ser: 7,
+            ..water_request()
+        };
+        assert_eq!(
+            decode_water_901f(&data_of(&frame, &water_meter(), &asked)),
+            Ok(water)
+        );
+        let heat = HeatReading {
+            settlement_heat: m(dec!(17000.00), Unit::KWh),
+            current_heat: m(dec!(17445.12), Unit::KWh),
+            power: m(dec!(26.16), Unit::KW),
+            flow: m(dec!(1.5000), Unit::M3PerH),
+            volume: m(dec!(1000.25), Unit::M3),
+            supply_temperature: dec!(60.12),
+            return_temperature: dec!(45.07),
+            working_hours: dec!(17000),
+            time: None,
+            status: Status { bytes: [0, 0] },
+        };
+        let data = encode_heat_901f(&heat).expect("encodes");
+        assert_eq!(data.len(), HEAT_901F_LEN);
+        let frame =
+            read_reply(MeterType::Heat, &heat_meter(), DI_METER_READING, 1, &data).expect("frame");
+        assert_eq!(
+            decode_heat_901f(&data_of(&frame, &heat_meter(), &heat_request())),
+            Ok(heat)
+        );
+        let refused = abnormal_reply(
+            MeterType::ColdWater,
+            &water_meter(),
+            0,
+            Status { bytes: [1, 0] },
+        );
+        assert!(matches!(
+            parse_reply(&refused, &water_meter(), &water_request()),
+            Ok(Parsed::Frame {
+                reply: Reply {
+                    body: ReplyBody::Refused(Status { bytes: [1, 0] }),
+                    ..
+                },
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn values_that_do_not_fit_are_refused() {
+        let m = |raw, unit| Measured::new(raw, unit).expect("converts");
+        let mut water = WaterReading {
+            current: m(dec!(1000000.00), Unit::M3),
+            settlement: m(dec!(0), Unit::M3),
+            time: None,
+            status: Status { bytes: [0, 0] },
+        };
+        assert_eq!(
+            encode_water_901f(&water).map_err(|e| e.to_string()),
+            Err("当前累积流量 (current volume): 1000000.00 does not fit the field".to_string())
+        );
+        water.current = m(dec!(-1), Unit::M3);
+        assert!(encode_water_901f(&water).is_err());
+        // Digits past the field's decimals are cut off.
+        water.current = m(dec!(12.349), Unit::M3);
+        let data = encode_water_901f(&water).expect("encodes");
+        assert_eq!(
+            decode_water_901f(&data).map(|r| r.current.raw),
+            Ok(dec!(12.34))
+        );
+    }
+
+    #[test]
+    fn requests_are_parsed_as_a_meter_reads_them() {
+        let mut stream = hex("00 FF");
+        stream.extend(read_request(
+            MeterType::Heat,
+            &heat_meter(),
+            DI_METER_READING,
+            9,
+        ));
+        let Ok(Parsed::Frame {
+            reply,
+            consumed,
+            noise,
+        }) = parse_request(&stream)
+        else {
+            panic!("request parses");
+        };
+        assert_eq!((consumed, noise), (stream.len(), 6));
+        assert_eq!(
+            (reply.meter_type, reply.address, reply.read()),
+            (MeterType::Heat, heat_meter(), Some((DI_METER_READING, 9)))
+        );
+        assert!(matches!(
+            parse_request(&hex(WATER_REPLY)),
+            Err(FrameError::UnexpectedControl { got: 0x81 })
+        ));
+        assert!(matches!(
+            parse_request(&stream[..8]),
+            Ok(Parsed::NeedMore(_))
+        ));
+    }
+
     proptest! {
         #[test]
         fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
@@ -760,6 +1071,7 @@ mod tests {
             let _ = parse_complete(&bytes, &Address::WILDCARD, &heat_request());
             let _ = decode_water_901f(&bytes);
             let _ = decode_heat_901f(&bytes);
+            let _ = parse_request(&bytes);
         }
 
         #[test]

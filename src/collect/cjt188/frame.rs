@@ -117,8 +117,8 @@ impl MeterType {
         }
     }
 
-    /// Whether a reply of type `other` answers a request for `self`.
-    fn accepts(&self, other: MeterType) -> bool {
+    /// Whether a reply of type `other` answers a request for `self` (equal, or `self` is AAH).
+    pub fn accepts(&self, other: MeterType) -> bool {
         *self == MeterType::Any || *self == other
     }
 }
@@ -220,6 +220,146 @@ pub fn read_request(meter_type: MeterType, address: &Address, di: u16, ser: u8) 
     frame.push(cs);
     frame.push(END);
     frame
+}
+
+/// Most DATA bytes one frame carries (L ≤ 64H for a read, CJ/T 188-2004 clause 4).
+pub const MAX_DATA: usize = 0x64;
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum EncodeError {
+    #[error("{0} data bytes: a frame carries at most 100 (64H)")]
+    DataTooLong(usize),
+}
+
+/// A whole frame with its preamble: `68 T A0..A6 C L DATA CS 16`.
+fn encode(meter_type: MeterType, address: &Address, control: u8, data: &[u8]) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(PREAMBLE.len() + MIN_FRAME + data.len());
+    frame.extend_from_slice(&PREAMBLE);
+    let start = frame.len();
+    frame.push(START);
+    frame.push(meter_type.code());
+    frame.extend_from_slice(&address.0);
+    frame.push(control);
+    // Callers keep DATA within MAX_DATA bytes.
+    frame.push(data.len().min(255) as u8);
+    frame.extend_from_slice(data);
+    let cs = checksum(&frame[start..]);
+    frame.push(cs);
+    frame.push(END);
+    frame
+}
+
+/// A meter's normal reply to a read (81H): DATA = `DI0 DI1 SER` then the reading (`data`, e.g.
+/// [`super::data::encode_water_901f`]).
+pub fn read_reply(
+    meter_type: MeterType,
+    address: &Address,
+    di: u16,
+    ser: u8,
+    data: &[u8],
+) -> Result<Vec<u8>, EncodeError> {
+    let [di0, di1] = di.to_le_bytes();
+    let mut body = vec![di0, di1, ser];
+    body.extend_from_slice(data);
+    if body.len() > MAX_DATA {
+        return Err(EncodeError::DataTooLong(body.len()));
+    }
+    Ok(encode(
+        meter_type,
+        address,
+        control::READ_DATA | control::REPLY,
+        &body,
+    ))
+}
+
+/// A meter's abnormal reply to a read (C1H): DATA = `SER ST0 ST1`.
+pub fn abnormal_reply(
+    meter_type: MeterType,
+    address: &Address,
+    ser: u8,
+    status: Status,
+) -> Vec<u8> {
+    let [st0, st1] = status.bytes;
+    encode(
+        meter_type,
+        address,
+        control::READ_DATA | control::REPLY | control::ABNORMAL,
+        &[ser, st0, st1],
+    )
+}
+
+/// A request as a meter receives it: checked for checksum and end byte, with no reply bit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestFrame {
+    pub meter_type: MeterType,
+    pub address: Address,
+    pub control: u8,
+    pub data: Vec<u8>,
+}
+
+impl RequestFrame {
+    /// A read request's identifier (as the standard writes it, DI0 sent first) and sequence
+    /// number; `None` for another function or a read without them.
+    pub fn read(&self) -> Option<(u16, u8)> {
+        if self.control != control::READ_DATA {
+            return None;
+        }
+        let [di0, di1, ser, ..] = self.data.as_slice() else {
+            return None;
+        };
+        Some((u16::from_le_bytes([*di0, *di1]), *ser))
+    }
+}
+
+/// Parses a request from the bytes received so far, as a meter reads the line: bytes before
+/// the 68H skipped and counted; a frame with the reply bit set (another meter answering) is an
+/// [`FrameError::UnexpectedControl`]. After an error, drop the buffer up to and including its
+/// first 68H and parse again.
+pub fn parse_request(buf: &[u8]) -> Result<Parsed<RequestFrame>, FrameError> {
+    let Some(start) = buf.iter().position(|&b| b == START) else {
+        if buf.len() > MAX_NOISE {
+            return Err(FrameError::NoStart { skipped: buf.len() });
+        }
+        return Ok(Parsed::NeedMore(MIN_FRAME));
+    };
+    let frame = buf.get(start..).unwrap_or_default();
+    let Some(&len) = frame.get(10) else {
+        return Ok(Parsed::NeedMore(MIN_FRAME - frame.len()));
+    };
+    let total = MIN_FRAME + len as usize;
+    if frame.len() < total {
+        return Ok(Parsed::NeedMore(total - frame.len()));
+    }
+    let (Some(body), Some(&cs), Some(&end)) = (
+        frame.get(..total - 2),
+        frame.get(total - 2),
+        frame.get(total - 1),
+    ) else {
+        return Ok(Parsed::NeedMore(1));
+    };
+    let expected = checksum(body);
+    if cs != expected {
+        return Err(FrameError::BadChecksum { expected, got: cs });
+    }
+    if end != END {
+        return Err(FrameError::MissingEnd { got: end });
+    }
+    let mut address = [0u8; 7];
+    address.copy_from_slice(body.get(2..9).unwrap_or(&[0; 7]));
+    let c = body.get(9).copied().unwrap_or_default();
+    if c & control::REPLY != 0 {
+        return Err(FrameError::UnexpectedControl { got: c });
+    }
+    Ok(Parsed::Frame {
+        reply: RequestFrame {
+            meter_type: MeterType::from_code(body.get(1).copied().unwrap_or_default()),
+            address: Address(address),
+            control: c,
+            data: body.get(11..).unwrap_or_default().to_vec(),
+        },
+        consumed: start + total,
+        noise: start,
+    })
 }
 
 /// The status word ST (CJ/T 188-2004 table 12 as quoted at cnblogs.com/cj94/p/18534598): two

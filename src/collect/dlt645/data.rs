@@ -7,6 +7,7 @@
 //! digits (2007 clause 4.1.5: "最高位表示方向").
 
 use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 use thiserror::Error;
 
 use super::frame::DataId;
@@ -68,6 +69,16 @@ pub const CURRENT_A_1997: Format = Format {
     decimals: 2,
     signed: false,
 };
+
+/// `4 BCD bytes, 2 decimals, unsigned`.
+fn describe(format: &Format) -> String {
+    format!(
+        "{} BCD byte(s), {} decimal(s), {}",
+        format.bytes,
+        format.decimals,
+        if format.signed { "signed" } else { "unsigned" }
+    )
+}
 
 /// One identifier this module knows how to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -296,6 +307,10 @@ pub enum ValueError {
     Length { expected: usize, got: usize },
     #[error("byte {index} ({byte:02X}H) is not BCD")]
     InvalidBcd { index: usize, byte: u8 },
+    /// Encoding: the value needs more digits than the format has, or is negative in an
+    /// unsigned format.
+    #[error("{value} does not fit {}", describe(.format))]
+    DoesNotFit { value: Decimal, format: Format },
 }
 
 /// One value in `format` from exactly `format.bytes` bytes (low byte first).
@@ -327,6 +342,61 @@ pub fn decode(bytes: &[u8], format: Format) -> Result<Decimal, ValueError> {
         value.set_sign_negative(true);
     }
     Ok(value)
+}
+
+/// The first magnitude `format` can no longer hold: 10^(digits − decimals), or for a signed
+/// format 8 × 10^(digits − 1 − decimals) (the top digit gives up its high bit to the sign).
+/// A register reaching it rolls over to zero on a real meter.
+pub fn capacity(format: Format) -> Decimal {
+    let digits = (format.bytes.clamp(1, 9) * 2) as u32;
+    let units = if format.signed {
+        8 * 10i64.pow(digits - 1)
+    } else {
+        10i64.pow(digits)
+    };
+    Decimal::new(units, format.decimals.min(28))
+}
+
+/// One value in `format` as BCD bytes, low byte first, the sign in the top bit of the last
+/// byte where the format is signed: the inverse of [`decode`]. Digits past the format's
+/// decimals are cut off (toward zero), as a meter shows only the digits it has counted.
+pub fn encode(value: Decimal, format: Format) -> Result<Vec<u8>, ValueError> {
+    let too_big = || ValueError::DoesNotFit { value, format };
+    if format.bytes == 0 || format.bytes > 9 || format.decimals > 18 {
+        return Err(too_big());
+    }
+    let magnitude = value.abs().trunc_with_scale(format.decimals);
+    let negative = value.is_sign_negative() && !magnitude.is_zero();
+    if negative && !format.signed {
+        return Err(too_big());
+    }
+    if magnitude >= capacity(format) {
+        return Err(too_big());
+    }
+    // Whole units of the last decimal: below 10^18, so it fits an i64.
+    let mut units = magnitude
+        .checked_mul(Decimal::from(10i64.pow(format.decimals)))
+        .and_then(|u| u.trunc().to_u64())
+        .ok_or_else(too_big)?;
+    let mut bytes = Vec::with_capacity(format.bytes);
+    for _ in 0..format.bytes {
+        let pair = (units % 100) as u8;
+        bytes.push(((pair / 10) << 4) | (pair % 10));
+        units /= 100;
+    }
+    if negative && let Some(top) = bytes.last_mut() {
+        *top |= 0x80;
+    }
+    Ok(bytes)
+}
+
+/// Consecutive values of one format (a block read's reply): the inverse of [`decode_block`].
+pub fn encode_block(values: &[Decimal], format: Format) -> Result<Vec<u8>, ValueError> {
+    let mut bytes = Vec::with_capacity(values.len() * format.bytes);
+    for v in values {
+        bytes.extend(encode(*v, format)?);
+    }
+    Ok(bytes)
 }
 
 /// A block read (e.g. 0001FF00: total, then tariffs 1..n): consecutive values of one format.
@@ -384,8 +454,9 @@ pub fn relay_state(status_word_3: &[u8]) -> Result<RelayState, ValueError> {
 mod tests {
     use super::super::frame::{
         Address, DataId, ErrorWord, FrameError, Parsed, RelayCommand, Reply, ReplyBody, Request,
-        Version, parse_complete, parse_reply, read_address_request, read_request,
-        remote_control_request, time_sync_request,
+        Version, abnormal_reply, error, parse_complete, parse_reply, parse_request,
+        read_address_reply, read_address_request, read_reply, read_request, remote_control_request,
+        time_sync_request,
     };
     use super::*;
     use chrono::NaiveDate;
@@ -905,6 +976,184 @@ mod tests {
         }
     }
 
+    /// The golden replies above, built by the reply encoders: the same bytes, after the
+    /// wake-up preamble a meter sends.
+    #[test]
+    fn replies_are_encoded_as_the_golden_frames() {
+        let fe = |s: &str| hex(&format!("FE FE FE FE {s}"));
+        let energy = encode(dec!(12345.67), ENERGY_KWH).expect("fits");
+        assert_eq!(energy, [0x67, 0x45, 0x23, 0x01]);
+        assert_eq!(
+            read_reply(&meter(), DataId::V2007(0x0001_0000), &energy),
+            Ok(fe(
+                "68 34 12 00 00 23 20 68 91 08 33 33 34 33 9A 78 56 34 5B 16"
+            ))
+        );
+        let block = encode_block(
+            &[
+                dec!(100.00),
+                dec!(10.00),
+                dec!(20.00),
+                dec!(30.00),
+                dec!(40.00),
+            ],
+            ENERGY_KWH,
+        )
+        .expect("fits");
+        assert_eq!(
+            read_reply(&meter(), DataId::V2007(0x0001_FF00), &block),
+            Ok(fe("68 34 12 00 00 23 20 68 91 18 33 32 34 33 \
+                 33 33 34 33 33 43 33 33 33 53 33 33 33 63 33 33 33 73 33 33 6B 16"))
+        );
+        let volts = encode(dec!(220.1), VOLTAGE_V).expect("fits");
+        assert_eq!(
+            read_reply(&meter(), DataId::V2007(0x0201_0100), &volts),
+            Ok(fe("68 34 12 00 00 23 20 68 91 06 33 34 34 35 34 55 49 16"))
+        );
+        let pf = encode(dec!(-0.500), POWER_FACTOR).expect("fits");
+        assert_eq!(pf, [0x00, 0x85]);
+        assert_eq!(
+            read_reply(&meter(), DataId::V2007(0x0206_0000), &pf),
+            Ok(fe("68 34 12 00 00 23 20 68 91 06 33 33 39 35 33 B8 AF 16"))
+        );
+        let old = encode(dec!(876.54), ENERGY_KWH).expect("fits");
+        assert_eq!(
+            read_reply(&meter(), DataId::V1997(0x9010), &old),
+            Ok(fe("68 34 12 00 00 23 20 68 81 06 43 C3 87 A9 3B 33 84 16"))
+        );
+        assert_eq!(
+            abnormal_reply(
+                &meter(),
+                &Request::Read(DataId::V2007(0x0001_0000)),
+                error::NO_DATA
+            ),
+            fe("68 34 12 00 00 23 20 68 D1 01 35 60 16")
+        );
+        // 1997: C1H. CS = 59 + C1 + 01 + 35 = 0x150 → 50.
+        assert_eq!(
+            abnormal_reply(
+                &meter(),
+                &Request::Read(DataId::V1997(0x9010)),
+                error::NO_DATA
+            ),
+            fe("68 34 12 00 00 23 20 68 C1 01 35 50 16")
+        );
+        assert_eq!(
+            read_address_reply(&meter()),
+            fe("68 34 12 00 00 23 20 68 93 06 67 45 33 33 56 53 AD 16")
+        );
+        assert!(read_reply(&meter(), DataId::V2007(0), &[0; 197]).is_err());
+    }
+
+    /// Encoding, then parsing and decoding as the collector does, gives the value back.
+    #[test]
+    fn encoded_replies_parse_back() {
+        let cases = [
+            (DataId::V2007(0x0001_0000), ENERGY_KWH, dec!(999999.99)),
+            (DataId::V2007(0x0202_0100), CURRENT_A, dec!(-12.345)),
+            (DataId::V2007(0x0203_0000), POWER_KW, dec!(79.9999)),
+            (DataId::V2007(0x0206_0000), POWER_FACTOR, dec!(0.931)),
+            (DataId::V2007(0x0280_0002), FREQUENCY_HZ, dec!(50.02)),
+            (DataId::V1997(0xB611), VOLTAGE_V_1997, dec!(229)),
+            (DataId::V1997(0xB621), CURRENT_A_1997, dec!(12.34)),
+        ];
+        for (id, format, value) in cases {
+            let frame =
+                read_reply(&meter(), id, &encode(value, format).expect("fits")).expect("encodes");
+            assert_eq!(decode(&read_data(&frame, id), format), Ok(value), "{id}");
+        }
+        let refused = abnormal_reply(&meter(), &Request::Read(DataId::V1997(0x9010)), 0x02);
+        let Ok(Parsed::Frame { reply, .. }) =
+            parse_reply(&refused, &meter(), &Request::Read(DataId::V1997(0x9010)))
+        else {
+            panic!("abnormal reply parses");
+        };
+        assert_eq!(
+            reply.body,
+            ReplyBody::Refused(ErrorWord {
+                version: Version::V1997,
+                bits: 0x02
+            })
+        );
+        let Ok(Parsed::Frame { reply, .. }) = parse_reply(
+            &read_address_reply(&meter()),
+            &Address::WILDCARD,
+            &Request::ReadAddress,
+        ) else {
+            panic!("read address reply parses");
+        };
+        assert_eq!(reply.address, meter());
+    }
+
+    #[test]
+    fn values_that_do_not_fit_are_refused() {
+        assert_eq!(capacity(ENERGY_KWH), dec!(1000000.00));
+        assert_eq!(capacity(POWER_KW), dec!(80.0000));
+        assert!(matches!(
+            encode(dec!(1000000.00), ENERGY_KWH),
+            Err(ValueError::DoesNotFit { .. })
+        ));
+        assert!(encode(dec!(-0.01), ENERGY_KWH).is_err());
+        assert!(encode(dec!(80), POWER_KW).is_err());
+        assert!(encode(dec!(-80), POWER_KW).is_err());
+        assert_eq!(
+            encode(dec!(-1), ENERGY_KWH).map_err(|e| e.to_string()),
+            Err("-1 does not fit 4 BCD byte(s), 2 decimal(s), unsigned".to_string())
+        );
+        // Digits past the format's decimals are cut off, toward zero.
+        assert_eq!(encode(dec!(1.239), ENERGY_KWH), Ok(vec![0x23, 0x01, 0, 0]));
+        assert_eq!(encode(dec!(-1.2349), CURRENT_A), Ok(vec![0x34, 0x12, 0x80]));
+        assert_eq!(encode(dec!(-0.0001), CURRENT_A), Ok(vec![0, 0, 0]));
+        assert_eq!(encode(Decimal::ZERO, POWER_KW), Ok(vec![0, 0, 0]));
+    }
+
+    #[test]
+    fn requests_are_parsed_as_a_meter_reads_them() {
+        let id = DataId::V2007(0x0201_0100);
+        let mut stream = hex("00 FF");
+        stream.extend(read_request(&meter(), id));
+        let Ok(Parsed::Frame {
+            reply,
+            consumed,
+            noise,
+        }) = parse_request(&stream)
+        else {
+            panic!("request parses");
+        };
+        assert_eq!((consumed, noise), (stream.len(), 6));
+        assert_eq!(reply.address, meter());
+        assert_eq!(reply.read_id(), Some(id));
+        assert_eq!(reply.broadcast_time(), None);
+        let old = parse_request(&read_request(&meter(), DataId::V1997(0xB611)));
+        assert!(matches!(
+            old,
+            Ok(Parsed::Frame { ref reply, .. }) if reply.read_id() == Some(DataId::V1997(0xB611))
+        ));
+        let t = NaiveDate::from_ymd_opt(2024, 3, 15)
+            .and_then(|d| d.and_hms_opt(14, 30, 5))
+            .expect("test time");
+        let sync = time_sync_request(&t).expect("encodes");
+        let Ok(Parsed::Frame { reply, .. }) = parse_request(&sync) else {
+            panic!("time sync parses");
+        };
+        assert_eq!(reply.address, Address::BROADCAST);
+        assert_eq!(reply.broadcast_time(), Some(t));
+        assert_eq!(reply.read_id(), None);
+        let Ok(Parsed::Frame { reply, .. }) = parse_request(&read_address_request()) else {
+            panic!("read address parses");
+        };
+        assert_eq!((reply.address, reply.control), (Address::WILDCARD, 0x13));
+        // Another meter's reply on the bus is not a request.
+        assert!(matches!(
+            parse_request(&read_address_reply(&meter())),
+            Err(FrameError::UnexpectedControl { got: 0x93, .. })
+        ));
+        assert_eq!(
+            parse_request(&read_request(&meter(), id)[..9]),
+            Ok(Parsed::NeedMore(3))
+        );
+    }
+
     proptest! {
         #[test]
         fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
@@ -921,6 +1170,7 @@ mod tests {
                 let _ = decode_block(&bytes, format);
             }
             let _ = relay_state(&bytes);
+            let _ = parse_request(&bytes);
         }
 
         #[test]
@@ -949,6 +1199,17 @@ mod tests {
                 rest /= 100;
             }
             prop_assert_eq!(decode(&bytes, ENERGY_KWH), Ok(Decimal::new(v as i64, 2)));
+            prop_assert_eq!(encode(Decimal::new(v as i64, 2), ENERGY_KWH), Ok(bytes.to_vec()));
+        }
+
+        #[test]
+        fn signed_values_round_trip(v in -799_999i64..800_000) {
+            // 3 bytes signed: 5 digits and a top digit of 0..7.
+            for format in [CURRENT_A, POWER_KW] {
+                let value = Decimal::new(v, format.decimals);
+                let bytes = encode(value, format).expect("fits");
+                prop_assert_eq!(decode(&bytes, format), Ok(value));
+            }
         }
     }
 }

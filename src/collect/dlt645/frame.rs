@@ -202,14 +202,31 @@ impl RelayCommand {
     }
 }
 
+/// Bits of the error word an abnormal reply carries (see [`ErrorWord`] for their names).
+pub mod error {
+    /// 2007: 其他错误 other error; 1997: 非法数据 illegal data.
+    pub const OTHER: u8 = 0x01;
+    /// 2007: 无请求数据 no requested data; 1997: 数据标识错 wrong identifier.
+    pub const NO_DATA: u8 = 0x02;
+    /// 密码错/未授权 password error / not authorised.
+    pub const PASSWORD: u8 = 0x04;
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum EncodeError {
     /// The frame carries a two-digit year.
     #[error("time {0}: the meter keeps a two-digit year, so only 2000–2099")]
     YearOutOfRange(NaiveDateTime),
+    /// L is one byte (and the standard allows at most 200 bytes of data in a reply).
+    #[error("{0} data bytes: a frame carries at most 200")]
+    DataTooLong(usize),
 }
 
-/// Wraps DATA (already without offset) into a whole request frame with its preamble.
+/// Most DATA bytes one frame may carry (DL/T 645-2007 clause 4.1.4: L ≤ 200 for a read reply).
+pub const MAX_DATA: usize = 200;
+
+/// Wraps DATA (already without offset) into a whole frame with its preamble. Requests and
+/// replies alike: a meter also sends the wake-up bytes before its reply.
 fn encode(address: &Address, control: u8, data: &[u8]) -> Vec<u8> {
     let mut frame = Vec::with_capacity(PREAMBLE.len() + MIN_FRAME + data.len());
     frame.extend_from_slice(&PREAMBLE);
@@ -218,8 +235,8 @@ fn encode(address: &Address, control: u8, data: &[u8]) -> Vec<u8> {
     frame.extend_from_slice(&address.0);
     frame.push(START);
     frame.push(control);
-    // Every request built here carries at most 16 data bytes.
-    frame.push(data.len() as u8);
+    // Callers keep DATA within MAX_DATA bytes.
+    frame.push(data.len().min(255) as u8);
     frame.extend(data.iter().map(|b| b.wrapping_add(DATA_OFFSET)));
     let cs = checksum(&frame[start..]);
     frame.push(cs);
@@ -294,6 +311,109 @@ pub fn remote_control_request(
     data.push(0x00);
     data.extend_from_slice(&time_bytes(valid_until)?);
     Ok(encode(address, control::REMOTE_CONTROL, &data))
+}
+
+/// A meter's normal reply to a read: control 91H (2007) or 81H (1997), DATA = the identifier
+/// then the value bytes (`value` low byte first, as [`super::data::encode`] gives them), every
+/// byte +33H (2007 clause 5.1.1; 1997 alike).
+pub fn read_reply(address: &Address, id: DataId, value: &[u8]) -> Result<Vec<u8>, EncodeError> {
+    let mut data = id.bytes();
+    data.extend_from_slice(value);
+    if data.len() > MAX_DATA {
+        return Err(EncodeError::DataTooLong(data.len()));
+    }
+    let control = Request::Read(id).control() | control::REPLY;
+    Ok(encode(address, control, &data))
+}
+
+/// A meter's abnormal reply to `request`: its control code with bits 7 and 6 set (D1H for a
+/// 2007 read, C1H for a 1997 read, D3H, DCH) and one error byte, `bits` from [`error`].
+pub fn abnormal_reply(address: &Address, request: &Request, bits: u8) -> Vec<u8> {
+    let control = request.control() | control::REPLY | control::ABNORMAL;
+    encode(address, control, &[bits])
+}
+
+/// The one meter's answer to a read-address request: control 93H, DATA = its address
+/// (2007 clause 5.3); the address field carries it too.
+pub fn read_address_reply(address: &Address) -> Vec<u8> {
+    encode(
+        address,
+        control::READ_ADDRESS | control::REPLY,
+        &address.wire(),
+    )
+}
+
+/// A request as a meter receives it: checked for checksum and end byte, with no reply bit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestFrame {
+    /// The address the request is sent to (a meter's, the wildcard, broadcast, or shortened).
+    pub address: Address,
+    pub control: u8,
+    /// DATA with 33H removed.
+    pub data: Vec<u8>,
+}
+
+impl RequestFrame {
+    /// The identifier of a read request (11H: 4 bytes, 01H: 2 bytes; a 2007 read may carry
+    /// more bytes after the identifier, which are left alone), or `None` for anything else or a
+    /// read too short to hold one.
+    pub fn read_id(&self) -> Option<DataId> {
+        let version = match self.control {
+            control::READ_2007 => Version::V2007,
+            control::READ_1997 => Version::V1997,
+            _ => return None,
+        };
+        let width = DataId::width(version);
+        let bytes = self.data.get(..width)?;
+        Some(id_from(bytes, version))
+    }
+
+    /// The time of a broadcast time request (08H, `ss mm hh DD MM YY`), if it is one and names a
+    /// real instant.
+    pub fn broadcast_time(&self) -> Option<NaiveDateTime> {
+        if self.control != control::BROADCAST_TIME {
+            return None;
+        }
+        let [ss, mm, hh, dd, mo, yy] = self.data.as_slice() else {
+            return None;
+        };
+        let d = |b: &u8| {
+            let (hi, lo) = (u32::from(b >> 4), u32::from(b & 0x0F));
+            (hi < 10 && lo < 10).then_some(hi * 10 + lo)
+        };
+        chrono::NaiveDate::from_ymd_opt(2000 + d(yy)? as i32, d(mo)?, d(dd)?)
+            .and_then(|date| date.and_hms_opt(d(hh)?, d(mm)?, d(ss)?))
+    }
+}
+
+/// Parses a request from the bytes received so far, as a meter (or a simulated one) reads the
+/// line: preamble and noise before the 68H skipped and counted; a frame with the reply bit set
+/// (another meter answering) is an [`FrameError::UnexpectedControl`]. After an error, drop the
+/// buffer up to and including its first 68H and parse again.
+pub fn parse_request(buf: &[u8]) -> Result<Parsed<RequestFrame>, FrameError> {
+    let (raw, consumed, noise) = match split(buf)? {
+        Parsed::NeedMore(n) => return Ok(Parsed::NeedMore(n)),
+        Parsed::Frame {
+            reply,
+            consumed,
+            noise,
+        } => (reply, consumed, noise),
+    };
+    if raw.control & control::REPLY != 0 {
+        return Err(FrameError::UnexpectedControl {
+            request: raw.control & control::FUNCTION,
+            got: raw.control,
+        });
+    }
+    Ok(Parsed::Frame {
+        reply: RequestFrame {
+            address: raw.address,
+            control: raw.control,
+            data: unoffset(raw.data),
+        },
+        consumed,
+        noise,
+    })
 }
 
 /// What a request asked, so its reply can be checked against it.
