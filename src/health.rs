@@ -79,6 +79,15 @@ pub const ERROR_KINDS: &[&str] = &[
     "transport",
     "short_reply",
     "decode",
+    // DL/T 645 and CJ/T 188 lines (collect::line::LineError::kind).
+    "noise",
+    "truncated",
+    "bad_checksum",
+    "bad_end",
+    "wrong_address",
+    "bad_reply",
+    "refused",
+    "value",
 ];
 
 fn response_histogram() -> Histogram {

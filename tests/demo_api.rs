@@ -97,6 +97,19 @@ async fn demo_serves_live_meters_and_history() {
     let main = meters.iter().find(|m| m["id"] == "library-main").unwrap();
     let seen_before = main["last_seen"].as_str().unwrap().to_string();
     assert!(main["values"]["power_kw"].as_f64().unwrap() > 0.0);
+    // Building 3's DL/T 645 room meters and CJ/T 188 water meters are live (every meter is
+    // online, above), with their energy, tariff registers, voltage and water.
+    let of = |id: &str| meters.iter().find(|m| m["id"] == id).unwrap();
+    let room = &of("dorm3-r301")["values"];
+    for q in [
+        "energy_import_kwh",
+        "energy_import_kwh_valley",
+        "voltage_l1_v",
+        "power_kw",
+    ] {
+        assert!(room[q].as_f64().unwrap() > 0.0, "{q}: {room}");
+    }
+    assert!(of("dorm3-f1-water")["values"]["water_m3"].as_f64().unwrap() > 0.0);
 
     tokio::time::sleep(Duration::from_secs(3)).await;
     let again = get(&format!("{base}/api/v1/meters/library-main")).await;
@@ -458,7 +471,16 @@ async fn demo_serves_live_meters_and_history() {
     );
     // Every MQTT meter has its history too, however early its first live message came.
     let this_month = &tm;
-    for id in ["shop-freezer", "library-f1-water", "dorm1-r101", "gym-main"] {
+    // ... and so have the DL/T 645 room meters and the CJ/T 188 water meters behind their
+    // line gateways.
+    for id in [
+        "shop-freezer",
+        "library-f1-water",
+        "dorm1-r101",
+        "gym-main",
+        "dorm3-r301",
+        "dorm3-f1-water",
+    ] {
         let rows = get(&format!(
             "{base}/api/v1/meters/{id}/consumption?from={last_month}&to={this_month}&step=1mo"
         ))

@@ -105,7 +105,11 @@ pub async fn start(args: &Args) -> anyhow::Result<Demo> {
 
     // One simulated gateway per building, each on a free loopback port.
     let mut listeners = BTreeMap::new();
-    for gw in campus.gateways().keys() {
+    for gw in campus
+        .gateways()
+        .keys()
+        .chain(campus.line_gateways().keys())
+    {
         listeners.insert(*gw, TcpListener::bind("127.0.0.1:0").await?);
     }
     let ports: BTreeMap<&str, u16> = listeners
@@ -139,6 +143,19 @@ pub async fn start(args: &Args) -> anyhow::Result<Demo> {
             .collect();
         let listener = listeners.remove(gw).expect("bound above");
         runtime.spawn(tokio::spawn(serve(listener, units, runtime.cancel.clone())));
+    }
+    for (gw, meters) in campus.line_gateways() {
+        let listener = listeners.remove(gw).expect("bound above");
+        let line = crate::sim::line_server::demo_line(&meters)?;
+        runtime.spawn(tokio::spawn(crate::sim::line_server::serve_line(
+            listener,
+            line,
+            crate::sim::line_server::LineOptions {
+                turnaround: std::time::Duration::from_millis(20),
+                baud: None,
+            },
+            runtime.cancel.clone(),
+        )));
     }
     let publishers = campus
         .meters

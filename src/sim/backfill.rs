@@ -10,6 +10,7 @@ use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, TimeZone, Utc};
 use super::campus::{DemoCampus, DemoMeter};
 use super::load::SLOT_SECS;
 use crate::collect::modbus::decode::{decode, encode};
+use crate::config::line_profile::LineValue;
 use crate::config::profile::RegisterSpec;
 use crate::ingest::Ingest;
 use crate::quantity::Quantity;
@@ -112,6 +113,33 @@ fn missing_readings(
                 (
                     Quantity::named(q),
                     Box::new(|v: f64| (v * 1000.0).round() / 1000.0) as Quantize,
+                )
+            })
+            .collect()
+    } else if let Some(line) = &m.line {
+        // As the meter's BCD registers carry each value: to the format's decimals.
+        let Some(profile) =
+            crate::config::line_profile::LineProfileLibrary::builtin().get(line.profile)
+        else {
+            return out;
+        };
+        profile
+            .values
+            .iter()
+            .flat_map(|v| match v {
+                LineValue::Dlt645 {
+                    quantities, format, ..
+                } => quantities
+                    .iter()
+                    .map(|q| (*q, format.decimals))
+                    .collect::<Vec<_>>(),
+                LineValue::Cjt188 { quantity, .. } => vec![(*quantity, 2)],
+            })
+            .map(|(q, places)| {
+                let scale = 10f64.powi(places as i32);
+                (
+                    q,
+                    Box::new(move |v: f64| (v * scale).round() / scale) as Quantize,
                 )
             })
             .collect()

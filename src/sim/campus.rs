@@ -36,10 +36,21 @@ pub struct DemoMeter {
     pub sim: Arc<SimMeter>,
     /// For meters that publish over MQTT.
     pub mqtt: Option<DemoMqtt>,
+    /// For DL/T 645 and CJ/T 188 meters behind a line gateway.
+    pub line: Option<DemoLine>,
     /// The main meter this one is a sub-meter of.
     pub parent_meter: Option<String>,
     /// Twice the simulated peak, after the multiplier (kW or m³/h): jump detection's bound.
     pub max_power: Option<f64>,
+}
+
+/// A demo meter on a DL/T 645 or CJ/T 188 line: its protocol, line profile and nameplate
+/// address.
+#[derive(Clone, Debug)]
+pub struct DemoLine {
+    pub protocol: &'static str,
+    pub profile: &'static str,
+    pub address: String,
 }
 
 /// How a demo meter publishes: its payload format, its name in topics, what it sends.
@@ -158,9 +169,31 @@ impl Builder {
             multiplier,
             sim: Arc::new(sim),
             mqtt: None,
+            line: None,
             parent_meter: None,
             max_power,
         });
+    }
+
+    /// A DL/T 645 or CJ/T 188 meter behind the line gateway `gateway`.
+    #[allow(clippy::too_many_arguments)]
+    fn line_meter(
+        &mut self,
+        id: &str,
+        name: &str,
+        unit: &'static str,
+        category: &'static str,
+        gateway: &'static str,
+        line: DemoLine,
+        medium: Medium,
+        components: Vec<Component>,
+    ) {
+        self.meter(
+            id, name, unit, category, None, gateway, medium, components, 1,
+        );
+        if let Some(m) = self.meters.last_mut() {
+            m.line = Some(line);
+        }
     }
 
     /// A meter publishing over MQTT.
@@ -575,6 +608,42 @@ impl DemoCampus {
                 1,
             );
         }
+        // Building 3's rooms have DL/T 645 meters behind one RS-485 gateway, and its floors
+        // CJ/T 188 water meters behind another: read as they leave the factory.
+        for (k, room) in ["301", "302", "303", "304"].into_iter().enumerate() {
+            let id = format!("dorm3-r{room}");
+            b.line_meter(
+                &id,
+                &format!("3号学生宿舍{room}室"),
+                "dorm3",
+                "01A00",
+                "dorm3-dlt645",
+                DemoLine {
+                    protocol: "dlt645",
+                    profile: "dlt645-2007-single-phase",
+                    address: format!("2023000003{:02}", k + 1),
+                },
+                Medium::Electricity1,
+                vec![comp(Dormitory, 0.03, 1.2, &id)],
+            );
+        }
+        for floor in [1, 2] {
+            let id = format!("dorm3-f{floor}-water");
+            b.line_meter(
+                &id,
+                &format!("3号学生宿舍{floor}层水表"),
+                "dorm3",
+                WATER,
+                "dorm3-cjt188",
+                DemoLine {
+                    protocol: "cjt188",
+                    profile: "cjt188-cold-water",
+                    address: format!("202300000300{floor:02}"),
+                },
+                Medium::Water,
+                vec![comp(Dormitory, 0.05, 1.5, &id)],
+            );
+        }
         b.meter(
             "shop-elec",
             "校园超市电表",
@@ -685,6 +754,8 @@ impl DemoCampus {
             m.parent_meter = m.parent_meter.take().or(match m.id.as_str() {
                 "shop-freezer" => Some("shop-elec".into()),
                 id if id.starts_with("dorm1-r") => Some("dorm1-main".into()),
+                id if id.starts_with("dorm3-r") => Some("dorm3-main".into()),
+                id if id.starts_with("dorm3-f") => Some("dorm3-water".into()),
                 id if id.starts_with("library-f") => Some("library-water".into()),
                 _ => None,
             });
@@ -704,6 +775,15 @@ impl DemoCampus {
             .iter()
             .filter(|m| m.profile.is_some() && m.mqtt.is_none())
         {
+            g.entry(m.gateway).or_default().push(m);
+        }
+        g
+    }
+
+    /// The DL/T 645 and CJ/T 188 meters per line gateway.
+    pub fn line_gateways(&self) -> BTreeMap<&'static str, Vec<&DemoMeter>> {
+        let mut g: BTreeMap<&'static str, Vec<&DemoMeter>> = BTreeMap::new();
+        for m in self.meters.iter().filter(|m| m.line.is_some()) {
             g.entry(m.gateway).or_default().push(m);
         }
         g
@@ -774,11 +854,31 @@ impl DemoCampus {
                  free_quota = {{ per_person = \"8\", months = [1, 2, 3, 4, 5, 6, 9, 10, 11, 12], carry_over = true, reset_months = [2, 9] }}"
             );
         }
+        let lines = self.line_gateways();
         for (gw, port) in ports {
-            let _ = writeln!(
-                s,
-                "\n[[connections]]\nid = \"{gw}\"\nurl = \"tcp://127.0.0.1:{port}\"\ntimeout_ms = 1000"
-            );
+            let protocol = lines
+                .get(gw)
+                .and_then(|m| m.first())
+                .and_then(|m| m.line.as_ref())
+                .map(|l| l.protocol);
+            match protocol {
+                // A transparent RS-485 gateway: the meters' own protocol passes through.
+                Some(p) => {
+                    let _ = writeln!(
+                        s,
+                        "\n[[connections]]\nid = \"{gw}\"\nurl = \"rtu-tcp://127.0.0.1:{port}\"\nprotocol = \"{p}\"\ntimeout_ms = 1000"
+                    );
+                    if p == "dlt645" {
+                        let _ = writeln!(s, "time_sync_hours = 24");
+                    }
+                }
+                None => {
+                    let _ = writeln!(
+                        s,
+                        "\n[[connections]]\nid = \"{gw}\"\nurl = \"tcp://127.0.0.1:{port}\"\ntimeout_ms = 1000"
+                    );
+                }
+            }
         }
         let _ = writeln!(
             s,
@@ -805,6 +905,20 @@ impl DemoCampus {
                     "connection = \"{MQTT_CONNECTION}\"\nmqtt_name = \"{}\"",
                     mq.name
                 );
+                if let Some(parent) = &m.parent_meter {
+                    let _ = writeln!(s, "parent_meter = \"{parent}\"");
+                }
+                continue;
+            }
+            if let Some(line) = &m.line {
+                let _ = writeln!(
+                    s,
+                    "profile = \"{}\"\nconnection = \"{}\"\naddress = \"{}\"\nlive_interval_s = {live_interval_s}",
+                    line.profile, m.gateway, line.address
+                );
+                if let Some(p) = m.max_power {
+                    let _ = writeln!(s, "max_power = {p}");
+                }
                 if let Some(parent) = &m.parent_meter {
                     let _ = writeln!(s, "parent_meter = \"{parent}\"");
                 }
