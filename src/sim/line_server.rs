@@ -529,6 +529,45 @@ pub async fn serve_line(
     }
 }
 
+/// The meters of one demo line gateway, each answering from the same load model as the demo's
+/// history for it (a fresh copy: the model is a function of time).
+pub fn demo_line(meters: &[&crate::sim::campus::DemoMeter]) -> anyhow::Result<LineMeters> {
+    let library = crate::config::line_profile::LineProfileLibrary::builtin();
+    let copy = |s: &SimMeter| {
+        SimMeter::new(s.medium, s.components.clone(), s.seed, s.initial, s.tz)
+            .with_ct_ratio(s.ct_ratio)
+    };
+    let mut dlt = Vec::new();
+    let mut cjt = Vec::new();
+    for m in meters {
+        let Some(line) = &m.line else { continue };
+        let profile = library
+            .get(line.profile)
+            .ok_or_else(|| anyhow::anyhow!("no line profile `{}`", line.profile))?;
+        match profile.protocol {
+            LineProtocol::Cjt188(meter_type) => cjt.push(Cjt188Meter {
+                meter_type,
+                address: line.address.parse().map_err(|e| anyhow::anyhow!("{e}"))?,
+                profile,
+                meter: copy(&m.sim),
+                settlement: copy(&m.sim),
+                dead: false,
+            }),
+            _ => dlt.push(Dlt645Meter {
+                address: line.address.parse().map_err(|e| anyhow::anyhow!("{e}"))?,
+                profile,
+                meter: copy(&m.sim),
+                dead: false,
+            }),
+        }
+    }
+    Ok(if cjt.is_empty() {
+        LineMeters::Dlt645(dlt)
+    } else {
+        LineMeters::Cjt188(cjt)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -804,43 +843,4 @@ mod tests {
             }
         }
     }
-}
-
-/// The meters of one demo line gateway, each answering from the same load model as the demo's
-/// history for it (a fresh copy: the model is a function of time).
-pub fn demo_line(meters: &[&crate::sim::campus::DemoMeter]) -> anyhow::Result<LineMeters> {
-    let library = crate::config::line_profile::LineProfileLibrary::builtin();
-    let copy = |s: &SimMeter| {
-        SimMeter::new(s.medium, s.components.clone(), s.seed, s.initial, s.tz)
-            .with_ct_ratio(s.ct_ratio)
-    };
-    let mut dlt = Vec::new();
-    let mut cjt = Vec::new();
-    for m in meters {
-        let Some(line) = &m.line else { continue };
-        let profile = library
-            .get(line.profile)
-            .ok_or_else(|| anyhow::anyhow!("no line profile `{}`", line.profile))?;
-        match profile.protocol {
-            LineProtocol::Cjt188(meter_type) => cjt.push(Cjt188Meter {
-                meter_type,
-                address: line.address.parse().map_err(|e| anyhow::anyhow!("{e}"))?,
-                profile,
-                meter: copy(&m.sim),
-                settlement: copy(&m.sim),
-                dead: false,
-            }),
-            _ => dlt.push(Dlt645Meter {
-                address: line.address.parse().map_err(|e| anyhow::anyhow!("{e}"))?,
-                profile,
-                meter: copy(&m.sim),
-                dead: false,
-            }),
-        }
-    }
-    Ok(if cjt.is_empty() {
-        LineMeters::Dlt645(dlt)
-    } else {
-        LineMeters::Cjt188(cjt)
-    })
 }
