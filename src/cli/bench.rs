@@ -30,6 +30,9 @@ pub enum What {
     /// Modbus poll cycle of many RTU gateways against the bus-time bound (targets: ratio ≤ 1.05,
     /// dead_ratio ≤ 1.10).
     Modbus(super::bench_modbus::Args),
+    /// DL/T 645 poll cycle of many RS-485 lines at 2400 baud against the bus-time bound
+    /// (targets: ratio ≤ 1.05 all alive, ≤ 1.10 with 10% of meters dead).
+    Dlt645(super::bench_dlt645::Args),
     /// MQTT messages per second into the store against the broker's ceiling (target ≥ 30,000
     /// and ≥ 0.8 of the ceiling); line-protocol encoding; spool write and replay.
     Mqtt(super::bench_mqtt::Args),
@@ -55,6 +58,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         What::Store { readings } => bench_store(readings),
         What::Demo => bench_demo().await?,
         What::Modbus(a) => super::bench_modbus::bench_modbus(a).await?,
+        What::Dlt645(a) => super::bench_dlt645::bench_dlt645(a).await?,
         What::Mqtt(a) => super::bench_mqtt::bench_mqtt(a).await?,
         What::Ledger(a) => super::bench_ledger::bench_ledger(a)?,
         What::Billing(a) => super::bench_billing::bench_billing(a)?,

@@ -4,6 +4,7 @@ pub mod backup;
 pub mod bench;
 pub mod bench_billing;
 pub mod bench_chart;
+pub mod bench_dlt645;
 pub mod bench_ledger;
 pub mod bench_modbus;
 pub mod bench_mqtt;

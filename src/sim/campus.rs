@@ -1175,6 +1175,7 @@ mod tests {
         let ports = campus
             .gateways()
             .keys()
+            .chain(campus.line_gateways().keys())
             .enumerate()
             .map(|(i, g)| (*g, 20000 + i as u16))
             .collect();

@@ -389,6 +389,17 @@ fn resync(buf: &[u8]) -> usize {
         .map_or(buf.len(), |at| at + 1)
 }
 
+/// A request's bytes on the wire: the frame and its FEH wake-up preamble (line noise before it
+/// is not the master's).
+fn on_the_wire(buf: &[u8], consumed: usize, noise: usize) -> usize {
+    let preamble = buf[..noise.min(buf.len())]
+        .iter()
+        .rev()
+        .take_while(|&&b| b == 0xFE)
+        .count();
+    consumed.saturating_sub(noise) + preamble
+}
+
 fn step(meters: &LineMeters, buf: &[u8], now: DateTime<Utc>) -> Step {
     match meters {
         LineMeters::Dlt645(meters) => match dlt645::frame::parse_request(buf) {
@@ -399,7 +410,7 @@ fn step(meters: &LineMeters, buf: &[u8], now: DateTime<Utc>) -> Step {
                 noise,
             }) => Step::Request {
                 consumed,
-                wire: consumed - noise,
+                wire: on_the_wire(buf, consumed, noise),
                 reply: answer_dlt645(meters, &reply, now),
             },
             Err(e) => {
@@ -415,7 +426,7 @@ fn step(meters: &LineMeters, buf: &[u8], now: DateTime<Utc>) -> Step {
                 noise,
             }) => Step::Request {
                 consumed,
-                wire: consumed - noise,
+                wire: on_the_wire(buf, consumed, noise),
                 reply: answer_cjt188(meters, &reply, now),
             },
             Err(e) => {
