@@ -6,3 +6,4 @@ pub mod dlt645;
 pub mod line;
 pub mod modbus;
 pub mod mqtt;
+pub mod nameplate;

@@ -25,9 +25,11 @@
 //! the same way; a meter echoing `90 1F` is reported as a wrong identifier, not guessed at.
 
 use std::fmt;
-use std::str::FromStr;
 
 use thiserror::Error;
+
+pub use crate::collect::nameplate::AddressError;
+use crate::collect::nameplate::NameplateAddress;
 
 /// Wake-up preamble: the standard asks for 2–4 FEH; M-Bus converters and battery meters are
 /// happier with more.
@@ -129,75 +131,8 @@ impl fmt::Display for MeterType {
     }
 }
 
-/// A meter's address: 7 bytes in wire order (low byte first).
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Address([u8; 7]);
-
-impl Address {
-    /// `AA` × 7.
-    pub const WILDCARD: Address = Address([0xAA; 7]);
-
-    pub fn from_wire(bytes: [u8; 7]) -> Address {
-        Address(bytes)
-    }
-
-    pub fn wire(&self) -> [u8; 7] {
-        self.0
-    }
-
-    /// Equal, or `self` has `AA` in the bytes it leaves open.
-    pub fn accepts(&self, other: &Address) -> bool {
-        self.0
-            .iter()
-            .zip(other.0.iter())
-            .all(|(&want, &got)| want == 0xAA || want == got)
-    }
-}
-
-/// The 14 nameplate digits, high byte first.
-impl fmt::Display for Address {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0.iter().rev() {
-            write!(f, "{b:02X}")?;
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Debug for Address {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Address({self})")
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("address {text:?}: 14 decimal digits as on the nameplate")]
-pub struct AddressError {
-    pub text: String,
-}
-
-/// Parses the 14 nameplate digits (`"78330011223344"`).
-impl FromStr for Address {
-    type Err = AddressError;
-
-    fn from_str(text: &str) -> Result<Address, AddressError> {
-        let err = || AddressError {
-            text: text.to_string(),
-        };
-        let digits = text.as_bytes();
-        if digits.len() != 14 || !digits.iter().all(u8::is_ascii_digit) {
-            return Err(err());
-        }
-        let mut wire = [0u8; 7];
-        for (i, pair) in digits.chunks(2).enumerate() {
-            let (Some(&hi), Some(&lo)) = (pair.first(), pair.get(1)) else {
-                return Err(err());
-            };
-            wire[6 - i] = ((hi - b'0') << 4) | (lo - b'0');
-        }
-        Ok(Address(wire))
-    }
-}
+/// A meter's address: 7 bytes (14 nameplate digits) in wire order.
+pub type Address = NameplateAddress<7>;
 
 fn checksum(bytes: &[u8]) -> u8 {
     bytes.iter().fold(0u8, |sum, b| sum.wrapping_add(*b))
@@ -353,7 +288,7 @@ pub fn parse_request(buf: &[u8]) -> Result<Parsed<RequestFrame>, FrameError> {
     Ok(Parsed::Frame {
         reply: RequestFrame {
             meter_type: MeterType::from_code(body.get(1).copied().unwrap_or_default()),
-            address: Address(address),
+            address: Address::from_wire(address),
             control: c,
             data: body.get(11..).unwrap_or_default().to_vec(),
         },
@@ -531,7 +466,7 @@ pub fn parse_reply(
     let meter_type = MeterType::from_code(body.get(1).copied().unwrap_or_default());
     let mut address = [0u8; 7];
     address.copy_from_slice(body.get(2..9).unwrap_or(&[0; 7]));
-    let address = Address(address);
+    let address = Address::from_wire(address);
     let c = body.get(9).copied().unwrap_or_default();
     let data = body.get(11..).unwrap_or_default();
 

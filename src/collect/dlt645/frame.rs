@@ -19,10 +19,12 @@
 //! read, 81H reply, C1H abnormal (github.com/bobyuxinyang/dlt645_1997).
 
 use std::fmt;
-use std::str::FromStr;
 
 use chrono::{Datelike, NaiveDateTime, Timelike};
 use thiserror::Error;
+
+pub use crate::collect::nameplate::AddressError;
+use crate::collect::nameplate::NameplateAddress;
 
 /// Sent before every request: some meters sleep their UART and lose the first bytes.
 pub const PREAMBLE: [u8; 4] = [0xFE; 4];
@@ -62,80 +64,12 @@ pub enum Version {
     V1997,
 }
 
-/// A meter's communication address: 6 bytes, kept in wire order (low byte first).
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Address([u8; 6]);
+/// A meter's communication address: 6 bytes (12 nameplate digits), kept in wire order.
+pub type Address = NameplateAddress<6>;
 
-impl Address {
-    /// `AA` × 6: any meter answers with its own address (read address, one meter on the line).
-    pub const WILDCARD: Address = Address([0xAA; 6]);
+impl NameplateAddress<6> {
     /// `99` × 6: every meter listens, none answers (broadcast time).
-    pub const BROADCAST: Address = Address([0x99; 6]);
-
-    /// From the 6 bytes as they travel on the wire (low byte first).
-    pub fn from_wire(bytes: [u8; 6]) -> Address {
-        Address(bytes)
-    }
-
-    /// The 6 bytes as sent on the wire (low byte first).
-    pub fn wire(&self) -> [u8; 6] {
-        self.0
-    }
-
-    /// Whether a reply from `other` answers a request sent to `self`: equal, or `self` has `AA`
-    /// in the bytes it leaves open (wildcard and shortened addressing, DL/T 645-2007 4.1.2).
-    pub fn accepts(&self, other: &Address) -> bool {
-        self.0
-            .iter()
-            .zip(other.0.iter())
-            .all(|(&want, &got)| want == 0xAA || want == got)
-    }
-}
-
-/// The nameplate digits: high byte first, as printed on the meter.
-impl fmt::Display for Address {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0.iter().rev() {
-            write!(f, "{b:02X}")?;
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Debug for Address {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Address({self})")
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("address {text:?}: 12 decimal digits as on the nameplate")]
-pub struct AddressError {
-    pub text: String,
-}
-
-/// Parses the 12 nameplate digits (`"202300001234"`).
-impl FromStr for Address {
-    type Err = AddressError;
-
-    fn from_str(text: &str) -> Result<Address, AddressError> {
-        let err = || AddressError {
-            text: text.to_string(),
-        };
-        let digits = text.as_bytes();
-        if digits.len() != 12 || !digits.iter().all(u8::is_ascii_digit) {
-            return Err(err());
-        }
-        let mut wire = [0u8; 6];
-        for (i, pair) in digits.chunks(2).enumerate() {
-            let (Some(&hi), Some(&lo)) = (pair.first(), pair.get(1)) else {
-                return Err(err());
-            };
-            // Nameplate pair i (from the left) is wire byte 5 - i.
-            wire[5 - i] = ((hi - b'0') << 4) | (lo - b'0');
-        }
-        Ok(Address(wire))
-    }
+    pub const BROADCAST: Address = NameplateAddress([0x99; 6]);
 }
 
 /// A data identifier: 4 bytes DI3 DI2 DI1 DI0 in 2007 (written `00010000`), 2 bytes DI1 DI0 in
@@ -701,7 +635,7 @@ fn split(buf: &[u8]) -> Result<Parsed<RawFrame<'_>>, FrameError> {
     address.copy_from_slice(body.get(1..7).unwrap_or(&[0; 6]));
     Ok(Parsed::Frame {
         reply: RawFrame {
-            address: Address(address),
+            address: Address::from_wire(address),
             control: body.get(8).copied().unwrap_or_default(),
             data: body.get(10..).unwrap_or_default(),
         },
