@@ -7,3 +7,4 @@ pub mod line;
 pub mod modbus;
 pub mod mqtt;
 pub mod nameplate;
+pub mod stream;

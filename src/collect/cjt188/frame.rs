@@ -30,6 +30,7 @@ use thiserror::Error;
 
 pub use crate::collect::nameplate::AddressError;
 use crate::collect::nameplate::NameplateAddress;
+pub use crate::collect::stream::Parsed;
 
 /// Wake-up preamble: the standard asks for 2–4 FEH; M-Bus converters and battery meters are
 /// happier with more.
@@ -133,6 +134,44 @@ impl fmt::Display for MeterType {
 
 /// A meter's address: 7 bytes (14 nameplate digits) in wire order.
 pub type Address = NameplateAddress<7>;
+
+/// The first whole frame in `buf` with its checksum and end byte checked: the bytes from the
+/// 68H up to the checksum, what was consumed and the noise before the 68H.
+fn split(buf: &[u8]) -> Result<Parsed<&[u8]>, FrameError> {
+    let Some(start) = buf.iter().position(|&b| b == START) else {
+        if buf.len() > MAX_NOISE {
+            return Err(FrameError::NoStart { skipped: buf.len() });
+        }
+        return Ok(Parsed::NeedMore(MIN_FRAME));
+    };
+    let frame = buf.get(start..).unwrap_or_default();
+    let Some(&len) = frame.get(10) else {
+        return Ok(Parsed::NeedMore(MIN_FRAME - frame.len()));
+    };
+    let total = MIN_FRAME + len as usize;
+    if frame.len() < total {
+        return Ok(Parsed::NeedMore(total - frame.len()));
+    }
+    let (Some(body), Some(&cs), Some(&end)) = (
+        frame.get(..total - 2),
+        frame.get(total - 2),
+        frame.get(total - 1),
+    ) else {
+        return Ok(Parsed::NeedMore(1));
+    };
+    let expected = checksum(body);
+    if cs != expected {
+        return Err(FrameError::BadChecksum { expected, got: cs });
+    }
+    if end != END {
+        return Err(FrameError::MissingEnd { got: end });
+    }
+    Ok(Parsed::Frame {
+        reply: body,
+        consumed: start + total,
+        noise: start,
+    })
+}
 
 fn checksum(bytes: &[u8]) -> u8 {
     bytes.iter().fold(0u8, |sum, b| sum.wrapping_add(*b))
@@ -251,34 +290,14 @@ impl RequestFrame {
 /// [`FrameError::UnexpectedControl`]. After an error, drop the buffer up to and including its
 /// first 68H and parse again.
 pub fn parse_request(buf: &[u8]) -> Result<Parsed<RequestFrame>, FrameError> {
-    let Some(start) = buf.iter().position(|&b| b == START) else {
-        if buf.len() > MAX_NOISE {
-            return Err(FrameError::NoStart { skipped: buf.len() });
-        }
-        return Ok(Parsed::NeedMore(MIN_FRAME));
+    let (body, consumed, noise) = match split(buf)? {
+        Parsed::NeedMore(n) => return Ok(Parsed::NeedMore(n)),
+        Parsed::Frame {
+            reply,
+            consumed,
+            noise,
+        } => (reply, consumed, noise),
     };
-    let frame = buf.get(start..).unwrap_or_default();
-    let Some(&len) = frame.get(10) else {
-        return Ok(Parsed::NeedMore(MIN_FRAME - frame.len()));
-    };
-    let total = MIN_FRAME + len as usize;
-    if frame.len() < total {
-        return Ok(Parsed::NeedMore(total - frame.len()));
-    }
-    let (Some(body), Some(&cs), Some(&end)) = (
-        frame.get(..total - 2),
-        frame.get(total - 2),
-        frame.get(total - 1),
-    ) else {
-        return Ok(Parsed::NeedMore(1));
-    };
-    let expected = checksum(body);
-    if cs != expected {
-        return Err(FrameError::BadChecksum { expected, got: cs });
-    }
-    if end != END {
-        return Err(FrameError::MissingEnd { got: end });
-    }
     let mut address = [0u8; 7];
     address.copy_from_slice(body.get(2..9).unwrap_or(&[0; 7]));
     let c = body.get(9).copied().unwrap_or_default();
@@ -292,8 +311,8 @@ pub fn parse_request(buf: &[u8]) -> Result<Parsed<RequestFrame>, FrameError> {
             control: c,
             data: body.get(11..).unwrap_or_default().to_vec(),
         },
-        consumed: start + total,
-        noise: start,
+        consumed,
+        noise,
     })
 }
 
@@ -388,20 +407,6 @@ pub struct Reply {
     pub body: ReplyBody,
 }
 
-/// A stream parser's answer for the bytes received so far.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Parsed<T> {
-    /// At least this many more bytes are needed.
-    NeedMore(usize),
-    /// A whole reply; `consumed` bytes from the start of the buffer (noise included), `noise`
-    /// of them before the 68H.
-    Frame {
-        reply: T,
-        consumed: usize,
-        noise: usize,
-    },
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum FrameError {
     #[error("no frame start (68H) in {skipped} bytes received")]
@@ -435,34 +440,14 @@ pub fn parse_reply(
     to: &Address,
     request: &Request,
 ) -> Result<Parsed<Reply>, FrameError> {
-    let Some(start) = buf.iter().position(|&b| b == START) else {
-        if buf.len() > MAX_NOISE {
-            return Err(FrameError::NoStart { skipped: buf.len() });
-        }
-        return Ok(Parsed::NeedMore(MIN_FRAME));
+    let (body, consumed, noise) = match split(buf)? {
+        Parsed::NeedMore(n) => return Ok(Parsed::NeedMore(n)),
+        Parsed::Frame {
+            reply,
+            consumed,
+            noise,
+        } => (reply, consumed, noise),
     };
-    let frame = buf.get(start..).unwrap_or_default();
-    let Some(&len) = frame.get(10) else {
-        return Ok(Parsed::NeedMore(MIN_FRAME - frame.len()));
-    };
-    let total = MIN_FRAME + len as usize;
-    if frame.len() < total {
-        return Ok(Parsed::NeedMore(total - frame.len()));
-    }
-    let (Some(body), Some(&cs), Some(&end)) = (
-        frame.get(..total - 2),
-        frame.get(total - 2),
-        frame.get(total - 1),
-    ) else {
-        return Ok(Parsed::NeedMore(1));
-    };
-    let expected = checksum(body);
-    if cs != expected {
-        return Err(FrameError::BadChecksum { expected, got: cs });
-    }
-    if end != END {
-        return Err(FrameError::MissingEnd { got: end });
-    }
     let meter_type = MeterType::from_code(body.get(1).copied().unwrap_or_default());
     let mut address = [0u8; 7];
     address.copy_from_slice(body.get(2..9).unwrap_or(&[0; 7]));
@@ -530,8 +515,8 @@ pub fn parse_reply(
             control: c,
             body,
         },
-        consumed: start + total,
-        noise: start,
+        consumed,
+        noise,
     })
 }
 

@@ -25,6 +25,7 @@ use thiserror::Error;
 
 pub use crate::collect::nameplate::AddressError;
 use crate::collect::nameplate::NameplateAddress;
+pub use crate::collect::stream::Parsed;
 
 /// Sent before every request: some meters sleep their UART and lose the first bytes.
 pub const PREAMBLE: [u8; 4] = [0xFE; 4];
@@ -535,20 +536,6 @@ pub struct Reply {
     /// The control code as received.
     pub control: u8,
     pub body: ReplyBody,
-}
-
-/// A stream parser's answer for the bytes received so far.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Parsed<T> {
-    /// At least this many more bytes are needed before anything can be said.
-    NeedMore(usize),
-    /// A whole reply. `consumed`: bytes used from the start of the buffer, noise included (a
-    /// following frame starts there); `noise`: bytes skipped before the 68H (preamble, garbage).
-    Frame {
-        reply: T,
-        consumed: usize,
-        noise: usize,
-    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
